@@ -1,0 +1,44 @@
+# Two commands do all set-up on a fresh machine with Python 3.11+ and make:
+#   make report   build the virtual environment if needed, then the sample study's HTML reports
+#   make test     build the virtual environment if needed, then every test, doctest and notebook check
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STUDY ?= data/sample/study.yaml
+REPORTS ?= reports
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
+
+.PHONY: report test lab clean-data sample constraints
+
+report: $(STAMP)
+	$(BIN)/python -m analysis report $(STUDY) --out $(REPORTS)/
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(NBVAL)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+# Processed data of a study (responses, change log, summary; quarantine under private/).
+clean-data: $(STAMP)
+	$(BIN)/python -m analysis clean $(STUDY) --out processed/
+
+# Regenerate the committed sample study from its seed (tests check it is byte-identical).
+sample: $(STAMP)
+	$(BIN)/python -m analysis simulate --seed 2026 --out data/sample
+
+# The virtual environment is rebuilt when missing or older than the dependency files.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
+	@touch $@
+
+# Re-pin every dependency with this machine's Python (run after changing pyproject.toml).
+constraints:
+	rm -rf .venv-pin && $(PYTHON) -m venv .venv-pin
+	.venv-pin/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	{ echo "# Pinned versions for make (pip install -c). Regenerate with: make constraints"; \
+	  echo "# Generated with $$(.venv-pin/bin/python --version)"; \
+	  .venv-pin/bin/python -m pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt
+	rm -rf .venv-pin

@@ -1,0 +1,427 @@
+"""Codebook stage: load and validate the study file and the codebook (YAML).
+
+The **study file** says where the exports are and how the study is built::
+
+    study: A title
+    codebook: codebook.yaml          # relative to the study file
+    participant_key: email           # identifier variable that links waves (optional)
+    pseudonym_key: demo              # "demo" only for the sample; omit for real data
+    waves: [pre, post, followup]
+    sources:
+      - {path: raw/pre.csv, wave: pre, format: google_forms}   # format optional
+    groups:
+      workshop: workshop             # variable naming the session
+      entry_point: {from: workshop, map: {"Utrecht, 3 March": strategy-first}}
+    exclude:                         # rows set aside as test submissions
+      - {variable: email, pattern: "^test@", reason: test submission}
+
+The **codebook** names every variable the analysis uses and how to find it::
+
+    scales:
+      agree5:
+        levels: [{code: 1, en: Strongly disagree, nl: Helemaal mee oneens}, ...]
+        missing: {dont_know: ["I don't know", Weet ik niet]}
+    variables:
+      ts_twitter:
+        role: item                   # identifier, group, timestamp, consent, item, text, ignore
+        construct: tool_skills
+        scale: agree5
+        reverse: false
+        pii: false
+        waves: [pre]                 # must match exactly one column in these waves' sources
+        match: {text: [...], normalised: [...], regex: [...]}
+
+Every problem is an :class:`~analysis.errors.InputError` naming the file, the
+line and the key.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from analysis.errors import InputError
+from analysis.io import FORMATS
+
+ROLES = ("identifier", "group", "timestamp", "consent", "item", "text", "ignore")
+MATCH_KINDS = ("text", "normalised", "regex")
+
+
+# --- YAML with line numbers ------------------------------------------------------
+
+class _Mapping(dict):
+    """A dict that remembers the line of each key (1-based)."""
+
+    lines: dict
+    line: int
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader, node):
+    mapping = _Mapping()
+    mapping.lines = {}
+    mapping.line = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in mapping:
+            raise InputError(loader.name, "each key once", row=key_node.start_mark.line + 1, column=str(key))
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.lines[key] = key_node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _load_yaml(path: Path) -> _Mapping:
+    if not path.is_file():
+        raise InputError(path, "an existing YAML file")
+    with path.open(encoding="utf-8") as fh:
+        loader = _LineLoader(fh)
+        loader.name = str(path)
+        try:
+            data = loader.get_single_data()
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise InputError(path, f"valid YAML ({getattr(exc, 'problem', exc)})",
+                             row=mark.line + 1 if mark else None) from None
+        finally:
+            loader.dispose()
+    if not isinstance(data, _Mapping):
+        raise InputError(path, "a mapping of keys at the top level", row=1)
+    return data
+
+
+def _check_keys(path: Path, mapping, allowed, required=(), where: str = "") -> None:
+    if not isinstance(mapping, _Mapping):
+        raise InputError(path, f"a mapping{' for ' + where if where else ''}", column=where or None)
+    for key in mapping:
+        if key not in allowed:
+            raise InputError(path, f"a known key ({', '.join(allowed)})", row=mapping.lines[key],
+                             column=f"{where}.{key}" if where else str(key))
+    for key in required:
+        if key not in mapping:
+            raise InputError(path, f"required key {key!r}", row=mapping.line, column=where or None)
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+# --- text normalisation shared by column matching and label coding ----------------
+
+_TAGS = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def normalise_text(text: str) -> str:
+    """Fold case, Unicode form, HTML, curly quotes and whitespace away.
+
+    Examples
+    --------
+    >>> normalise_text("<strong>What  do you</strong>\\u00a0expect?")
+    'what do you expect?'
+    >>> normalise_text("I\\u2019m ") == normalise_text("i'm")
+    True
+    """
+    text = html.unescape(_TAGS.sub(" ", str(text)))
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
+    return _SPACE.sub(" ", text).strip()
+
+
+# --- codebook ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Scale:
+    """An ordered response scale with labels in several languages.
+
+    Examples
+    --------
+    >>> s = Scale("yn", ((0, {"en": "No", "nl": "Nee"}), (1, {"en": "Yes", "nl": "Ja"})),
+    ...           {"dont_know": ("Weet ik niet",)})
+    >>> s.codes["ja"], s.missing_codes["weet ik niet"], s.labels
+    (1, 'dont_know', ['No', 'Yes'])
+    """
+
+    name: str
+    levels: tuple  # of (code, {language: label})
+    missing: dict = field(default_factory=dict)  # reason -> labels
+
+    @property
+    def labels(self) -> list[str]:
+        """Canonical label of each level (its first language), in order."""
+        return [next(iter(labels.values())) for _, labels in self.levels]
+
+    @property
+    def codes(self) -> dict[str, int]:
+        """Normalised label (any language) -> code."""
+        return {normalise_text(label): code for code, labels in self.levels for label in labels.values()}
+
+    @property
+    def missing_codes(self) -> dict[str, str]:
+        """Normalised missing-code label -> reason (e.g. ``dont_know``)."""
+        return {normalise_text(label): reason for reason, labels in self.missing.items() for label in labels}
+
+    @property
+    def min_code(self) -> int:
+        return min(code for code, _ in self.levels)
+
+    @property
+    def max_code(self) -> int:
+        return max(code for code, _ in self.levels)
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One variable of the codebook and how to find its column."""
+
+    name: str
+    role: str
+    waves: tuple
+    text: tuple = ()
+    normalised: tuple = ()
+    regex: tuple = ()
+    scale: Scale | None = None
+    reverse: bool = False
+    construct: str | None = None
+    pii: bool = False
+    line: int = 0
+
+    def matches(self, column: str, question: str) -> bool:
+        """Whether a column (by header or question text) is this variable's.
+
+        Examples
+        --------
+        >>> v = Variable("q", "item", ("pre",), normalised=("your  ROLE?",))
+        >>> v.matches("Q7", "<b>Your role?</b>"), v.matches("Q8", "Your goal?")
+        (True, False)
+        """
+        candidates = (column, question)
+        if any(c in self.text for c in candidates):
+            return True
+        wanted = {normalise_text(t) for t in self.normalised}
+        if any(normalise_text(c) in wanted for c in candidates):
+            return True
+        return any(re.search(p, c) for p in self.regex for c in candidates)
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """All variables and scales of a study."""
+
+    path: Path
+    variables: dict
+    scales: dict
+
+    def by_role(self, *roles: str) -> list[Variable]:
+        return [v for v in self.variables.values() if v.role in roles]
+
+    def match_columns(self, questions: dict, wave: str, source: str) -> dict[str, list[str]]:
+        """Map each variable of ``wave`` to its column(s) in one export.
+
+        A variable matches exactly one column, except role ``ignore`` which
+        may match several (such as a tool's latitude and longitude).
+
+        Raises
+        ------
+        InputError
+            A variable that matches no column, or two columns.
+        """
+        found: dict[str, list[str]] = {}
+        for var in self.variables.values():
+            if wave not in var.waves:
+                continue
+            cols = [c for c, q in questions.items() if var.matches(c, q)]
+            if not cols:
+                raise InputError(self.path, f"a column in {source} for variable {var.name!r} "
+                                 "(check its match texts)", row=var.line, column=var.name)
+            if len(cols) > 1 and var.role != "ignore":
+                raise InputError(self.path, f"one column in {source} for variable {var.name!r}, "
+                                 f"found {len(cols)}: {', '.join(cols[:3])}", row=var.line, column=var.name)
+            found[var.name] = cols
+        return found
+
+
+def _load_scale(path: Path, name: str, spec) -> Scale:
+    _check_keys(path, spec, ("levels", "missing"), where=f"scales.{name}")
+    levels = spec.get("levels")
+    if not isinstance(levels, list) or not levels:
+        raise InputError(path, "a non-empty list of levels", row=spec.line, column=f"scales.{name}.levels")
+    parsed = []
+    for level in levels:
+        if not isinstance(level, dict) or not isinstance(level.get("code"), int) or len(level) < 2:
+            raise InputError(path, "a level with an integer code and at least one label",
+                             row=getattr(level, "line", spec.line), column=f"scales.{name}.levels")
+        parsed.append((level["code"], {lang: str(lab) for lang, lab in level.items() if lang != "code"}))
+    missing = spec.get("missing") or {}
+    return Scale(name, tuple(parsed), {reason: tuple(map(str, _as_list(labels)))
+                                       for reason, labels in missing.items()})
+
+
+def load_codebook(path) -> Codebook:
+    """Load and validate a codebook.
+
+    Examples
+    --------
+    >>> from analysis.paths import SAMPLE_DIR
+    >>> cb = load_codebook(SAMPLE_DIR / "codebook.yaml")
+    >>> cb.variables["ts_confused"].reverse, cb.variables["ts_confused"].scale.labels[-1]
+    (True, 'Strongly agree')
+    """
+    path = Path(path)
+    data = _load_yaml(path)
+    _check_keys(path, data, ("version", "scales", "variables"), required=("variables",))
+    scales = {name: _load_scale(path, name, spec) for name, spec in (data.get("scales") or {}).items()}
+    variables = {}
+    allowed = ("role", "waves", "match", "scale", "reverse", "construct", "pii", "label", "description")
+    for name, spec in data["variables"].items():
+        where = f"variables.{name}"
+        _check_keys(path, spec, allowed, required=("role", "waves", "match"), where=where)
+        if spec["role"] not in ROLES:
+            raise InputError(path, f"a role among {', '.join(ROLES)}", row=spec.lines["role"], column=f"{where}.role")
+        match = spec["match"]
+        _check_keys(path, match, MATCH_KINDS, where=f"{where}.match")
+        for pattern in _as_list(match.get("regex", [])):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise InputError(path, f"a valid regular expression ({exc})", row=match.lines["regex"],
+                                 column=f"{where}.match.regex") from None
+        scale = None
+        if "scale" in spec:
+            if spec["scale"] not in scales:
+                raise InputError(path, f"a scale defined under 'scales' (have: {', '.join(scales)})",
+                                 row=spec.lines["scale"], column=f"{where}.scale")
+            scale = scales[spec["scale"]]
+        elif spec["role"] in ("item", "consent"):
+            raise InputError(path, f"a scale for a variable of role {spec['role']!r}", row=spec.line, column=where)
+        variables[name] = Variable(
+            name=name, role=spec["role"], waves=tuple(_as_list(spec["waves"])),
+            text=tuple(map(str, _as_list(match.get("text", [])))),
+            normalised=tuple(map(str, _as_list(match.get("normalised", [])))),
+            regex=tuple(map(str, _as_list(match.get("regex", [])))),
+            scale=scale, reverse=bool(spec.get("reverse", False)), construct=spec.get("construct"),
+            pii=bool(spec.get("pii", spec["role"] == "identifier")), line=data["variables"].lines[name])
+    return Codebook(path, variables, scales)
+
+
+# --- study file -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    name: str
+    wave: str
+    format: str | None
+
+
+@dataclass(frozen=True)
+class ExcludeRule:
+    variable: str
+    pattern: re.Pattern
+    reason: str
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated study file with its codebook."""
+
+    path: Path
+    title: str
+    codebook: Codebook
+    sources: tuple
+    waves: tuple
+    participant_key: str | None
+    pseudonym_key: str | None
+    workshop: str | None
+    entry_point_map: dict
+    exclude: tuple
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+
+_STUDY_KEYS = ("study", "codebook", "participant_key", "pseudonym_key", "sources", "waves", "groups",
+               "exclude", "roster", "description")
+
+
+def load_study(path) -> Study:
+    """Load and validate a study file and the codebook it names.
+
+    Examples
+    --------
+    >>> from analysis.paths import SAMPLE_STUDY
+    >>> study = load_study(SAMPLE_STUDY)
+    >>> [s.wave for s in study.sources], study.participant_key
+    (['pre', 'post', 'followup'], 'email')
+    >>> sorted(set(study.entry_point_map.values()))
+    ['strategy-first', 'tool-first']
+    """
+    path = Path(path).resolve()
+    data = _load_yaml(path)
+    _check_keys(path, data, _STUDY_KEYS, required=("codebook", "sources"))
+    codebook = load_codebook(path.parent / str(data["codebook"]))
+    sources_spec = data["sources"]
+    if not isinstance(sources_spec, list) or not sources_spec:
+        raise InputError(path, "a non-empty list of sources", row=data.lines["sources"], column="sources")
+    waves = tuple(_as_list(data.get("waves") or []))
+    sources = []
+    for spec in sources_spec:
+        _check_keys(path, spec, ("path", "wave", "format", "name"), required=("path", "wave"), where="sources")
+        if spec.get("format") is not None and spec["format"] not in FORMATS:
+            raise InputError(path, f"a format among {', '.join(FORMATS)}", row=spec.lines["format"],
+                             column="sources.format")
+        if waves and spec["wave"] not in waves:
+            raise InputError(path, f"a wave among {', '.join(waves)}", row=spec.lines["wave"], column="sources.wave")
+        file = path.parent / str(spec["path"])
+        if not file.is_file():
+            raise InputError(path, f"an existing export file at {spec['path']}", row=spec.lines["path"],
+                             column="sources.path")
+        sources.append(Source(file, str(spec.get("name", spec["path"])), str(spec["wave"]), spec.get("format")))
+    if not waves:
+        waves = tuple(dict.fromkeys(s.wave for s in sources))
+
+    def known_variable(name, key, roles):
+        if name is None:
+            return None
+        var = codebook.variables.get(name)
+        if var is None or var.role not in roles:
+            raise InputError(path, f"a codebook variable with role {' or '.join(roles)}",
+                             row=data.lines.get(key), column=key)
+        return name
+
+    key = known_variable(data.get("participant_key"), "participant_key", ("identifier",))
+    groups = data.get("groups") or _Mapping()
+    workshop, entry_map = None, {}
+    if groups:
+        _check_keys(path, groups, ("workshop", "entry_point"), where="groups")
+        workshop = known_variable(groups.get("workshop"), "groups", ("group",))
+        entry = groups.get("entry_point")
+        if entry is not None:
+            _check_keys(path, entry, ("from", "map"), required=("from", "map"), where="groups.entry_point")
+            known_variable(entry["from"], "groups", ("group",))
+            entry_map = {normalise_text(k): str(v) for k, v in entry["map"].items()}
+    rules = []
+    for spec in data.get("exclude") or []:
+        _check_keys(path, spec, ("variable", "pattern", "reason"), required=("variable", "pattern"), where="exclude")
+        if spec["variable"] not in codebook.variables:
+            raise InputError(path, "a codebook variable", row=spec.lines["variable"], column="exclude.variable")
+        try:
+            pattern = re.compile(str(spec["pattern"]))
+        except re.error as exc:
+            raise InputError(path, f"a valid regular expression ({exc})", row=spec.lines["pattern"],
+                             column="exclude.pattern") from None
+        rules.append(ExcludeRule(spec["variable"], pattern, str(spec.get("reason", "excluded by study file"))))
+    return Study(path=path, title=str(data.get("study", path.stem)), codebook=codebook, sources=tuple(sources),
+                 waves=waves, participant_key=key, pseudonym_key=data.get("pseudonym_key"),
+                 workshop=workshop, entry_point_map=entry_map, exclude=tuple(rules))

@@ -1,0 +1,319 @@
+"""Privacy stage: keyed pseudonyms, free-text scrubbing, PII columns dropped.
+
+Identifiers become HMAC-SHA256 pseudonyms computed after normalising the key
+(case, Unicode form and whitespace), so one person gets one pseudonym in every
+wave. Free text loses emails, URLs, handles, phone numbers and known names,
+each replaced by a typed placeholder.
+
+The key lives outside the repository: ``$ANALYSIS_PSEUDONYM_KEY``, else a file
+``pseudonym.key`` in :func:`analysis.paths.user_config_dir`, created on first
+use. The committed sample study uses :data:`DEMO_KEY`, which is public and so
+protects nothing; it exists so that the sample's ``truth.json`` can be keyed by
+the same pseudonyms the pipeline produces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import phonenumbers
+
+from analysis.clean import CleanResult, clean_study, normalise_key
+from analysis.codebook import Study, load_study
+from analysis.paths import user_config_dir
+
+#: Public key of the committed sample study. Never use it for real data.
+DEMO_KEY = "workshop-analysis-demo-key (public, sample data only)"
+PSEUDONYM_PREFIX = "P"
+PSEUDONYM_HEX_CHARS = 12
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def pseudonym(value: str, key: str) -> str:
+    """Keyed pseudonym of one identifier (HMAC-SHA256 of the normalised value).
+
+    Examples
+    --------
+    >>> a = pseudonym("Jan.Jansen@example.nl", DEMO_KEY)
+    >>> a == pseudonym(" jan.jansen@EXAMPLE.nl", DEMO_KEY)
+    True
+    >>> a == pseudonym("jan.jansen@example.nl", "another key")
+    False
+    >>> len(a)
+    13
+    """
+    digest = hmac.new(key.encode("utf-8"), normalise_key(value).encode("utf-8"),
+                      hashlib.sha256).hexdigest()
+    return PSEUDONYM_PREFIX + digest[:PSEUDONYM_HEX_CHARS]
+
+
+def resolve_key(setting: str | None) -> str:
+    """Return the pseudonym key a study asks for.
+
+    Parameters
+    ----------
+    setting : str or None
+        ``"demo"`` selects :data:`DEMO_KEY` (sample data only). Anything else
+        (or ``None``) reads ``$ANALYSIS_PSEUDONYM_KEY`` or the user's key file,
+        creating the file with a fresh random key on first use.
+
+    Examples
+    --------
+    >>> resolve_key("demo") == DEMO_KEY
+    True
+    """
+    if setting == "demo":
+        return DEMO_KEY
+    if os.environ.get("ANALYSIS_PSEUDONYM_KEY"):
+        return os.environ["ANALYSIS_PSEUDONYM_KEY"]
+    path = user_config_dir() / "pseudonym.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+        path.chmod(0o600)
+        print(f"Created a new pseudonym key at {path}. Keep it safe and out of the "
+              "repository: with another key every pseudonym changes.", file=sys.stderr)
+    return path.read_text(encoding="utf-8").strip()
+
+
+# --- free-text scrubbing -----------------------------------------------------
+
+_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}", re.IGNORECASE)
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
+# @user or Mastodon @user@server, not preceded by a word character.
+_HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{2,30}(?:@[\w-]+(?:\.[\w-]+)+)?")
+PLACEHOLDERS = {"email": "[EMAIL]", "url": "[URL]", "handle": "[HANDLE]",
+                "phone": "[PHONE]", "name": "[NAME]"}
+
+
+def name_pattern(names: Iterable[str]) -> re.Pattern | None:
+    """Compile known names into one case-insensitive whole-word pattern.
+
+    Full names come first so "Jan Jansen" is replaced whole; single name parts
+    shorter than three letters are ignored to spare ordinary words.
+
+    Examples
+    --------
+    >>> name_pattern(["Jan Jansen"]).sub("[NAME]", "thanks jan jansen and JAN")
+    'thanks [NAME] and [NAME]'
+    """
+    parts: set[str] = set()
+    for name in names:
+        name = _WHITESPACE.sub(" ", str(name)).strip()
+        if len(name) >= 3:
+            parts.add(name)
+        parts.update(p for p in name.split(" ") if len(p) >= 3)
+    if not parts:
+        return None
+    alternatives = sorted(parts, key=len, reverse=True)
+    body = "|".join(r"\s+".join(map(re.escape, p.split(" "))) for p in alternatives)
+    return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+
+
+def scrub_text(text: str, names: re.Pattern | None = None,
+               region: str = "NL") -> tuple[str, Counter]:
+    """Replace personal details in free text by typed placeholders.
+
+    Parameters
+    ----------
+    text : str
+        One free-text answer.
+    names : re.Pattern, optional
+        Known names (from :func:`name_pattern`).
+    region : str
+        Default region for phone numbers written without a country code.
+
+    Returns
+    -------
+    scrubbed : str
+    counts : collections.Counter
+        Replacements per kind (``email``, ``url``, ``handle``, ``phone``, ``name``).
+
+    Examples
+    --------
+    >>> scrub_text("Mail JAN@Uni.example.nl or call 06 1234 5678, @jan_j")[0]
+    'Mail [EMAIL] or call [PHONE], [HANDLE]'
+    >>> scrub_text("zie https://example.org/blog?x=1 en bel +31 20 123 4567")[0]
+    'zie [URL] en bel [PHONE]'
+    """
+    counts: Counter = Counter()
+
+    def sub(pattern: re.Pattern, kind: str, s: str) -> str:
+        s, n = pattern.subn(PLACEHOLDERS[kind], s)
+        counts[kind] += n
+        return s
+
+    text = sub(_EMAIL, "email", text)
+    text = sub(_URL, "url", text)
+    text = sub(_HANDLE, "handle", text)
+    matches = list(phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE))
+    for m in reversed(matches):
+        text = text[:m.start] + PLACEHOLDERS["phone"] + text[m.end:]
+    counts["phone"] += len(matches)
+    if names is not None:
+        text = sub(names, "name", text)
+    return text, +counts
+
+
+# --- the processed study: what later stages and reports may see -------------------
+
+@dataclass
+class ProcessedStudy:
+    """A cleaned study with identities protected.
+
+    ``data`` carries ``participant`` (pseudonym) instead of identifiers and no
+    PII column; its free text is scrubbed. ``changes`` and ``summary`` are
+    safe to publish. ``quarantine`` holds raw values and stays private.
+    """
+
+    study: Study
+    data: pd.DataFrame
+    changes: pd.DataFrame
+    quarantine: pd.DataFrame
+    summary: dict
+
+
+def pii_values(study: Study, raws: list) -> dict[str, set[str]]:
+    """Every value of an identifier or PII column in the raw exports, per variable.
+
+    Used to find names in free text, and by the leak gate.
+    """
+    values: dict[str, set[str]] = {}
+    pii_vars = {v.name for v in study.codebook.variables.values() if v.pii or v.role == "identifier"}
+    for source, raw in zip(study.sources, raws):
+        columns = study.codebook.match_columns(raw.questions, source.wave, raw.name)
+        for name in pii_vars & columns.keys():
+            for col in columns[name]:
+                found = {v.strip() for v in raw.frame[col] if v.strip()}
+                values.setdefault(name, set()).update(found)
+    return values
+
+
+def _is_name(value: str) -> bool:
+    return "@" not in value and any(ch.isalpha() for ch in value)
+
+
+def protect(result: CleanResult, study: Study) -> ProcessedStudy:
+    """Pseudonymise participants, scrub free text and drop PII columns.
+
+    Parameters
+    ----------
+    result : CleanResult
+        From :func:`analysis.clean.clean_study`.
+    study : Study
+        The same study (its codebook says what is PII).
+
+    Returns
+    -------
+    ProcessedStudy
+    """
+    key = resolve_key(study.pseudonym_key)
+    cb = study.codebook
+    data = result.data.copy()
+    data.insert(0, "participant", [pseudonym(k, key) for k in data["key"]])
+    known = pii_values(study, result.raws)
+    names = name_pattern(v for values in known.values() for v in values if _is_name(v))
+    scrubbed: Counter = Counter()
+    log = []
+    for var in cb.by_role("text"):
+        if var.name not in data:
+            continue
+        cache: dict[str, tuple[str, Counter]] = {}
+        column = data[var.name]
+        new = []
+        for row, text in zip(data.index, column):
+            if pd.isna(text):
+                new.append(pd.NA)
+                continue
+            if text not in cache:
+                cache[text] = scrub_text(text, names)
+            clean_text, counts = cache[text]
+            if counts:
+                scrubbed.update(counts)
+                log.append({"source": data.at[row, "source"], "source_row": data.at[row, "source_row"],
+                            "variable": var.name, "old": "[free text]", "new": "[scrubbed]",
+                            "rule": "scrubbed " + ", ".join(f"{k} x{n}" for k, n in sorted(counts.items()))})
+            new.append(clean_text)
+        data[var.name] = pd.array(new, dtype="str")
+    drop = ["key"] + [v.name for v in cb.variables.values() if (v.pii or v.role == "identifier") and v.name in data]
+    data = data.drop(columns=[c for c in data.columns if c in drop or any(c == f"{d}_code" or c == f"{d}_missing" for d in drop)])
+    pii_vars = {v.name for v in cb.variables.values() if v.pii or v.role == "identifier"}
+    changes = result.changes[~result.changes["variable"].isin(pii_vars)]
+    changes = pd.concat([changes, pd.DataFrame(log, columns=changes.columns)], ignore_index=True)
+    summary = dict(result.summary)
+    summary["scrubbed"] = {kind: int(scrubbed.get(kind, 0)) for kind in PLACEHOLDERS}
+    summary["pseudonyms"] = ("demo key (public; sample data only)" if study.pseudonym_key == "demo"
+                             else "user key (outside the repository)")
+    summary["participants"] = int(data["participant"].nunique())
+    return ProcessedStudy(study, data, changes, result.quarantine, summary)
+
+
+def process_study(study) -> ProcessedStudy:
+    """Load, clean and protect a study: what notebooks and later stages use.
+
+    Parameters
+    ----------
+    study : path-like or Study
+
+    Examples
+    --------
+    >>> from analysis.paths import SAMPLE_STUDY
+    >>> processed = process_study(SAMPLE_STUDY)
+    >>> {"email", "name", "key"} & set(processed.data.columns)
+    set()
+    >>> processed.data["participant"].str.match(r"^P[0-9a-f]{12}$").all()
+    True
+    """
+    if not isinstance(study, Study):
+        study = load_study(study)
+    return protect(clean_study(study), study)
+
+
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix ``'`` to text cells a spreadsheet would run as a formula.
+
+    Examples
+    --------
+    >>> neutralise_formulas(pd.DataFrame({"t": ["=1+1", "ok", None]}))["t"].tolist()
+    ["'=1+1", 'ok', nan]
+    """
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
+            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+    return out
+
+
+def write_processed(processed: ProcessedStudy, out_dir) -> Path:
+    """Write the processed study: public files in ``out_dir``, raw values under ``private/``.
+
+    Files: ``responses.parquet``, ``responses.csv``, ``changes.csv``,
+    ``summary.json``, ``private/quarantine.csv``.
+    """
+    out = Path(out_dir)
+    (out / "private").mkdir(parents=True, exist_ok=True)
+    processed.data.to_parquet(out / "responses.parquet", index=False)
+    neutralise_formulas(processed.data).to_csv(out / "responses.csv", index=False)
+    neutralise_formulas(processed.changes).to_csv(out / "changes.csv", index=False)
+    (out / "summary.json").write_text(json.dumps(processed.summary, indent=2, ensure_ascii=False) + "\n",
+                                      encoding="utf-8")
+    processed.quarantine.to_csv(out / "private" / "quarantine.csv", index=False)
+    (out / "private" / "README.txt").write_text(
+        "Rows set aside while cleaning, with their raw values (personal data).\n"
+        "Never share this folder; reports never read it.\n", encoding="utf-8")
+    return out

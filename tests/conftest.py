@@ -1,0 +1,153 @@
+"""Shared fixtures: the Agg backend, a fixed seed, the sample study, small studies, real data."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from analysis.paths import SAMPLE_STUDY, SHARED_REALDATA  # noqa: E402
+
+SEED = 20260301
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="session")
+def sample_study():
+    from analysis.codebook import load_study
+
+    return load_study(SAMPLE_STUDY)
+
+
+@pytest.fixture(scope="session")
+def sample_clean(sample_study):
+    from analysis.clean import clean_study
+
+    return clean_study(sample_study)
+
+
+@pytest.fixture(scope="session")
+def sample_processed(sample_study, sample_clean):
+    from analysis.privacy import protect
+
+    return protect(sample_clean, sample_study)
+
+
+@pytest.fixture(scope="session")
+def sample_truth():
+    import json
+
+    return json.loads((SAMPLE_STUDY.parent / "truth.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def realdata() -> Path:
+    """``../shared/realdata``; skipped when absent, an error in CI (ANALYSIS_REQUIRE_SHARED=1)."""
+    if not SHARED_REALDATA.is_dir():
+        if os.environ.get("ANALYSIS_REQUIRE_SHARED"):
+            pytest.fail(f"real data expected at {SHARED_REALDATA} (ANALYSIS_REQUIRE_SHARED is set)")
+        pytest.skip("../shared/realdata is not beside this checkout")
+    return SHARED_REALDATA
+
+
+AGREE3 = """\
+version: 1
+scales:
+  agree3:
+    levels:
+      - {code: 1, en: Disagree, nl: Oneens}
+      - {code: 2, en: Neutral, nl: Neutraal}
+      - {code: 3, en: Agree, nl: Eens}
+    missing:
+      dont_know: ["I don't know", Weet ik niet]
+  yesno:
+    levels:
+      - {code: 0, en: "No", nl: Nee}
+      - {code: 1, en: "Yes", nl: Ja}
+variables:
+  submitted:
+    role: timestamp
+    waves: [pre, post]
+    match: {text: [Timestamp]}
+  email:
+    role: identifier
+    waves: [pre, post]
+    match: {text: [Email]}
+  consent:
+    role: consent
+    scale: yesno
+    waves: [pre]
+    match: {text: [Consent]}
+  q1:
+    role: item
+    construct: c
+    scale: agree3
+    waves: [pre, post]
+    match: {normalised: [Q1 statement]}
+  q2:
+    role: item
+    construct: c
+    scale: agree3
+    reverse: true
+    waves: [pre, post]
+    match: {regex: ["^Q2"]}
+  note:
+    role: text
+    waves: [post]
+    match: {text: [Note]}
+"""
+
+STUDY = """\
+study: tiny
+codebook: codebook.yaml
+participant_key: email
+waves: [pre, post]
+sources:
+  - {path: pre.csv, wave: pre, format: google_forms}
+  - {path: post.csv, wave: post, format: csv}
+"""
+
+
+def write_tiny_study(folder: Path, pre: str, post: str, *, codebook: str = AGREE3, study: str = STUDY) -> Path:
+    """Write a small study (two CSV waves) and return the study file's path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "codebook.yaml").write_text(codebook, encoding="utf-8")
+    (folder / "study.yaml").write_text(study, encoding="utf-8")
+    (folder / "pre.csv").write_text(textwrap.dedent(pre), encoding="utf-8")
+    (folder / "post.csv").write_text(textwrap.dedent(post), encoding="utf-8")
+    return folder / "study.yaml"
+
+
+TINY_PRE = """\
+Timestamp,Email,Consent,Q1 statement,Q2 reversed
+3/1/2026 9:00:00,ann@example.org,Yes,Agree,Disagree
+3/1/2026 9:05:00,bob@example.org,Yes,3 - agree,Neutral
+3/1/2026 9:06:00,bob@example.org,Yes,Neutral,Agree
+3/1/2026 9:07:00,cy@example.org,No,Agree,Agree
+,,,,
+3/1/2026 9:08:00,dee@example.org,Yes,7,I don't know
+"""
+
+TINY_POST = """\
+Timestamp,Email,Q1 statement,Q2 reversed,Note
+2026-03-02 10:00:00,ANN@Example.org ,Eens,Oneens,mail me at ann@example.org
+2026-03-02 10:01:00,cy@example.org,Eens,Eens,
+2026-03-02 10:02:00,bob@example.org,  eens ,Weet ik niet,thanks Dee
+"""
+
+
+@pytest.fixture
+def tiny_study(tmp_path) -> Path:
+    return write_tiny_study(tmp_path / "tiny", TINY_PRE, TINY_POST)

@@ -1,0 +1,76 @@
+"""Study file and codebook: loaded, validated, errors that name file, line and key."""
+
+import pytest
+
+from analysis.codebook import load_codebook, load_study, normalise_text
+from analysis.errors import InputError
+
+from conftest import AGREE3, STUDY, TINY_POST, TINY_PRE, write_tiny_study
+
+
+def test_sample_codebook_roles_and_scales(sample_study):
+    cb = sample_study.codebook
+    items = cb.by_role("item")
+    assert {v.construct for v in items if v.waves == ("pre",)} >= {"tool_skills", "focus", "guts"}
+    agree = cb.scales["agree5"]
+    assert agree.codes[normalise_text("Helemaal mee eens")] == agree.codes["strongly agree"] == 5
+    assert agree.missing_codes["weet ik niet"] == "dont_know"
+    assert {v.name for v in cb.variables.values() if v.pii} >= {"email", "name", "ip_address"}
+
+
+def _error(tmp_path, codebook=AGREE3, study=STUDY):
+    path = write_tiny_study(tmp_path / "s", TINY_PRE, TINY_POST, codebook=codebook, study=study)
+    with pytest.raises(InputError) as err:
+        from analysis.clean import clean_study
+
+        clean_study(load_study(path))
+    return err.value
+
+
+def test_unknown_key_names_file_line_and_key(tmp_path):
+    err = _error(tmp_path, codebook=AGREE3.replace("    reverse: true\n", "    reverse: true\n    revers: false\n"))
+    assert err.file.endswith("codebook.yaml") and err.column == "variables.q2.revers"
+    assert err.row == AGREE3.splitlines().index("    reverse: true") + 2
+
+
+def test_scale_without_levels(tmp_path):
+    broken = AGREE3.replace("""  yesno:
+    levels:
+      - {code: 0, en: "No", nl: Nee}
+      - {code: 1, en: "Yes", nl: Ja}""", "  yesno:\n    levels: []")
+    err = _error(tmp_path, codebook=broken)
+    assert err.column == "scales.yesno.levels" and "non-empty list of levels" in str(err)
+
+
+def test_variable_matching_no_column(tmp_path):
+    err = _error(tmp_path, codebook=AGREE3.replace("match: {text: [Note]}", "match: {text: [Remark]}"))
+    assert err.column == "note" and "post.csv" in str(err) and err.row is not None
+
+
+def test_variable_matching_two_columns(tmp_path):
+    err = _error(tmp_path, codebook=AGREE3.replace('regex: ["^Q2"]', 'regex: ["^Q"]'))
+    assert err.column == "q2" and "found 2" in str(err)
+
+
+def test_study_errors(tmp_path):
+    err = _error(tmp_path, study=STUDY.replace("path: post.csv", "path: missing.csv"))
+    assert err.column == "sources.path" and err.row == 7
+    err = _error(tmp_path, study=STUDY + "colour: blue\n")
+    assert err.column == "colour"
+    err = _error(tmp_path, study=STUDY.replace("participant_key: email", "participant_key: q1"))
+    assert err.column == "participant_key" and "identifier" in str(err)
+
+
+def test_bad_role_and_duplicate_key_and_bad_yaml(tmp_path):
+    err = _error(tmp_path, codebook=AGREE3.replace("role: text", "role: prose"))
+    assert err.column == "variables.note.role"
+    err = _error(tmp_path, codebook=AGREE3.replace("  note:\n", "  q1:\n"))
+    assert err.column == "q1" and "each key once" in str(err)
+    err = _error(tmp_path, codebook=AGREE3 + "  : [\n")
+    assert "valid YAML" in str(err)
+
+
+def test_codebook_loads_alone(tmp_path):
+    (tmp_path / "cb.yaml").write_text(AGREE3)
+    cb = load_codebook(tmp_path / "cb.yaml")
+    assert cb.variables["q2"].reverse and cb.variables["email"].pii

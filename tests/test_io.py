@@ -1,0 +1,99 @@
+"""Readers: every record kept with its provenance; formats detected; bad files named."""
+
+import pytest
+
+from analysis.errors import InputError
+from analysis.io import COMPLETE, PREVIEW, ROW, SOURCE, detect_format, read_export
+from analysis.paths import SAMPLE_DIR
+
+RAW = SAMPLE_DIR / "raw"
+
+
+def _physical_records(path):
+    import csv
+
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        return list(csv.reader(fh))
+
+
+@pytest.mark.parametrize("name, fmt, header_rows", [
+    ("pre_google_forms.csv", "google_forms", 1),
+    ("post_qualtrics.csv", "qualtrics", 3),
+])
+def test_csv_readers_keep_every_record_with_its_spreadsheet_row(name, fmt, header_rows):
+    raw = read_export(RAW / name)
+    records = _physical_records(RAW / name)
+    assert raw.format == fmt
+    assert len(raw.frame) == len(records) - header_rows
+    assert raw.frame[ROW].tolist() == list(range(header_rows + 1, len(records) + 1))
+    assert (raw.frame[SOURCE] == name).all()
+    # the cell at (row r, column c) is what a spreadsheet shows at that place
+    r = raw.frame.iloc[10]
+    assert r[raw.answer_columns].tolist() == records[int(r[ROW]) - 1]
+
+
+def test_all_blank_record_is_a_row_not_dropped():
+    raw = read_export(RAW / "pre_google_forms.csv")
+    blank = raw.frame[raw.answer_columns].apply(lambda c: c.str.strip() == "").all(axis=1)
+    assert blank.sum() == 1
+
+
+def test_qualtrics_question_text_preview_and_finished():
+    raw = read_export(RAW / "post_qualtrics.csv")
+    assert raw.questions["Q1"] == "Wat is uw e-mailadres?"
+    assert raw.questions["StartDate"] == "Start Date"
+    assert raw.frame[PREVIEW].sum() == (raw.frame["Status"] == "Survey Preview").sum() == 2
+    assert (~raw.frame[COMPLETE]).sum() == (raw.frame["Finished"] == "False").sum() > 0
+
+
+def test_microsoft_forms_xlsx_dates_become_iso_text():
+    raw = read_export(RAW / "followup_microsoft_forms.xlsx")
+    assert raw.format == "microsoft_forms"
+    assert raw.frame["Start time"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|").all()
+    assert raw.frame["ID"].iloc[:3].tolist() == ["1", "2", "3"]
+
+
+def test_semicolon_delimited_cp1252_csv(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("Naam;Antwoord\r\nJosé;Helemaal mee eens\r\nZoë;\"twee\nregels\"\r\n".encode("cp1252"))
+    raw = read_export(path)
+    assert raw.format == "csv"
+    assert raw.frame["Naam"].tolist() == ["José", "Zoë"]
+    assert raw.frame["Antwoord"].tolist() == ["Helemaal mee eens", "twee\nregels"]
+    assert raw.frame[ROW].tolist() == [2, 3]
+
+
+def test_repeated_headers_are_kept_apart(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("Other,Other,Q\na,b,c\n", encoding="utf-8")
+    raw = read_export(path)
+    assert raw.answer_columns == ["Other", "Other.1", "Q"]
+
+
+def test_ragged_row_is_a_clear_error(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("A,B\n1,2\n3,4,5\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_export(path)
+    assert "ragged.csv, row 3: expected at most 2 fields" in str(err.value)
+
+
+def test_missing_file_and_unknown_format(tmp_path):
+    with pytest.raises(InputError, match="expected an existing export file"):
+        read_export(tmp_path / "nope.csv")
+    (tmp_path / "a.csv").write_text("A\n1\n")
+    with pytest.raises(InputError, match="expected a format among"):
+        read_export(tmp_path / "a.csv", fmt="spss")
+
+
+def test_detect_format_of_sample_exports():
+    assert detect_format(RAW / "pre_google_forms.csv") == "google_forms"
+    assert detect_format(RAW / "post_qualtrics.csv") == "qualtrics"
+    assert detect_format(RAW / "followup_microsoft_forms.xlsx") == "microsoft_forms"
+
+
+def test_readers_never_write_to_raw_files(tmp_path):
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in RAW.iterdir()}
+    for p in RAW.iterdir():
+        read_export(p)
+    assert before == {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in RAW.iterdir()}
