@@ -137,7 +137,7 @@ Timestamp,Email,Consent,Q1 statement,Q2 reversed
 3/1/2026 9:06:00,bob@example.org,Yes,Neutral,Agree
 3/1/2026 9:07:00,cy@example.org,No,Agree,Agree
 ,,,,
-3/1/2026 9:08:00,dee@example.org,Yes,7,I don't know
+3/1/2026 9:08:00,dee.jones@example.org,Yes,7,I don't know
 """
 
 TINY_POST = """\

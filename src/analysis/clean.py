@@ -248,8 +248,8 @@ def clean_study(study: Study) -> CleanResult:
     >>> result = clean_study(load_study(SAMPLE_STUDY))
     >>> all(s["rows_in"] == s["rows_clean"] + s["rows_quarantined"] for s in result.summary["sources"])
     True
-    >>> result.data.groupby("wave").size().to_dict()
-    {'followup': 142, 'post': 222, 'pre': 240}
+    >>> result.data.groupby("wave", observed=True).size().to_dict()
+    {'pre': 240, 'post': 230, 'followup': 140}
     """
     changes: list[pd.DataFrame] = []
     parts, raws = [], []

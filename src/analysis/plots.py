@@ -3,14 +3,16 @@
 Colours come from the Okabe-Ito palette, which stays distinguishable for the
 common forms of colour blindness; the same thing always gets the same colour
 (an entry point, a missing-data reason). Functions take the tidy tables the
-other stages return and give back a :class:`matplotlib.figure.Figure`; they
-never show or save it themselves.
+other stages return and give back a :class:`matplotlib.figure.Figure` made
+without pyplot: no global figure state, nothing shown twice; a notebook shows
+the figure by ending a cell with it.
 """
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+import matplotlib as mpl
 import pandas as pd
+from matplotlib.figure import Figure
 
 OKABE_ITO = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
              "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "grey": "#999999",
@@ -33,7 +35,7 @@ def _colour(name: str, k: int) -> str:
     return REASON_COLOURS.get(name, spare[k % len(spare)])
 
 
-def rows_by_source(sources: pd.DataFrame) -> plt.Figure:
+def rows_by_source(sources: pd.DataFrame) -> Figure:
     """Horizontal stacked bars: each source's rows, clean or set aside by reason.
 
     Parameters
@@ -51,8 +53,9 @@ def rows_by_source(sources: pd.DataFrame) -> plt.Figure:
     reasons = [c for c in sources.columns if c not in fixed]
     parts = pd.DataFrame({"clean": sources["rows_clean"].to_numpy()} | {r: sources[r].to_numpy() for r in reasons},
                          index=[f"{w}: {s}" for w, s in zip(sources["wave"], sources["source"])])
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(9, 0.6 * len(parts) + 1.6))
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(9, 0.6 * len(parts) + 1.6))
+        ax = fig.subplots()
         left = pd.Series(0, index=parts.index)
         for k, col in enumerate(parts.columns):
             ax.barh(parts.index, parts[col], left=left, color=_colour(col, k), label=col,
@@ -66,7 +69,7 @@ def rows_by_source(sources: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def missing_answers(missing: pd.DataFrame) -> plt.Figure:
+def missing_answers(missing: pd.DataFrame) -> Figure:
     """Share of missing answers per item, split by reason, one panel per wave.
 
     Parameters
@@ -77,9 +80,9 @@ def missing_answers(missing: pd.DataFrame) -> plt.Figure:
     reasons = [c for c in missing.columns if c not in ("wave", "variable", "n", "answered")]
     waves = list(dict.fromkeys(missing["wave"]))
     heights = [max(1.5, 0.22 * (missing["wave"] == w).sum() + 0.6) for w in waves]
-    with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(len(waves), 1, figsize=(8, sum(heights) + 0.8), squeeze=False,
-                                 gridspec_kw={"height_ratios": heights})
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(8, sum(heights) + 0.8))
+        axes = fig.subplots(len(waves), 1, squeeze=False, gridspec_kw={"height_ratios": heights})
         for ax, wave in zip(axes[:, 0], waves):
             sel = missing[missing["wave"] == wave].set_index("variable")
             left = pd.Series(0.0, index=sel.index)

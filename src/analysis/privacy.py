@@ -92,29 +92,36 @@ def resolve_key(setting: str | None) -> str:
 
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}", re.IGNORECASE)
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
-# @user or Mastodon @user@server, not preceded by a word character.
-_HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{2,30}(?:@[\w-]+(?:\.[\w-]+)+)?")
+# Mastodon @user@server (before emails, which it contains), then @user.
+_FEDIVERSE = re.compile(r"(?<![\w@.])@[A-Za-z0-9_]{1,30}@[\w-]+(?:\.[\w-]+)+")
+_HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{2,30}")
 PLACEHOLDERS = {"email": "[EMAIL]", "url": "[URL]", "handle": "[HANDLE]",
                 "phone": "[PHONE]", "name": "[NAME]"}
+
+
+#: Name particles that are ordinary words on their own ("van" = "of").
+NAME_PARTICLES = frozenset({"van", "von", "den", "der", "ter", "ten", "het", "del", "della", "des", "les",
+                            "los", "las", "bin", "ben", "abu", "dos", "das", "mac"})
 
 
 def name_pattern(names: Iterable[str]) -> re.Pattern | None:
     """Compile known names into one case-insensitive whole-word pattern.
 
-    Full names come first so "Jan Jansen" is replaced whole; single name parts
-    shorter than three letters are ignored to spare ordinary words.
+    Full names come first so "Jan Jansen" is replaced whole; a single name
+    part is matched on its own too, unless it is shorter than three letters or
+    a particle such as "van" or "der", which would hit ordinary words.
 
     Examples
     --------
-    >>> name_pattern(["Jan Jansen"]).sub("[NAME]", "thanks jan jansen and JAN")
-    'thanks [NAME] and [NAME]'
+    >>> name_pattern(["Jan van der Berg"]).sub("[NAME]", "thanks jan van der berg, JAN and Berg van Dam")
+    'thanks [NAME], [NAME] and [NAME] van Dam'
     """
     parts: set[str] = set()
     for name in names:
         name = _WHITESPACE.sub(" ", str(name)).strip()
         if len(name) >= 3:
             parts.add(name)
-        parts.update(p for p in name.split(" ") if len(p) >= 3)
+        parts.update(p for p in name.split(" ") if len(p) >= 3 and p.casefold() not in NAME_PARTICLES)
     if not parts:
         return None
     alternatives = sorted(parts, key=len, reverse=True)
@@ -155,6 +162,7 @@ def scrub_text(text: str, names: re.Pattern | None = None,
         counts[kind] += n
         return s
 
+    text = sub(_FEDIVERSE, "handle", text)
     text = sub(_EMAIL, "email", text)
     text = sub(_URL, "url", text)
     text = sub(_HANDLE, "handle", text)
@@ -201,8 +209,24 @@ def pii_values(study: Study, raws: list) -> dict[str, set[str]]:
     return values
 
 
-def _is_name(value: str) -> bool:
-    return "@" not in value and any(ch.isalpha() for ch in value)
+def known_names(values) -> list[str]:
+    """Names found among identifier values: name columns, and first.last email addresses.
+
+    Examples
+    --------
+    >>> known_names(["Jan de Vries", "anouk.bakker@uu.example.nl", "info@example.org", "192.0.2.1"])
+    ['Jan de Vries', 'anouk bakker']
+    """
+    names = []
+    for value in values:
+        if "@" in value:
+            local = value.split("@", 1)[0]
+            parts = [p for p in re.split(r"[._+-]+", local) if p.isalpha()]
+            if len(parts) >= 2:
+                names.append(" ".join(parts))
+        elif any(ch.isalpha() for ch in value):
+            names.append(value)
+    return names
 
 
 def protect(result: CleanResult, study: Study) -> ProcessedStudy:
@@ -224,7 +248,7 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
     data = result.data.copy()
     data.insert(0, "participant", [pseudonym(k, key) for k in data["key"]])
     known = pii_values(study, result.raws)
-    names = name_pattern(v for values in known.values() for v in values if _is_name(v))
+    names = name_pattern(known_names(v for values in known.values() for v in sorted(values)))
     scrubbed: Counter = Counter()
     log = []
     for var in cb.by_role("text"):
@@ -273,7 +297,7 @@ def process_study(study) -> ProcessedStudy:
     >>> processed = process_study(SAMPLE_STUDY)
     >>> {"email", "name", "key"} & set(processed.data.columns)
     set()
-    >>> processed.data["participant"].str.match(r"^P[0-9a-f]{12}$").all()
+    >>> bool(processed.data["participant"].str.match(r"^P[0-9a-f]{12}$").all())
     True
     """
     if not isinstance(study, Study):

@@ -1,0 +1,42 @@
+"""Command line: the contracts of ../shared/DESIGN.md and one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+
+from analysis.cli import main
+
+
+def _run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "analysis", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd)
+
+
+def test_simulate_then_clean(tmp_path):
+    assert main(["simulate", "--seed", "5", "--participants", "60", "--out", str(tmp_path / "s")]) == 0
+    assert main(["clean", str(tmp_path / "s" / "study.yaml"), "--out", str(tmp_path / "o")]) == 0
+    out = tmp_path / "o"
+    for name in ("responses.parquet", "responses.csv", "changes.csv", "summary.json", "private/quarantine.csv"):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "summary.json").read_text())
+    per_source = {s["source"]: s for s in summary["sources"]}
+    assert all(s["rows_in"] == s["rows_clean"] + s["rows_quarantined"] for s in per_source.values())
+    truth = json.loads((tmp_path / "s" / "truth.json").read_text())
+    assert set(pd.read_parquet(out / "responses.parquet")["participant"]) == set(truth["participants"])
+
+
+def test_user_mistake_is_one_line_with_file_row_and_column(tmp_path, tiny_study):
+    codebook = tiny_study.parent / "codebook.yaml"
+    codebook.write_text(codebook.read_text().replace("role: text", "role: prose"))
+    result = _run("clean", tiny_study, "--out", tmp_path / "o")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert "codebook.yaml" in lines[0] and "row " in lines[0] and "variables.note.role" in lines[0]
+
+
+def test_missing_study_file(tmp_path):
+    result = _run("clean", tmp_path / "nope.yaml", "--out", tmp_path / "o")
+    assert result.returncode == 2 and result.stderr.startswith("error: ") and "nope.yaml" in result.stderr
