@@ -52,6 +52,20 @@ def sample_truth():
     return json.loads((SAMPLE_STUDY.parent / "truth.json").read_text(encoding="utf-8"))
 
 
+@pytest.fixture(scope="session")
+def sample_outputs(tmp_path_factory):
+    """The sample study's full public output: ``processed/`` (clean) and ``reports/``."""
+    from analysis.cli import main
+    from analysis.report import notebook_paths
+
+    out = tmp_path_factory.mktemp("sample-outputs")
+    committed = {p: p.read_bytes() for p in notebook_paths()}
+    assert main(["clean", str(SAMPLE_STUDY), "--out", str(out / "processed")]) == 0
+    assert main(["report", str(SAMPLE_STUDY), "--out", str(out / "reports")]) == 0
+    assert {p: p.read_bytes() for p in notebook_paths()} == committed, "report must not modify notebooks"
+    return out
+
+
 @pytest.fixture
 def realdata() -> Path:
     """``../shared/realdata``; skipped when absent, an error in CI (ANALYSIS_REQUIRE_SHARED=1)."""

@@ -7,7 +7,7 @@ import pytest
 
 from analysis.clean import clean_study
 from analysis.codebook import load_study
-from analysis.privacy import (DEMO_KEY, name_pattern, neutralise_formulas, pii_values, process_study, protect,
+from analysis.privacy import (DEMO_KEY, check_privacy, name_pattern, neutralise_formulas, pii_values, process_study, protect,
                               pseudonym, resolve_key, scrub_text, write_processed)
 
 
@@ -96,3 +96,119 @@ def test_process_study_accepts_a_path(tiny_study):
     study = load_study(tiny_study)
     again = protect(clean_study(study), study)
     assert processed.data["participant"].tolist() == again.data["participant"].tolist()
+
+
+# --- the leak gate -------------------------------------------------------------------
+
+CANARY_PRE = """\
+Timestamp,Email,Full name,Consent,Q1 statement,Q2 reversed
+3/1/2026 9:00:00,Canary.Alpha@Example.org,Canary Alpha,Yes,Agree,Disagree
+3/1/2026 9:05:00,bravo.canary@example.org,Bravo Canary,Yes,Neutral,Neutral
+3/1/2026 9:06:00,bravo.canary@example.org,Bravo Canary,Yes,Agree,Agree
+"""
+CANARY_POST = """\
+Timestamp,Email,Q1 statement,Q2 reversed,Note
+2026-03-02 10:00:00,CANARY.ALPHA@EXAMPLE.ORG,Eens,Oneens,"Bel me op 06 9876 5432, of mail CANARY.ALPHA@EXAMPLE.ORG. Groeten aan bravo canary"
+2026-03-02 10:01:00,bravo.canary@example.org,Eens,Eens,"first try, reach me at dup.canary@example.org"
+2026-03-02 10:02:00,bravo.canary@example.org,Neutraal,Eens,"Follow me on @bravo_canary, call +31 6 11223344 or see www.bravo-canary.example/me"
+"""
+
+
+@pytest.fixture
+def canary_study(tmp_path):
+    from conftest import AGREE3, STUDY, write_tiny_study
+
+    codebook = AGREE3.replace("""  consent:""", """  name:
+    role: identifier
+    waves: [pre]
+    match: {text: [Full name]}
+  consent:""")
+    return write_tiny_study(tmp_path / "canary", CANARY_PRE, CANARY_POST, codebook=codebook, study=STUDY)
+
+
+def test_canaries_reach_no_public_output(canary_study, tmp_path):
+    from analysis.cli import main
+
+    out = tmp_path / "out"
+    assert main(["clean", str(canary_study), "--out", str(out)]) == 0
+    public = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in out.glob("*.*")
+                       if p.suffix != ".parquet").casefold()
+    public += pd.read_parquet(out / "responses.parquet").to_csv().casefold()
+    for canary in ("canary.alpha@example.org", "bravo.canary@example.org", "canary alpha", "bravo canary",
+                   "06 9876 5432", "98765432", "@bravo_canary", "11223344", "bravo-canary.example",
+                   "dup.canary@example.org"):
+        assert canary not in public, canary
+    # the quarantined duplicate's raw text stays under private/
+    assert "dup.canary@example.org" in (out / "private" / "quarantine.csv").read_text()
+    notes = pd.read_parquet(out / "responses.parquet")["note"].dropna().tolist()
+    assert sorted(notes) == ["Bel me op [PHONE], of mail [EMAIL]. Groeten aan [NAME]",
+                             "Follow me on [HANDLE], call [PHONE] or see [URL]"]
+    leaks, files = check_privacy(canary_study, out)
+    assert leaks == [] and files == 4
+
+
+def test_gate_passes_the_sample_outputs_and_committed_notebooks(sample_outputs):
+    from analysis.paths import NOTEBOOKS_DIR, SAMPLE_STUDY
+
+    leaks, files = check_privacy(SAMPLE_STUDY, sample_outputs, NOTEBOOKS_DIR)
+    assert leaks == [] and files >= 7
+
+
+def test_gate_catches_a_planted_leak_and_names_kind_not_value(sample_outputs, tmp_path, sample_study,
+                                                               sample_clean):
+    import shutil
+    import subprocess
+    import sys
+
+    from analysis.paths import SAMPLE_STUDY
+
+    leaky = tmp_path / "leaky"
+    shutil.copytree(sample_outputs / "reports", leaky)
+    email = sorted(pii_values(sample_study, sample_clean.raws)["email"])[0]
+    name = sorted(v for v in pii_values(sample_study, sample_clean.raws)["name"] if " " in v)[0]
+    page = leaky / "01_data_quality.html"
+    page.write_text(page.read_text() + f"<p>{email.upper()}</p><p>{name.lower().replace(' ', '&#32;')}</p>")
+    leaks, _ = check_privacy(SAMPLE_STUDY, leaky)
+    assert {(leak.file, leak.kind) for leak in leaks} == {("01_data_quality.html", "email"),
+                                                          ("01_data_quality.html", "name")}
+    result = subprocess.run([sys.executable, "-m", "analysis", "check-privacy", str(SAMPLE_STUDY), str(leaky)],
+                            capture_output=True, text=True)
+    assert result.returncode == 3
+    assert "01_data_quality.html" in result.stderr and email.lower() not in result.stderr.lower()
+
+
+def _notebook(path, source):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Probe"),
+                nbformat.v4.new_code_cell('study = ""', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell(source)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_report_refuses_to_publish_a_leak(tmp_path, sample_study, sample_clean):
+    from analysis.paths import SAMPLE_STUDY
+    from analysis.privacy import PrivacyLeak
+    from analysis.report import render_reports
+
+    email = sorted(pii_values(sample_study, sample_clean.raws)["email"])[0]
+    nb = _notebook(tmp_path / "01_leak.ipynb", f"print({email!r})")
+    with pytest.raises(PrivacyLeak) as err:
+        render_reports(SAMPLE_STUDY, tmp_path / "out", notebooks=[nb], progress=False)
+    assert [leak.kind for leak in err.value.leaks] == ["email"]
+    assert list((tmp_path / "out").glob("*.html")) == []
+
+
+def test_free_text_is_escaped_in_reports(tmp_path):
+    from analysis.paths import SAMPLE_STUDY
+    from analysis.report import render_reports
+
+    nb = _notebook(tmp_path / "01_text.ipynb", "import pandas as pd\n"
+                   "pd.DataFrame({'reflection': ['<script>alert(1)</script>', '<img src=x onerror=alert(2)>']})")
+    render_reports(SAMPLE_STUDY, tmp_path / "out", notebooks=[nb], progress=False)
+    page = (tmp_path / "out" / "01_text.html").read_text()
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

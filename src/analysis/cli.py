@@ -5,9 +5,12 @@ Commands
 simulate  write a synthetic study with planted truth
 clean     clean and protect a study's exports into processed files
 report    execute the notebooks against a study and write offline HTML
+check-privacy  search output folders for personal values from a study's raw inputs
 
 A mistake in the user's input exits with status 2 and one line naming the
-file, row and column; anything else is a bug and keeps its traceback.
+file, row and column; a privacy leak exits with status 3 and one line per
+leaking file naming the kind of value (never the value); anything else is a
+bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import sys
 from pathlib import Path
 
 from analysis.errors import InputError
+from analysis.privacy import PrivacyLeak
 
 
 def _simulate(args) -> str:
@@ -46,6 +50,15 @@ def _report(args) -> str:
     return f"wrote {len(written) - 1} reports and {written[-1]}"
 
 
+def _check_privacy(args) -> str:
+    from analysis.privacy import check_privacy
+
+    leaks, files = check_privacy(args.study, *args.outputs)
+    if leaks:
+        raise PrivacyLeak(leaks)
+    return f"checked {files} files: no personal value from the raw inputs found"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -67,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("study", type=Path)
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(run=_report)
+
+    p = sub.add_parser("check-privacy", help="search outputs for personal values from the raw inputs")
+    p.add_argument("study", type=Path)
+    p.add_argument("outputs", type=Path, nargs="+", help="folders or files (private/ is skipped)")
+    p.set_defaults(run=_check_privacy)
     return parser
 
 
@@ -78,5 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    except PrivacyLeak as exc:
+        for leak in exc.leaks:
+            print(f"privacy leak: {leak}", file=sys.stderr)
+        print("error: personal values found in the outputs above" + (
+            "" if args.command == "check-privacy" else "; they were removed, nothing was published"), file=sys.stderr)
+        return 3
     print(message)
     return 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import json
 import os
 import re
@@ -129,6 +130,37 @@ def name_pattern(names: Iterable[str]) -> re.Pattern | None:
     return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
 
 
+def personal_spans(text: str, names: re.Pattern | None = None,
+                   region: str = "NL") -> list[tuple[int, int, str]]:
+    """Locate personal details in free text: ``(start, end, kind)``, in order.
+
+    Kinds are tried in a fixed priority (fediverse handle, email, URL, handle,
+    phone, name); a later kind never claims text an earlier one matched.
+    Phones are found by the ``phonenumbers`` library (Dutch numbers without a
+    country code are read with ``region``).
+
+    Examples
+    --------
+    >>> personal_spans("mail a@b.nl of bel 06 1234 5678")
+    [(5, 11, 'email'), (19, 31, 'phone')]
+    """
+    spans: list[tuple[int, int, str]] = []
+
+    def claim(start: int, end: int, kind: str) -> None:
+        if all(end <= s or start >= e for s, e, _ in spans):
+            spans.append((start, end, kind))
+
+    for pattern, kind in ((_FEDIVERSE, "handle"), (_EMAIL, "email"), (_URL, "url"), (_HANDLE, "handle")):
+        for m in pattern.finditer(text):
+            claim(m.start(), m.end(), kind)
+    for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
+        claim(m.start, m.end, "phone")
+    if names is not None:
+        for m in names.finditer(text):
+            claim(m.start(), m.end(), "name")
+    return sorted(spans)
+
+
 def scrub_text(text: str, names: re.Pattern | None = None,
                region: str = "NL") -> tuple[str, Counter]:
     """Replace personal details in free text by typed placeholders.
@@ -156,23 +188,10 @@ def scrub_text(text: str, names: re.Pattern | None = None,
     'zie [URL] en bel [PHONE]'
     """
     counts: Counter = Counter()
-
-    def sub(pattern: re.Pattern, kind: str, s: str) -> str:
-        s, n = pattern.subn(PLACEHOLDERS[kind], s)
-        counts[kind] += n
-        return s
-
-    text = sub(_FEDIVERSE, "handle", text)
-    text = sub(_EMAIL, "email", text)
-    text = sub(_URL, "url", text)
-    text = sub(_HANDLE, "handle", text)
-    matches = list(phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE))
-    for m in reversed(matches):
-        text = text[:m.start] + PLACEHOLDERS["phone"] + text[m.end:]
-    counts["phone"] += len(matches)
-    if names is not None:
-        text = sub(names, "name", text)
-    return text, +counts
+    for start, end, kind in reversed(personal_spans(text, names, region)):
+        text = text[:start] + PLACEHOLDERS[kind] + text[end:]
+        counts[kind] += 1
+    return text, counts
 
 
 # --- the processed study: what later stages and reports may see -------------------
@@ -191,6 +210,7 @@ class ProcessedStudy:
     changes: pd.DataFrame
     quarantine: pd.DataFrame
     summary: dict
+    raws: list  # the raw exports as read; private, for the leak gate
 
 
 def pii_values(study: Study, raws: list) -> dict[str, set[str]]:
@@ -274,14 +294,16 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
     drop = ["key"] + [v.name for v in cb.variables.values() if (v.pii or v.role == "identifier") and v.name in data]
     data = data.drop(columns=[c for c in data.columns if c in drop or any(c == f"{d}_code" or c == f"{d}_missing" for d in drop)])
     pii_vars = {v.name for v in cb.variables.values() if v.pii or v.role == "identifier"}
-    changes = result.changes[~result.changes["variable"].isin(pii_vars)]
+    changes = result.changes[~result.changes["variable"].isin(pii_vars)].copy()
+    # An answer off the scale may be anything a person typed, an address included.
+    changes["old"] = changes["old"].map(lambda v: scrub_text(v, names)[0] if isinstance(v, str) else v)
     changes = pd.concat([changes, pd.DataFrame(log, columns=changes.columns)], ignore_index=True)
     summary = dict(result.summary)
     summary["scrubbed"] = {kind: int(scrubbed.get(kind, 0)) for kind in PLACEHOLDERS}
     summary["pseudonyms"] = ("demo key (public; sample data only)" if study.pseudonym_key == "demo"
                              else "user key (outside the repository)")
     summary["participants"] = int(data["participant"].nunique())
-    return ProcessedStudy(study, data, changes, result.quarantine, summary)
+    return ProcessedStudy(study, data, changes, result.quarantine, summary, result.raws)
 
 
 def process_study(study) -> ProcessedStudy:
@@ -323,11 +345,16 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+PUBLIC_FILES = ("responses.parquet", "responses.csv", "changes.csv", "summary.json")
+
+
 def write_processed(processed: ProcessedStudy, out_dir) -> Path:
     """Write the processed study: public files in ``out_dir``, raw values under ``private/``.
 
     Files: ``responses.parquet``, ``responses.csv``, ``changes.csv``,
-    ``summary.json``, ``private/quarantine.csv``.
+    ``summary.json``, ``private/quarantine.csv``. The leak gate then reads
+    the public files; on a leak they are removed and :class:`PrivacyLeak`
+    is raised.
     """
     out = Path(out_dir)
     (out / "private").mkdir(parents=True, exist_ok=True)
@@ -340,4 +367,154 @@ def write_processed(processed: ProcessedStudy, out_dir) -> Path:
     (out / "private" / "README.txt").write_text(
         "Rows set aside while cleaning, with their raw values (personal data).\n"
         "Never share this folder; reports never read it.\n", encoding="utf-8")
+    leaks, _ = scan_outputs([out / name for name in PUBLIC_FILES], personal_values(processed.study, processed.raws))
+    if leaks:
+        for name in PUBLIC_FILES:
+            (out / name).unlink(missing_ok=True)
+        raise PrivacyLeak(leaks)
     return out
+
+
+# --- leak gate: no personal value from the raw inputs in any public output -----------
+
+@dataclass(frozen=True)
+class Leak:
+    """Personal values of one kind found in one output file (never the values)."""
+
+    file: str
+    kind: str
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.count} value(s) of kind {self.kind!r}"
+
+
+class PrivacyLeak(Exception):
+    """Public outputs contain personal values from the raw inputs."""
+
+    def __init__(self, leaks: list[Leak]):
+        self.leaks = leaks
+        super().__init__("; ".join(map(str, leaks)))
+
+
+#: Files the gate reads; anything under a folder named ``private`` is skipped.
+SCANNED_SUFFIXES = (".csv", ".tsv", ".json", ".html", ".htm", ".ipynb", ".txt", ".md", ".yaml", ".yml",
+                    ".parquet")
+_DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+")
+
+
+def personal_values(study: Study, raws: list | None = None) -> dict[str, set[str]]:
+    """Every personal value seen in a study's raw inputs, per kind.
+
+    Kinds: each identifier or PII variable of the codebook (its column values),
+    and ``free text <kind>`` for details found in free-text answers (emails,
+    URLs, handles, phones, known names).
+    """
+    if raws is None:
+        from analysis.io import read_export
+
+        raws = [read_export(s.path, s.format, s.name) for s in study.sources]
+    values = pii_values(study, raws)
+    names = name_pattern(known_names(v for vs in values.values() for v in sorted(vs)))
+    text_vars = {v.name for v in study.codebook.by_role("text")}
+    for source, raw in zip(study.sources, raws):
+        columns = study.codebook.match_columns(raw.questions, source.wave, raw.name)
+        for name in text_vars & columns.keys():
+            for text in set(raw.frame[columns[name][0]]):
+                for start, end, kind in personal_spans(text, names):
+                    values.setdefault(f"free text {kind}", set()).add(text[start:end])
+    return values
+
+
+def _needles(values: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Values worth searching for: long enough and specific enough not to match ordinary text.
+
+    A single word is not a usable needle for a name (``Test``, ``Jan``); full
+    names, addresses, handles, numbers are.
+    """
+    needles: dict[str, set[str]] = {}
+    for kind, vals in values.items():
+        for v in vals:
+            v = _WHITESPACE.sub(" ", v).strip().casefold()
+            if len(v) < 5 or ("name" in kind and " " not in v):
+                continue
+            needles.setdefault(kind, set()).add(v)
+    return needles
+
+
+def _readable_text(path: Path) -> str:
+    if path.suffix == ".parquet":
+        text = pd.read_parquet(path).to_csv(index=False)
+    elif path.suffix == ".ipynb":
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        parts = []
+        for cell in nb.get("cells", []):
+            parts.append("".join(cell.get("source", [])))
+            for out in cell.get("outputs", []):
+                parts.append("".join(out.get("text", [])))
+                for mime, data in out.get("data", {}).items():
+                    if not mime.startswith("image/"):
+                        parts.append("".join(data) if isinstance(data, list) else json.dumps(data))
+        text = "\n".join(parts)
+    else:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    return html.unescape(_DATA_URI.sub(" ", text)).casefold()
+
+
+def scan_outputs(folders, values: dict[str, set[str]]) -> tuple[list[Leak], int]:
+    """Search every public output file under ``folders`` for personal values.
+
+    Case-insensitive, after undoing HTML escaping; phone-like values are also
+    sought with whitespace removed. Returns the leaks and the number of files read.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "report.html").write_text("<p>mail JAN.JANSEN@example.nl</p>")
+    >>> _ = (d / "private").mkdir(); _ = (d / "private" / "q.csv").write_text("jan.jansen@example.nl")
+    >>> leaks, n = scan_outputs([d], {"email": {"jan.jansen@example.nl"}})
+    >>> [str(leak) for leak in leaks], n
+    (["report.html: 1 value(s) of kind 'email'"], 1)
+    """
+    needles = _needles(values)
+    patterns = {kind: re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, sorted(vals, key=len, reverse=True)))
+                                 + r")(?!\w)") for kind, vals in needles.items() if vals}
+    squeezed = {kind: {v.replace(" ", "") for v in vals if sum(ch.isdigit() for ch in v) >= 7}
+                for kind, vals in needles.items()}
+    leaks, read = [], 0
+    for folder in map(Path, folders):
+        files = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*") if p.is_file())
+        for path in files:
+            rel = path.relative_to(folder) if path != folder else Path(path.name)
+            if "private" in rel.parts or path.suffix.lower() not in SCANNED_SUFFIXES:
+                continue
+            text = _readable_text(path)
+            read += 1
+            compact = _WHITESPACE.sub("", text)
+            for kind, pattern in patterns.items():
+                hits = {m.group(0) for m in pattern.finditer(text)}
+                hits |= {v for v in squeezed.get(kind, ()) if v in compact}
+                if hits:
+                    leaks.append(Leak(rel.as_posix(), kind, len(hits)))
+    return leaks, read
+
+
+def check_privacy(study, *folders) -> tuple[list[Leak], int]:
+    """The leak gate: personal values of ``study``'s raw inputs found in ``folders``.
+
+    Parameters
+    ----------
+    study : path-like or Study
+    *folders : path-like
+        Output folders or single files (``private/`` sub-folders are skipped).
+
+    Returns
+    -------
+    leaks : list of Leak
+        Empty when nothing leaked.
+    files_read : int
+    """
+    if not isinstance(study, Study):
+        study = load_study(study)
+    return scan_outputs(folders, personal_values(study))

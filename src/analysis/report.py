@@ -4,7 +4,9 @@ Each notebook in ``notebooks/`` is executed by papermill into a temporary copy
 (the committed notebook is never modified) with the study injected as the
 ``study`` parameter, then rendered by nbconvert with code and prompts hidden
 through the ``offline`` template: figures inline, no script or stylesheet
-fetched from the network. ``index.html`` links every report.
+fetched from the network. ``index.html`` links every report. The privacy leak
+gate then reads every page; if any holds a personal value from the raw inputs,
+all pages are removed and :class:`~analysis.privacy.PrivacyLeak` is raised.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import nbformat
 from analysis import __version__
 from analysis.codebook import load_study
 from analysis.paths import NOTEBOOKS_DIR, REPORT_TEMPLATE_DIR
+from analysis.privacy import PrivacyLeak, check_privacy
 
 #: A script or stylesheet that would be fetched from elsewhere: reports must have none.
 EXTERNAL_ASSET = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//", re.IGNORECASE)
@@ -111,6 +114,11 @@ def render_reports(study, out_dir, *, notebooks: list[Path] | None = None, kerne
     -------
     list of Path
         The HTML files written, index last.
+
+    Raises
+    ------
+    analysis.privacy.PrivacyLeak
+        A page contained a personal value; no page is left behind.
     """
     from tqdm.auto import tqdm
 
@@ -134,4 +142,10 @@ def render_reports(study, out_dir, *, notebooks: list[Path] | None = None, kerne
     index = out / "index.html"
     index.write_text(_INDEX.format(title=html.escape(title), items="\n".join(items), version=__version__,
                                    study_name=html.escape(study_path.name)), encoding="utf-8")
-    return written + [index]
+    written.append(index)
+    leaks, _ = check_privacy(study_path, *written)
+    if leaks:  # refuse to leave a report with personal data behind
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise PrivacyLeak(leaks)
+    return written
