@@ -151,33 +151,142 @@ def _code_items(values: pd.Series, var: Variable, provenance: pd.DataFrame, chan
             f"{var.name}_missing": pd.Categorical(missing)}
 
 
-def _parse_times(values: pd.Series, fmt: str | None, var: str, provenance, changes) -> pd.Series:
+def _log(changes: list, prov: pd.DataFrame, mask, variable: str, old, new, rule: str) -> None:
+    mask = np.asarray(mask, dtype=bool)
+    if mask.any():
+        changes.append(pd.DataFrame({"source": prov[SOURCE].to_numpy()[mask], "source_row": prov[ROW].to_numpy()[mask],
+                                     "variable": variable, "old": np.asarray(old, dtype=object)[mask]
+                                     if not np.isscalar(old) else old, "new": new, "rule": rule}))
+
+
+def _parse_times(values: pd.Series, fmt: str | None, var: str, prov, changes) -> pd.Series:
+    """Timestamps in the tool's own format, else ISO 8601, else anything pandas reads.
+
+    Times with a zone are converted to UTC; all results are naive.
+    """
     stripped = values.str.strip()
-    parsed = pd.to_datetime(stripped, format=fmt or "mixed", errors="coerce")
-    if fmt is not None:  # a re-saved export may carry ISO dates instead of the tool's own
-        parsed = parsed.fillna(pd.to_datetime(stripped.where(parsed.isna()), format="ISO8601", errors="coerce"))
-    bad = (stripped != "") & parsed.isna()
-    if bad.any():
-        changes.append(pd.DataFrame({"source": provenance[SOURCE][bad].to_numpy(),
-                                     "source_row": provenance[ROW][bad].to_numpy(), "variable": var,
-                                     "old": values[bad].to_numpy(), "new": pd.NA,
-                                     "rule": "unparseable timestamp"}))
+    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    for attempt in ([fmt] if fmt else []) + ["ISO8601", "mixed"]:
+        todo = parsed.isna() & (stripped != "")
+        if not todo.any():
+            break
+        got = pd.to_datetime(stripped[todo], format=attempt, errors="coerce", utc=True)
+        parsed[todo] = got.dt.tz_localize(None).astype("datetime64[ns]")
+    _log(changes, prov, (stripped != "") & parsed.isna(), var, values, pd.NA, "unparseable timestamp")
     return parsed
 
 
-def _clean_source(raw: RawExport, wave: str, study: Study, changes: list) -> tuple[pd.DataFrame, pd.Series, str]:
+_DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
+
+
+def _parse_numbers(values: pd.Series, var: Variable, prov, changes) -> pd.Series:
+    """Numbers; a decimal comma (``3,5``) is read as a decimal point and logged."""
+    stripped = values.str.strip()
+    comma = stripped.str.match(_DECIMAL_COMMA)
+    number = pd.to_numeric(stripped.where(~comma, stripped.str.replace(",", ".", regex=False)).replace("", None),
+                           errors="coerce")
+    _log(changes, prov, comma, var.name, values, number.astype(str), "decimal comma")
+    _log(changes, prov, (stripped != "") & number.isna(), var.name, values, pd.NA, "not a number")
+    return number.astype("Float64")
+
+
+def split_options(cell: str, var: Variable) -> tuple[list[str], list[str]]:
+    """Resolve a joined multi-select answer against the codebook's options.
+
+    Labels are matched longest first at each position, so an option whose
+    label contains the separator (``"Data science, statistics"``) is not
+    split. Returns the option keys chosen and the parts matching no option.
+
+    Examples
+    --------
+    >>> from analysis.codebook import Variable
+    >>> v = Variable("f", "multiselect", ("pre",), options=(("cs", ("Computer science",)),
+    ...     ("ds", ("Data science, statistics",)), ("bio", ("Biology",))), separator=", ")
+    >>> split_options("Data science, statistics, Biology, Knitting", v)
+    (['ds', 'bio'], ['Knitting'])
+    """
+    labels = sorted(((normalise_text(label), key) for key, ls in var.options for label in ls),
+                    key=lambda x: len(x[0]), reverse=True)
+    sep = normalise_text(var.separator or ",") or var.separator or ","
+    text, chosen, unknown = normalise_text(cell), [], []
+    original = cell.strip()
+    while text:
+        for label, key in labels:
+            if text.startswith(label) and (len(text) == len(label) or text[len(label):].startswith(sep.strip())):
+                chosen.append(key)
+                text = text[len(label):]
+                break
+        else:
+            part, _, _rest = text.partition(sep.strip())
+            unknown.append(_original_part(original, part))
+            text = text[len(part):]
+        text = text[len(sep.strip()):].lstrip() if text.startswith(sep.strip()) else text.lstrip()
+    return list(dict.fromkeys(chosen)), unknown
+
+
+def _original_part(original: str, normalised_part: str) -> str:
+    # Report an unknown part as written (case kept) where it can be found.
+    for piece in re.split(r"[,;|]\s*", original):
+        if normalise_text(piece) == normalised_part.strip():
+            return piece.strip()
+    return normalised_part.strip()
+
+
+def _code_multiselect(frame: pd.DataFrame, cols: list[str], var: Variable, prov, changes) -> dict:
+    """One boolean column per option; NA where the question was left blank."""
+    keys = [k for k, _ in var.options]
+    n = len(frame)
+    out = {c: pd.array([pd.NA] * n, dtype="boolean") for c in var.option_columns()}
+    if var.layout == "columns":
+        cells = frame[cols].apply(lambda c: c.str.strip() != "")
+        answered = cells.any(axis=1).to_numpy()
+        for col, key in zip(cols, keys):
+            values = np.where(answered, cells[col].to_numpy(), pd.NA)
+            out[f"{var.name}:{key}"] = pd.array(values, dtype="boolean")
+        return out
+    values = frame[cols[0]]
+    inverse, uniques = pd.factorize(values)
+    resolved = [split_options(u, var) if u.strip() else None for u in uniques]
+    for k, res in enumerate(resolved):
+        rows = inverse == k
+        if res is None:
+            continue
+        chosen, unknown = res
+        for key in keys:
+            out[f"{var.name}:{key}"][rows] = key in chosen
+        for part in unknown:
+            _log(changes, prov, rows, var.name, part, pd.NA, "unknown option")
+    return out
+
+
+def _clean_source(raw: RawExport, source, study: Study, changes: list) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """Code one export; return its rows, a reason per row (NA = keep) and details."""
     codebook = study.codebook
+    wave = source.wave
     columns = codebook.match_columns(raw.questions, wave, raw.name)
     frame = raw.frame
+    if source.na_values:
+        answers = raw.answer_columns
+        frame = frame.copy()
+        frame[answers] = frame[answers].mask(frame[answers].apply(lambda c: c.str.strip()).isin(source.na_values), "")
     prov = frame[[SOURCE, ROW]]
+    by_column = {c: name for name, cols in columns.items() for c in cols}
+    for repair in raw.repairs.itertuples(index=False):
+        if repair.column in by_column and not codebook.variables[by_column[repair.column]].pii:
+            changes.append(pd.DataFrame({"source": [raw.name], "source_row": [repair.source_row],
+                                         "variable": [by_column[repair.column]], "old": [repair.old],
+                                         "new": [repair.new], "rule": ["repaired double-encoded UTF-8"]}))
     out = {"source": frame[SOURCE].to_numpy(), "source_row": frame[ROW].to_numpy(),
-           "wave": wave, "_complete": frame[COMPLETE].to_numpy()}
+           "wave": wave, "complete": frame[COMPLETE].to_numpy()}
     for name, cols in columns.items():
         var = codebook.variables[name]
         values = frame[cols[0]]
         if var.role in ("item", "consent"):
             out.update(_code_items(values, var, prov, changes))
+        elif var.role == "multiselect":
+            out.update(_code_multiselect(frame, cols, var, prov, changes))
+        elif var.role == "number":
+            out[name] = _parse_numbers(values, var, prov, changes)
         elif var.role == "timestamp":
             out[name] = _parse_times(values, TIMESTAMP_FORMATS.get(raw.format), name, prov, changes)
         elif var.role != "ignore":
@@ -192,8 +301,8 @@ def _clean_source(raw: RawExport, wave: str, study: Study, changes: list) -> tup
         reason[mask] = why
         detail[mask] = more
 
-    set_aside(~_answer_mask(frame, columns, codebook), "empty", "no answers")
-    set_aside(frame[PREVIEW], "preview", "marked as preview by the survey tool")
+    set_aside(~_answered(raw, frame, columns, codebook), "empty", "no answers")
+    set_aside(frame[PREVIEW], "preview", "marked as preview or test by the survey tool")
     for rule in study.exclude:
         if rule.variable in columns:
             values = frame[columns[rule.variable][0]].str.strip()
@@ -206,17 +315,22 @@ def _clean_source(raw: RawExport, wave: str, study: Study, changes: list) -> tup
     if key is not None and key in data:
         data["key"] = data[key].map(normalise_key, na_action="ignore")
         set_aside(data["key"].isna(), "missing participant key", f"{key} blank")
-    else:
+    else:  # no key: every row is its own participant
         data["key"] = raw.name + "#" + data["source_row"].astype(str)
     return data, reason, detail
 
 
-def _answer_mask(frame: pd.DataFrame, columns: dict, codebook) -> np.ndarray:
-    """True where a person answered anything (tool-written columns do not count)."""
-    answered = np.zeros(len(frame), dtype=bool)
+def _answered(raw: RawExport, frame: pd.DataFrame, columns: dict, codebook) -> np.ndarray:
+    """True where a person answered anything: a cell outside the tool's own columns
+    (and outside timestamp or ignored variables) that is not blank."""
+    skip = set(raw.meta_columns)
     for name, cols in columns.items():
-        if codebook.variables[name].role in ("identifier", "group", "consent", "item", "text"):
-            answered |= (frame[cols[0]].str.strip() != "").to_numpy()
+        if codebook.variables[name].role in ("timestamp", "ignore"):
+            skip.update(cols)
+    answered = np.zeros(len(frame), dtype=bool)
+    for col in raw.answer_columns:
+        if col not in skip:
+            answered |= (frame[col].str.strip() != "").to_numpy()
     return answered
 
 
@@ -256,7 +370,7 @@ def clean_study(study: Study) -> CleanResult:
     for source in study.sources:
         raw = read_export(source.path, source.format, source.name)
         raws.append((source, raw))
-        data, reason, detail = _clean_source(raw, source.wave, study, changes)
+        data, reason, detail = _clean_source(raw, source, study, changes)
         data["_reason"], data["_detail"] = reason.to_numpy(), detail.to_numpy()
         data["_order"] = len(parts)
         parts.append(data)
@@ -272,7 +386,7 @@ def clean_study(study: Study) -> CleanResult:
     live = rows[rows["_reason"].isna()].copy()
     submitted = live["submitted"] if "submitted" in live else pd.Series(pd.NaT, index=live.index)
     live["_ts"] = submitted.fillna(pd.Timestamp.min)
-    live = live.sort_values(["key", "wave", "_complete", "_ts", "_order", "source_row"],
+    live = live.sort_values(["key", "wave", "complete", "_ts", "_order", "source_row"],
                             ascending=[True, True, False, False, False, False], kind="stable")
     dup = live.duplicated(["key", "wave"], keep="first")
     keeper = live.loc[~dup].set_index(["key", "wave"])
@@ -315,14 +429,17 @@ def _attach_groups(data: pd.DataFrame, study: Study, changes: list) -> pd.DataFr
 
 def _tidy(data: pd.DataFrame, study: Study) -> pd.DataFrame:
     cb = study.codebook
-    first = ["key", "wave", "workshop", "entry_point"]
-    if "submitted" in data:
-        first.append("submitted")
+    first = ["key", "wave", "workshop", "entry_point"] + (["submitted"] if "submitted" in data else []) + ["complete"]
     body = []
     for var in cb.variables.values():
         if var.role == "ignore" or var.name in first or var.name == study.workshop:
             continue
-        body += [var.name, f"{var.name}_code", f"{var.name}_missing"] if var.role in ("item", "consent") else [var.name]
+        if var.role in ("item", "consent"):
+            body += [var.name, f"{var.name}_code", f"{var.name}_missing"]
+        elif var.role == "multiselect":
+            body += var.option_columns()
+        else:
+            body.append(var.name)
     body = [c for c in body if c in data]
     order = {w: k for k, w in enumerate(study.waves)}
     data = data.assign(_w=data["wave"].map(order)).sort_values(["_w", "key"], kind="stable")
@@ -332,7 +449,13 @@ def _tidy(data: pd.DataFrame, study: Study) -> pd.DataFrame:
         if var is not None and var.role in ("item", "consent"):
             out[col] = pd.Categorical(out[col], categories=var.scale.labels, ordered=True)
             out[f"{col}_code"] = out[f"{col}_code"].astype("Int64")
-            out[f"{col}_missing"] = out[f"{col}_missing"].astype("category")
+            # a source without this (optional) question: "not asked", never mistaken for answered
+            missing = out[f"{col}_missing"].astype("object")
+            missing[missing.isna() & out[f"{col}_code"].isna()] = "not asked"
+            out[f"{col}_missing"] = missing.astype("category")
+        elif var is not None and var.role == "multiselect":
+            for option in var.option_columns():
+                out[option] = out[option].astype("boolean")
     out["wave"] = pd.Categorical(out["wave"], categories=list(study.waves), ordered=True)
     return out
 

@@ -48,7 +48,7 @@ import yaml
 from analysis.errors import InputError
 from analysis.io import FORMATS
 
-ROLES = ("identifier", "group", "timestamp", "consent", "item", "text", "ignore")
+ROLES = ("identifier", "group", "timestamp", "consent", "item", "multiselect", "number", "text", "ignore")
 MATCH_KINDS = ("text", "normalised", "regex")
 
 
@@ -195,6 +195,16 @@ class Variable:
     construct: str | None = None
     pii: bool = False
     line: int = 0
+    #: May be absent from a source (real question sets change between years).
+    optional: bool = False
+    #: Multi-select: (key, labels) per option; ``separator`` for answers joined in one cell.
+    options: tuple = ()
+    separator: str | None = None
+    layout: str = "joined"
+
+    def option_columns(self) -> list[str]:
+        """Names of the output columns of a multi-select variable (``var:key``)."""
+        return [f"{self.name}:{key}" for key, _ in self.options]
 
     def matches(self, column: str, question: str) -> bool:
         """Whether a column (by header or question text) is this variable's.
@@ -240,7 +250,12 @@ class Codebook:
         for var in self.variables.values():
             if wave not in var.waves:
                 continue
-            cols = [c for c, q in questions.items() if var.matches(c, q)]
+            if var.role == "multiselect" and var.layout == "columns":
+                cols = _option_block(var, list(questions))
+            else:
+                cols = [c for c, q in questions.items() if var.matches(c, q)]
+            if not cols and var.optional:
+                continue
             if not cols:
                 raise InputError(self.path, f"a column in {source} for variable {var.name!r} "
                                  "(check its match texts)", row=var.line, column=var.name)
@@ -249,6 +264,31 @@ class Codebook:
                                  f"found {len(cols)}: {', '.join(cols[:3])}", row=var.line, column=var.name)
             found[var.name] = cols
         return found
+
+
+def _option_block(var: Variable, columns: list[str]) -> list[str]:
+    """The contiguous run of columns headed by a multi-select's options, in order.
+
+    Typeform writes one column per option, headed by the option's text; "Other"
+    may head several blocks, so the block is found as a whole.
+    """
+    def head(col: str) -> str:
+        return normalise_text(re.sub(r"\.\d+$", "", col))
+
+    wanted = [{normalise_text(label) for label in labels} for _, labels in var.options]
+    for start in range(len(columns) - len(wanted) + 1):
+        if all(head(columns[start + k]) in w for k, w in enumerate(wanted)):
+            block = columns[start:start + len(wanted)]
+            if not var.text and not var.normalised and not var.regex:
+                return block
+            # with match texts, the column before the block must be the question
+            if start and var.matches(columns[start - 1], columns[start - 1]):
+                return block
+    return []
+
+
+def _option_key(label: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", normalise_text(label)).strip("_") or "option"
 
 
 def _load_scale(path: Path, name: str, spec) -> Scale:
@@ -267,6 +307,35 @@ def _load_scale(path: Path, name: str, spec) -> Scale:
                                        for reason, labels in missing.items()})
 
 
+def _load_options(path: Path, spec, where: str) -> tuple:
+    """Options of a multi-select: a list of labels, or of ``{key:, en:, nl:}`` mappings."""
+    if spec["role"] != "multiselect":
+        if "options" in spec:
+            raise InputError(path, "options only on a variable of role 'multiselect'", row=spec.lines["options"],
+                             column=f"{where}.options")
+        return ()
+    raw = spec.get("options")
+    if not isinstance(raw, list) or not raw:
+        raise InputError(path, "a non-empty list of options", row=spec.line, column=f"{where}.options")
+    if spec.get("layout", "joined") not in ("joined", "columns"):
+        raise InputError(path, "layout 'joined' or 'columns'", row=spec.lines["layout"], column=f"{where}.layout")
+    if spec.get("layout", "joined") == "joined" and not spec.get("separator"):
+        raise InputError(path, "a separator for answers joined in one cell (e.g. '; ')", row=spec.line,
+                         column=f"{where}.separator")
+    options = []
+    for option in raw:
+        if isinstance(option, dict):
+            labels = tuple(str(v) for k, v in option.items() if k != "key")
+            key = str(option.get("key") or _option_key(labels[0]))
+        else:
+            labels, key = (str(option),), _option_key(str(option))
+        options.append((key, labels))
+    keys = [k for k, _ in options]
+    if len(set(keys)) != len(keys):
+        raise InputError(path, "options with distinct keys", row=spec.lines["options"], column=f"{where}.options")
+    return tuple(options)
+
+
 def load_codebook(path) -> Codebook:
     """Load and validate a codebook.
 
@@ -282,13 +351,19 @@ def load_codebook(path) -> Codebook:
     _check_keys(path, data, ("version", "scales", "variables"), required=("variables",))
     scales = {name: _load_scale(path, name, spec) for name, spec in (data.get("scales") or {}).items()}
     variables = {}
-    allowed = ("role", "waves", "match", "scale", "reverse", "construct", "pii", "label", "description")
+    allowed = ("role", "waves", "match", "scale", "reverse", "construct", "pii", "label", "description",
+               "optional", "options", "separator", "layout")
     for name, spec in data["variables"].items():
         where = f"variables.{name}"
-        _check_keys(path, spec, allowed, required=("role", "waves", "match"), where=where)
+        columns_layout = isinstance(spec, dict) and spec.get("layout") == "columns"
+        _check_keys(path, spec, allowed, required=("role", "waves") + (() if columns_layout else ("match",)),
+                    where=where)
         if spec["role"] not in ROLES:
             raise InputError(path, f"a role among {', '.join(ROLES)}", row=spec.lines["role"], column=f"{where}.role")
-        match = spec["match"]
+        options = _load_options(path, spec, where)
+        match = spec.get("match") or _Mapping()
+        match.lines = getattr(match, "lines", {})
+        match.line = getattr(match, "line", spec.line)
         _check_keys(path, match, MATCH_KINDS, where=f"{where}.match")
         for pattern in _as_list(match.get("regex", [])):
             try:
@@ -310,7 +385,9 @@ def load_codebook(path) -> Codebook:
             normalised=tuple(map(str, _as_list(match.get("normalised", [])))),
             regex=tuple(map(str, _as_list(match.get("regex", [])))),
             scale=scale, reverse=bool(spec.get("reverse", False)), construct=spec.get("construct"),
-            pii=bool(spec.get("pii", spec["role"] == "identifier")), line=data["variables"].lines[name])
+            pii=bool(spec.get("pii", spec["role"] == "identifier")), line=data["variables"].lines[name],
+            optional=bool(spec.get("optional", False)), options=options,
+            separator=spec.get("separator"), layout=str(spec.get("layout", "joined")))
     return Codebook(path, variables, scales)
 
 
@@ -322,6 +399,8 @@ class Source:
     name: str
     wave: str
     format: str | None
+    #: Cell texts that mean "no answer" in this export (R writes ``NA``).
+    na_values: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -377,7 +456,8 @@ def load_study(path) -> Study:
     waves = tuple(_as_list(data.get("waves") or []))
     sources = []
     for spec in sources_spec:
-        _check_keys(path, spec, ("path", "wave", "format", "name"), required=("path", "wave"), where="sources")
+        _check_keys(path, spec, ("path", "wave", "format", "name", "na_values"), required=("path", "wave"),
+                    where="sources")
         if spec.get("format") is not None and spec["format"] not in FORMATS:
             raise InputError(path, f"a format among {', '.join(FORMATS)}", row=spec.lines["format"],
                              column="sources.format")
@@ -387,7 +467,8 @@ def load_study(path) -> Study:
         if not file.is_file():
             raise InputError(path, f"an existing export file at {spec['path']}", row=spec.lines["path"],
                              column="sources.path")
-        sources.append(Source(file, str(spec.get("name", spec["path"])), str(spec["wave"]), spec.get("format")))
+        sources.append(Source(file, str(spec.get("name", spec["path"])), str(spec["wave"]), spec.get("format"),
+                              tuple(map(str, _as_list(spec.get("na_values", []))))))
     if not waves:
         waves = tuple(dict.fromkeys(s.wave for s in sources))
 

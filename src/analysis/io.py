@@ -9,15 +9,19 @@ later stages rely on:
     the file name as the study file gives it;
 ``_row``
     the record's row number as a spreadsheet shows it (first header row = 1),
-    so a user can find it; answers with line breaks still count as one row;
+    so a user can find it; an answer with line breaks still counts as one row;
 ``_preview``
     the survey tool itself marks the record as a preview or test;
 ``_complete``
     the tool marks the submission as finished (True when it has no such mark).
 
-Supported formats (auto-detected, or named in the study file): ``google_forms``,
-``qualtrics`` (three header rows), ``microsoft_forms`` (XLSX), and plain ``csv``
-and ``xlsx``.
+Bytes as they come: UTF-8 with or without BOM, else Windows-1252, else
+Latin-1; delimiter ``,`` ``;`` or tab (from the header record); CRLF, LF or
+mixed line ends; line breaks inside quoted answers. Text that was UTF-8
+encoded twice (``CafÃ©``) is repaired cell by cell where the repair is
+unambiguous, and every repair is listed in :attr:`RawExport.repairs`.
+
+Formats (:data:`FORMATS`) are detected from the file, or named in the study file.
 """
 
 from __future__ import annotations
@@ -25,20 +29,66 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io as _io
+import mmap
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError
 
 SOURCE, ROW, PREVIEW, COMPLETE = "_source", "_row", "_preview", "_complete"
 PROVENANCE = (SOURCE, ROW, PREVIEW, COMPLETE)
-FORMATS = ("google_forms", "qualtrics", "microsoft_forms", "csv", "xlsx")
-#: How each tool writes its timestamps (``None``: let pandas infer ISO-like text).
-TIMESTAMP_FORMATS = {"google_forms": "%m/%d/%Y %H:%M:%S", "qualtrics": "%Y-%m-%d %H:%M:%S",
-                     "microsoft_forms": "%Y-%m-%d %H:%M:%S", "csv": None, "xlsx": None}
-_ENCODINGS = ("utf-8-sig", "cp1252")
+
+
+@dataclass(frozen=True)
+class Format:
+    """What one survey tool's export looks like."""
+
+    name: str
+    description: str
+    header_rows: int = 1
+    #: Columns the tool writes itself (times, ids, status): never a person's answer.
+    meta: tuple = ()
+    #: strftime pattern of the tool's timestamps (None: ISO-like, inferred).
+    timestamp_format: str | None = None
+    excel: bool = False
+
+
+FORMATS = {f.name: f for f in (
+    Format("google_forms", "Google Forms CSV (Timestamp first)", meta=("Timestamp",),
+           timestamp_format="%m/%d/%Y %H:%M:%S"),
+    Format("qualtrics", "Qualtrics CSV (column ids, question text and ImportId rows)", header_rows=3,
+           meta=("StartDate", "EndDate", "Status", "IPAddress", "Progress", "Duration (in seconds)", "Finished",
+                 "RecordedDate", "ResponseId", "RecipientLastName", "RecipientFirstName", "RecipientEmail",
+                 "ExternalReference", "ExternalDataReference", "LocationLatitude", "LocationLongitude",
+                 "DistributionChannel", "UserLanguage"),
+           timestamp_format="%Y-%m-%d %H:%M:%S"),
+    Format("microsoft_forms", "Microsoft Forms XLSX", excel=True,
+           meta=("ID", "Start time", "Completion time", "Email", "Name", "Last modified time")),
+    Format("typeform", "Typeform CSV (HTML in headers, a column per multi-select option)",
+           meta=("#", "Network ID", "Start Date (UTC)", "Submit Date (UTC)"), timestamp_format="%Y-%m-%d %H:%M:%S"),
+    Format("indico", "Indico survey CSV (BOM, section prefixes in headers)",
+           meta=("Submitter", "Submitter Email", "Submission Date")),
+    Format("surveygizmo", "SurveyGizmo / Alchemer CSV (Status Partial/Complete, #1: slots)",
+           meta=("Response ID", "Time Started", "Date Submitted", "Status", "Contact ID", "Legacy Comments",
+                 "Comments", "Language", "Referer", "SessionID", "User Agent", "IP Address", "Longitude",
+                 "Latitude", "Country", "City", "State/Region", "Postal"),
+           timestamp_format=None),
+    Format("surveymonkey", "SurveyMonkey CSV (question row and sub-option row)", header_rows=2,
+           meta=("Respondent ID", "Collector ID", "Start Date", "End Date", "IP Address", "Email Address",
+                 "First Name", "Last Name", "Custom Data 1")),
+    Format("limesurvey", "LimeSurvey CSV (id, submitdate, lastpage ...)",
+           meta=("id", "submitdate", "lastpage", "startlanguage", "seed", "startdate", "datestamp", "ipaddr",
+                 "refurl", "token")),
+    Format("csv", "plain CSV or TSV with one header row"),
+    Format("xlsx", "plain Excel workbook, first sheet", excel=True),
+)}
+#: Kept for callers that only need the pattern per format.
+TIMESTAMP_FORMATS = {name: f.timestamp_format for name, f in FORMATS.items()}
 
 
 @dataclass
@@ -51,8 +101,12 @@ class RawExport:
         One row per record; answer columns under their original (de-duplicated)
         headers, all strings, plus the provenance columns.
     questions : dict
-        Column -> question text (the header itself unless the tool writes
-        question text in a row of its own, as Qualtrics does).
+        Column -> question text (the header itself unless the tool writes the
+        question elsewhere: Qualtrics' second row, SurveyMonkey's two rows,
+        Indico without its section prefix).
+    repairs : pandas.DataFrame
+        Cells repaired from double-encoded UTF-8: ``source_row``, ``column``,
+        ``old``, ``new``.
     """
 
     path: Path
@@ -60,35 +114,127 @@ class RawExport:
     format: str
     frame: pd.DataFrame
     questions: dict = field(default_factory=dict)
+    repairs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["source_row", "column", "old", "new"]))
+    encoding: str = "utf-8"
 
     @property
     def answer_columns(self) -> list[str]:
         return [c for c in self.frame.columns if c not in PROVENANCE]
 
-
-def _decode(path: Path) -> str:
-    data = path.read_bytes()
-    for encoding in _ENCODINGS:
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InputError(path, "text in UTF-8 or Windows-1252")  # pragma: no cover - cp1252 rarely fails
+    @property
+    def meta_columns(self) -> list[str]:
+        """Columns the survey tool wrote itself (not a person's answers)."""
+        meta = set(FORMATS[self.format].meta)
+        return [c for c in self.answer_columns if c in meta]
 
 
-def _records(path: Path) -> list[list[str]]:
-    """All CSV records of a text file, delimiter sniffed among , ; and tab."""
-    text = _decode(path)
-    first = text.split("\n", 1)[0]
-    delimiter = max(",;\t", key=first.count)
+# --- bytes to records ---------------------------------------------------------------
+
+_BOM = b"\xef\xbb\xbf"
+# UTF-8 bytes of the characters that double-encoded UTF-8 starts with (Ã, Â, â€).
+_MOJIBAKE_BYTES = (b"\xc3\x83", b"\xc3\x82", b"\xc3\xa2\xe2\x82\xac")
+_MOJIBAKE = re.compile("[ÃÂ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013"
+                       "\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]|â€")
+
+
+def _encodings(path: Path) -> tuple[str, ...]:
+    """Encodings to try in order: a BOM settles it, else UTF-8, Windows-1252, Latin-1."""
+    with path.open("rb") as fh:
+        if fh.read(3) == _BOM:
+            return ("utf-8-sig",)
+    return ("utf-8", "cp1252", "latin-1")
+
+
+def _first_records(path: Path, encoding: str, n: int = 3) -> list[list[str]]:
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16).decode(encoding, errors="replace")
+    if encoding == "utf-8-sig":
+        head = head.lstrip("\ufeff")
+    delimiter = _delimiter(head)
+    reader = csv.reader(_io.StringIO(head, newline=""), delimiter=delimiter)
+    records = []
     try:
-        return list(csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
-    except csv.Error as exc:
-        raise InputError(path, f"well-formed CSV ({exc})") from None
+        for record in reader:
+            records.append(record)
+            if len(records) == n:
+                break
+    except csv.Error:
+        pass
+    return records
+
+
+def _delimiter(head: str) -> str:
+    """The delimiter of the header record: the most frequent of , ; tab outside quotes."""
+    counts = {",": 0, ";": 0, "\t": 0}
+    quoted = False
+    for ch in head:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+        elif not quoted and ch in "\r\n":
+            break
+    return max(counts, key=counts.get) if any(counts.values()) else ","
+
+
+def _repair(text: str) -> str | None:
+    """Undo one round of UTF-8 read as Windows-1252, if that gives valid UTF-8.
+
+    Examples
+    --------
+    >>> _repair("CafÃ© â€“ niÃ±o"), _repair("Café"), _repair("Ã is a letter")
+    ('Café – niño', None, None)
+    """
+    try:
+        fixed = text.encode("cp1252").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return None
+    return fixed if fixed != text else None
+
+
+def _has_mojibake(path: Path) -> bool:
+    with path.open("rb") as fh:
+        if path.stat().st_size == 0:
+            return False
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            return any(mm.find(marker) != -1 for marker in _MOJIBAKE_BYTES)
+
+
+def _read_records(path: Path) -> tuple[pd.DataFrame, str]:
+    """Every record of a delimited text file as a frame of strings (positional columns).
+
+    pandas' C parser does the work; a file that is not UTF-8 fails fast and is
+    read again with the next encoding.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16).decode("latin-1").lstrip("\ufeff").lstrip("\xef\xbb\xbf")
+    try:
+        for encoding in _encodings(path):
+            try:
+                frame = pd.read_csv(path, sep=_delimiter(head), header=None, dtype=str, keep_default_na=False,
+                                    na_filter=False, skip_blank_lines=False, encoding=encoding, engine="c")
+                break
+            except UnicodeDecodeError:
+                continue
+    except pd.errors.EmptyDataError:
+        raise InputError(path, "a header row, found an empty file") from None
+    except pd.errors.ParserError as exc:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if found:
+            width, line, saw = map(int, found.groups())
+            raise InputError(path, f"at most {width} fields as in the header, found {saw}", row=line) from None
+        raise InputError(path, f"well-formed CSV ({str(exc).strip().splitlines()[-1]})") from None
+    return frame.fillna(""), encoding
 
 
 def _unique(headers: list[str]) -> list[str]:
-    """Make repeated headers unique the way pandas does (``Other``, ``Other.1``...)."""
+    """Make repeated headers unique the way pandas does (``Other``, ``Other.1``...).
+
+    Examples
+    --------
+    >>> _unique(["Other", "Q", "Other", "Other"])
+    ['Other', 'Q', 'Other.1', 'Other.2']
+    """
     seen: dict[str, int] = {}
     out = []
     for h in headers:
@@ -101,89 +247,132 @@ def _unique(headers: list[str]) -> list[str]:
     return out
 
 
-def _frame(path: Path, name: str, header: list[str], rows: list[list[str]], first_row: int) -> pd.DataFrame:
-    width = len(header)
-    for k, r in enumerate(rows):
-        if len(r) > width and any(c.strip() for c in r[width:]):
-            raise InputError(path, f"at most {width} fields as in the header, found {len(r)}",
-                             row=first_row + k)
-    body = [(r + [""] * width)[:width] for r in rows]
-    frame = pd.DataFrame(body, columns=_unique(header), dtype="str")
-    frame[SOURCE] = name
-    frame[ROW] = range(first_row, first_row + len(rows))
-    frame[PREVIEW] = False
-    frame[COMPLETE] = True
-    return frame
+def _assemble(path: Path, name: str, fmt: str, records: pd.DataFrame, header: list[str],
+              questions: list[str] | None = None, encoding: str = "utf-8",
+              header_rows: int | None = None) -> RawExport:
+    """Data records under their headers, with provenance and double-encoding repairs."""
+    header_rows = FORMATS[fmt].header_rows if header_rows is None else header_rows
+    body = records.iloc[header_rows:].reset_index(drop=True)
+    while header and not header[-1] and not (body.iloc[:, len(header) - 1] != "").any():
+        header = header[:-1]  # trailing unnamed, unused columns (an Excel re-save)
+        body = body.iloc[:, : len(header)]
+    wide = body.iloc[:, len(header):]
+    if wide.shape[1] and (wide != "").any(axis=None):
+        k = int(np.flatnonzero((wide != "").any(axis=1).to_numpy())[0])
+        raise InputError(path, f"at most {len(header)} fields as in the header",
+                         row=header_rows + k + 1)
+    body = body.iloc[:, : len(header)]
+    body.columns = _unique([h.strip() for h in header])
+    body = body.astype("str")
+    repairs = []
+    if encoding.startswith("utf-8") and _has_mojibake(path):
+        for col in body.columns:
+            suspect = body[col].str.contains(_MOJIBAKE, regex=True)
+            for k in np.flatnonzero(suspect.to_numpy()):
+                fixed = _repair(body.at[k, col])
+                if fixed is not None:
+                    repairs.append({"source_row": header_rows + k + 1, "column": col,
+                                    "old": body.at[k, col], "new": fixed})
+                    body.at[k, col] = fixed
+    body[SOURCE] = name
+    body[ROW] = np.arange(header_rows + 1, header_rows + 1 + len(body))
+    body[PREVIEW] = False
+    body[COMPLETE] = True
+    texts = questions if questions is not None else header
+    return RawExport(path, name, fmt, body, dict(zip(body.columns, (t.strip() for t in texts))),
+                     pd.DataFrame(repairs, columns=["source_row", "column", "old", "new"]), encoding)
 
 
-def _drop_trailing_blank(rows: list[list[str]]) -> list[list[str]]:
-    # A final newline yields one empty record; it is not a row of the file.
-    while rows and rows[-1] == []:
-        rows = rows[:-1]
-    return rows
+def _header_rows(records: pd.DataFrame, n: int) -> list[list[str]]:
+    return [records.iloc[k].tolist() for k in range(min(n, len(records)))]
 
 
-def read_google_forms(path, name: str | None = None) -> RawExport:
-    """Read a Google Forms CSV (``Timestamp`` first, one header row).
+# --- one reader per tool ----------------------------------------------------------------
 
-    Examples
-    --------
-    >>> from analysis.paths import SAMPLE_DIR
-    >>> raw = read_google_forms(SAMPLE_DIR / "raw" / "pre_google_forms.csv")
-    >>> raw.frame.columns[0], int(raw.frame[ROW].iloc[0])
-    ('Timestamp', 2)
+def _read_simple(path: Path, name: str, fmt: str) -> RawExport:
+    records, encoding = _read_records(path)
+    return _assemble(path, name, fmt, records, _header_rows(records, 1)[0], encoding=encoding)
+
+
+def _read_qualtrics(path: Path, name: str, fmt: str) -> RawExport:
+    records, encoding = _read_records(path)
+    rows = _header_rows(records, 3)
+    if len(rows) < 3 or not rows[2][0].lstrip().startswith("{"):
+        raise InputError(path, "a Qualtrics export: three header rows, the third with ImportId JSON", row=3)
+    ids, texts = rows[0], [t or i for t, i in zip(rows[1], rows[0])]
+    raw = _assemble(path, name, fmt, records, ids, texts, encoding)
+    status = raw.frame["Status"].str.strip().str.casefold() if "Status" in raw.frame else None
+    if status is not None:  # choice-text export says "Survey Preview", numeric export 1 (preview) / 8 (spam)
+        raw.frame[PREVIEW] = status.isin({"survey preview", "spam", "survey test", "1", "8"}).to_numpy()
+    if "Finished" in raw.frame:
+        raw.frame[COMPLETE] = raw.frame["Finished"].str.strip().str.casefold().isin({"true", "1"}).to_numpy()
+    return raw
+
+
+def _read_indico(path: Path, name: str, fmt: str) -> RawExport:
+    records, encoding = _read_records(path)
+    header = _header_rows(records, 1)[0]
+    # "Pre-workshop survey: What is ...?" -> the question without its section prefix
+    prefixes = [h.split(": ", 1)[0] for h in header if ": " in h]
+    common = max(set(prefixes), key=prefixes.count) if prefixes else None
+    texts = [h.split(": ", 1)[1] if common and h.startswith(common + ": ") else h for h in header]
+    return _assemble(path, name, fmt, records, header, texts, encoding)
+
+
+_SLOT = re.compile(r"^[^:#]*#\d+:\s*")
+
+
+def _read_surveygizmo(path: Path, name: str, fmt: str) -> RawExport:
+    records, encoding = _read_records(path)
+    header = _header_rows(records, 1)[0]
+    raw = _assemble(path, name, fmt, records, header, encoding=encoding)
+    if "Status" in raw.frame:
+        status = raw.frame["Status"].str.strip().str.casefold()
+        raw.frame[COMPLETE] = (status == "complete").to_numpy()
+        raw.frame[PREVIEW] = status.isin({"test", "deleted"}).to_numpy()
+    return raw
+
+
+_UNNAMED = re.compile(r"^(Column\d+|Unnamed: \d+(_level_\d+)?)?$")
+_SUB_GENERIC = {"response", "open-ended response", ""}
+
+
+def _read_surveymonkey(path: Path, name: str, fmt: str) -> RawExport:
+    """Two header rows: the question (once, over all its columns) and the sub-option.
+
+    Re-saved exports may have lost the second row, their blank headers renamed
+    ``Column12`` or ``Unnamed: 12``; such a column continues the question
+    before it and its question text gets the column's position in that block.
     """
-    return _read_plain_csv(path, name, "google_forms")
+    records, encoding = _read_records(path)
+    top, sub = (_header_rows(records, 2) + [[], []])[:2]
+    two_rows = any(c.strip().casefold() in {"response", "open-ended response"} for c in sub)
+    questions, header, current, position = [], [], "", 0
+    for k, head in enumerate(top):
+        head = head.strip()
+        if not _UNNAMED.match(head):
+            current, position = head, 1
+        else:
+            position += 1
+        option = sub[k].strip() if two_rows and k < len(sub) else ""
+        if option.casefold() not in _SUB_GENERIC:
+            text = f"{current} - {option}"
+        else:
+            text = current if position == 1 else f"{current} [{position}]"
+        questions.append(text)
+        header.append(head if not _UNNAMED.match(head) else text)
+    return _assemble(path, name, fmt, records, header, questions, encoding, header_rows=2 if two_rows else 1)
 
 
-def _read_plain_csv(path, name, fmt) -> RawExport:
-    path = Path(path)
-    records = _drop_trailing_blank(_records(path))
-    if not records:
-        raise InputError(path, "a header row, found an empty file")
-    header = [h.strip() for h in records[0]]
-    frame = _frame(path, name or path.name, header, [r for r in records[1:]], first_row=2)
-    return RawExport(path, name or path.name, fmt, frame, dict(zip(frame.columns, header)))
-
-
-def read_csv_export(path, name: str | None = None) -> RawExport:
-    """Read a plain CSV with one header row (delimiter , ; or tab)."""
-    return _read_plain_csv(path, name, "csv")
-
-
-def read_qualtrics(path, name: str | None = None) -> RawExport:
-    """Read a Qualtrics CSV: column ids, question text and ImportId rows, then data.
-
-    ``Status`` (choice text "Survey Preview"/"Spam", or numeric 1/8) marks
-    previews; ``Finished`` marks complete submissions.
-
-    Examples
-    --------
-    >>> from analysis.paths import SAMPLE_DIR
-    >>> raw = read_qualtrics(SAMPLE_DIR / "raw" / "post_qualtrics.csv")
-    >>> raw.questions["Q4"], int(raw.frame[ROW].iloc[0])
-    ('Hoe tevreden bent u over deze workshop?', 4)
-    >>> int(raw.frame[PREVIEW].sum())
-    2
-    """
-    path = Path(path)
-    records = _drop_trailing_blank(_records(path))
-    if len(records) < 3 or not records[2] or not records[2][0].lstrip().startswith("{"):
-        raise InputError(path, "a Qualtrics export: three header rows, the third with ImportId JSON",
-                         row=3)
-    ids = [h.strip() for h in records[0]]
-    frame = _frame(path, name or path.name, ids, records[3:], first_row=4)
-    status = frame.get("Status", pd.Series("", index=frame.index)).str.strip().str.casefold()
-    frame[PREVIEW] = status.isin({"survey preview", "spam", "survey test", "1", "8"}).to_numpy()
-    if "Finished" in frame:
-        frame[COMPLETE] = frame["Finished"].str.strip().str.casefold().isin({"true", "1"}).to_numpy()
-    texts = (records[1] + [""] * len(ids))[: len(ids)]
-    return RawExport(path, name or path.name, "qualtrics", frame,
-                     {col: (t.strip() or col) for col, t in zip(frame.columns, texts)})
+def _read_limesurvey(path: Path, name: str, fmt: str) -> RawExport:
+    raw = _read_simple(path, name, fmt)
+    if "submitdate" in raw.frame:
+        raw.frame[COMPLETE] = (raw.frame["submitdate"].str.strip() != "").to_numpy()
+    return raw
 
 
 def _cell_text(value) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
@@ -192,19 +381,9 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def read_xlsx_export(path, name: str | None = None, fmt: str = "xlsx") -> RawExport:
-    """Read the first sheet of an Excel workbook; dates become ISO text.
-
-    Examples
-    --------
-    >>> from analysis.paths import SAMPLE_DIR
-    >>> raw = read_xlsx_export(SAMPLE_DIR / "raw" / "followup_microsoft_forms.xlsx")
-    >>> raw.frame["Start time"].iloc[0][:4], int(raw.frame[ROW].iloc[0])
-    ('2026', 2)
-    """
+def _read_excel(path: Path, name: str, fmt: str) -> RawExport:
     from openpyxl import load_workbook
 
-    path = Path(path)
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file
@@ -215,24 +394,20 @@ def read_xlsx_export(path, name: str | None = None, fmt: str = "xlsx") -> RawExp
         rows.pop()
     if not rows:
         raise InputError(path, "a header row, found an empty sheet")
-    header = [h.strip() for h in rows[0]]
-    while header and not header[-1]:
-        header.pop()
-    frame = _frame(path, name or path.name, header, rows[1:], first_row=2)
-    return RawExport(path, name or path.name, fmt, frame, dict(zip(frame.columns, header)))
+    width = max(len(r) for r in rows)
+    records = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype="str")
+    return _assemble(path, name, fmt, records, records.iloc[0].tolist())
 
 
-def read_microsoft_forms(path, name: str | None = None) -> RawExport:
-    """Read a Microsoft Forms XLSX (``ID``, ``Start time``, ``Completion time``...)."""
-    return read_xlsx_export(path, name, "microsoft_forms")
-
-
-READERS = {"google_forms": read_google_forms, "qualtrics": read_qualtrics,
-           "microsoft_forms": read_microsoft_forms, "csv": read_csv_export, "xlsx": read_xlsx_export}
+READERS: dict[str, Callable[[Path, str, str], RawExport]] = {
+    "google_forms": _read_simple, "qualtrics": _read_qualtrics, "microsoft_forms": _read_excel,
+    "typeform": _read_simple, "indico": _read_indico, "surveygizmo": _read_surveygizmo,
+    "surveymonkey": _read_surveymonkey, "limesurvey": _read_limesurvey, "csv": _read_simple, "xlsx": _read_excel,
+}
 
 
 def detect_format(path) -> str:
-    """Guess the export format from the file's extension and first rows.
+    """Guess the export format from the file's extension and first records.
 
     Examples
     --------
@@ -242,13 +417,33 @@ def detect_format(path) -> str:
     """
     path = Path(path)
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        raw = read_xlsx_export(path)
-        return "microsoft_forms" if {"ID", "Start time", "Completion time"} <= set(raw.frame.columns) else "xlsx"
-    records = _records(path)[:3]
-    if len(records) == 3 and "ResponseId" in records[0] and records[2] and records[2][0].lstrip().startswith("{"):
+        from openpyxl import load_workbook
+
+        try:
+            wb = load_workbook(path, read_only=True)
+            header = [_cell_text(v) for v in next(wb.worksheets[0].iter_rows(values_only=True), ())]
+            wb.close()
+        except Exception:
+            return "xlsx"
+        return "microsoft_forms" if {"ID", "Start time", "Completion time"} <= set(header) else "xlsx"
+    records = _first_records(path, _encodings(path)[0])
+    if not records:
+        return "csv"
+    header = {h.strip() for h in records[0]}
+    if "ResponseId" in header and len(records) >= 3 and records[2] and records[2][0].lstrip().startswith("{"):
         return "qualtrics"
-    if records and records[0] and records[0][0].strip() == "Timestamp":
+    if records[0] and records[0][0].strip() == "Timestamp":
         return "google_forms"
+    if {"Submit Date (UTC)", "Start Date (UTC)"} & header:
+        return "typeform"
+    if {"Submitter", "Submission Date"} <= header:
+        return "indico"
+    if {"Time Started", "Date Submitted", "Status"} <= header:
+        return "surveygizmo"
+    if {"Respondent ID", "Collector ID"} <= header:
+        return "surveymonkey"
+    if {"submitdate", "lastpage"} <= header:
+        return "limesurvey"
     return "csv"
 
 
@@ -263,6 +458,13 @@ def read_export(path, fmt: str | None = None, name: str | None = None) -> RawExp
         One of :data:`FORMATS`.
     name : str, optional
         Name recorded in ``_source`` (default: the file name).
+
+    Examples
+    --------
+    >>> from analysis.paths import SAMPLE_DIR
+    >>> raw = read_export(SAMPLE_DIR / "raw" / "post_qualtrics.csv")
+    >>> raw.format, raw.questions["Q4"], int(raw.frame[ROW].iloc[0]), int(raw.frame[PREVIEW].sum())
+    ('qualtrics', 'Hoe tevreden bent u over deze workshop?', 4, 2)
     """
     path = Path(path)
     if not path.is_file():
@@ -270,4 +472,4 @@ def read_export(path, fmt: str | None = None, name: str | None = None) -> RawExp
     fmt = fmt or detect_format(path)
     if fmt not in READERS:
         raise InputError(path, f"a format among {', '.join(FORMATS)}, got {fmt!r}", column="format")
-    return READERS[fmt](path, name)
+    return READERS[fmt](path, name or path.name, fmt)
