@@ -412,7 +412,8 @@ def clean_study(study: Study) -> CleanResult:
 def _attach_groups(data: pd.DataFrame, study: Study, changes: list) -> pd.DataFrame:
     """Give every row its person's workshop and entry point, found in any wave."""
     if study.workshop is None or study.workshop not in data:
-        data["workshop"] = pd.NA
+        if "workshop" not in data:  # a variable may itself be called workshop
+            data["workshop"] = pd.NA
     else:
         given = data.dropna(subset=[study.workshop]).sort_values("_order", kind="stable")
         per_key = given.drop_duplicates("key").set_index("key")[study.workshop]
@@ -477,6 +478,7 @@ def _summary(rows: pd.DataFrame, raws: list, changes: pd.DataFrame, data: pd.Dat
         sel = rows[rows["_order"] == k]
         reasons = sel["_reason"].dropna().value_counts().sort_index()
         entry = {"source": raw.name, "wave": source.wave, "format": raw.format, "rows_in": len(raw.frame),
+                 "rows_complete": int(raw.frame[COMPLETE].sum()),
                  "rows_clean": int(sel["_reason"].isna().sum()), "rows_quarantined": int(sel["_reason"].notna().sum()),
                  "quarantined_by_reason": {str(r): int(n) for r, n in reasons.items()}}
         if entry["rows_in"] != entry["rows_clean"] + entry["rows_quarantined"]:  # pragma: no cover - a bug

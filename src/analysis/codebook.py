@@ -259,7 +259,7 @@ class Codebook:
             if not cols:
                 raise InputError(self.path, f"a column in {source} for variable {var.name!r} "
                                  "(check its match texts)", row=var.line, column=var.name)
-            if len(cols) > 1 and var.role != "ignore":
+            if len(cols) > 1 and var.role != "ignore" and not (var.role == "multiselect" and var.layout == "columns"):
                 raise InputError(self.path, f"one column in {source} for variable {var.name!r}, "
                                  f"found {len(cols)}: {', '.join(cols[:3])}", row=var.line, column=var.name)
             found[var.name] = cols
@@ -288,7 +288,15 @@ def _option_block(var: Variable, columns: list[str]) -> list[str]:
 
 
 def _option_key(label: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", normalise_text(label)).strip("_") or "option"
+    """A column-name-safe key for an option label.
+
+    Examples
+    --------
+    >>> [_option_key(x) for x in ["C", "C++", "C#", "Matlab / Octave"]]
+    ['c', 'cplusplus', 'csharp', 'matlab_octave']
+    """
+    text = normalise_text(label).replace("+", "plus").replace("#", "sharp")
+    return re.sub(r"[^0-9a-z]+", "_", text).strip("_") or "option"
 
 
 def _load_scale(path: Path, name: str, spec) -> Scale:
@@ -430,6 +438,22 @@ class Study:
         return self.path.parent
 
 
+def _expand(root: Path, pattern: str) -> list[tuple[Path, str]]:
+    """Files a source path names: one file, or every match of a glob (``data/*/*.csv``).
+
+    A glob's files are named by their path below the pattern's fixed part, so a
+    study of one export per workshop reads as ``2018/lund-may.csv``.
+    """
+    if not any(ch in pattern for ch in "*?["):
+        file = root / pattern
+        return [(file, pattern)] if file.is_file() else []
+    parts = Path(pattern).parts
+    fixed = next(k for k, part in enumerate(parts) if any(ch in part for ch in "*?["))
+    base = root.joinpath(*parts[:fixed])
+    matches = sorted(p for p in base.glob(str(Path(*parts[fixed:]))) if p.is_file())
+    return [(p, p.relative_to(base).as_posix()) for p in matches]
+
+
 _STUDY_KEYS = ("study", "codebook", "participant_key", "pseudonym_key", "sources", "waves", "groups",
                "exclude", "roster", "description")
 
@@ -463,12 +487,13 @@ def load_study(path) -> Study:
                              column="sources.format")
         if waves and spec["wave"] not in waves:
             raise InputError(path, f"a wave among {', '.join(waves)}", row=spec.lines["wave"], column="sources.wave")
-        file = path.parent / str(spec["path"])
-        if not file.is_file():
+        files = _expand(path.parent, str(spec["path"]))
+        if not files:
             raise InputError(path, f"an existing export file at {spec['path']}", row=spec.lines["path"],
                              column="sources.path")
-        sources.append(Source(file, str(spec.get("name", spec["path"])), str(spec["wave"]), spec.get("format"),
-                              tuple(map(str, _as_list(spec.get("na_values", []))))))
+        for file, name in files:
+            sources.append(Source(file, str(spec.get("name", name)) if len(files) == 1 else name, str(spec["wave"]),
+                                  spec.get("format"), tuple(map(str, _as_list(spec.get("na_values", []))))))
     if not waves:
         waves = tuple(dict.fromkeys(s.wave for s in sources))
 

@@ -312,10 +312,11 @@ def _read_qualtrics(path: Path, name: str, fmt: str) -> RawExport:
 def _read_indico(path: Path, name: str, fmt: str) -> RawExport:
     records, encoding = _read_records(path)
     header = _header_rows(records, 1)[0]
-    # "Pre-workshop survey: What is ...?" -> the question without its section prefix
+    # "Background information: Which workshop ...?" -> the question without its section title;
+    # a title is a prefix that heads at least two columns.
     prefixes = [h.split(": ", 1)[0] for h in header if ": " in h]
-    common = max(set(prefixes), key=prefixes.count) if prefixes else None
-    texts = [h.split(": ", 1)[1] if common and h.startswith(common + ": ") else h for h in header]
+    sections = {p for p in prefixes if prefixes.count(p) >= 2}
+    texts = [h.split(": ", 1)[1] if ": " in h and h.split(": ", 1)[0] in sections else h for h in header]
     return _assemble(path, name, fmt, records, header, texts, encoding)
 
 
@@ -388,7 +389,9 @@ def _read_excel(path: Path, name: str, fmt: str) -> RawExport:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise InputError(path, f"a readable .xlsx workbook ({type(exc).__name__})") from None
-    rows = [[_cell_text(v) for v in row] for row in wb.worksheets[0].iter_rows(values_only=True)]
+    sheet = wb.worksheets[0]
+    sheet.reset_dimensions()  # some writers (R's writexl) store a wrong sheet size
+    rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     wb.close()
     while rows and not any(rows[-1]):
         rows.pop()
