@@ -1,0 +1,157 @@
+"""Property tests (hypothesis) for the readers and the cleaning invariants."""
+
+import string
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analysis.clean import clean_study
+from analysis.codebook import load_study
+from analysis.errors import InputError
+from analysis.io import FORMATS, read_export
+
+from conftest import AGREE3, write_tiny_study
+
+SETTINGS = settings(max_examples=int(__import__("os").environ.get("HYPOTHESIS_EXAMPLES", 60)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+OPTIONAL_CODEBOOK = """\
+version: 1
+scales:
+  agree3:
+    levels:
+      - {code: 1, en: Disagree, nl: Oneens}
+      - {code: 2, en: Neutral, nl: Neutraal}
+      - {code: 3, en: Agree, nl: Eens}
+variables:
+  q1:
+    role: item
+    scale: agree3
+    waves: [pre]
+    optional: true
+    match: {regex: ["^Q1"]}
+  note:
+    role: text
+    waves: [pre]
+    optional: true
+    match: {regex: ["(?i)note"]}
+"""
+
+
+@SETTINGS
+@given(data=st.binary(max_size=400), fmt=st.sampled_from(sorted(f for f in FORMATS if not FORMATS[f].excel)))
+def test_arbitrary_bytes_give_a_result_or_the_documented_error(tmp_path, data, fmt):
+    path = tmp_path / "export.csv"
+    path.write_bytes(data)
+    try:
+        raw = read_export(path, fmt)
+    except InputError as err:
+        assert "export.csv" in str(err) and "expected" in str(err)
+        return
+    assert (raw.frame["_row"].diff().dropna() == 1).all()
+    study = tmp_path / "study.yaml"
+    (tmp_path / "codebook.yaml").write_text(OPTIONAL_CODEBOOK)
+    study.write_text(f"codebook: codebook.yaml\nsources:\n  - {{path: export.csv, wave: pre, format: {fmt}}}\n")
+    try:
+        result = clean_study(load_study(study))
+    except InputError as err:
+        assert "expected" in str(err)
+        return
+    assert len(result.data) + len(result.quarantine) == len(raw.frame)
+
+
+LABELS = ["Disagree", "Neutral", "Agree", "Oneens", "Neutraal", "Eens", "agree", " AGREE ", "3 - Agree",
+          "I don't know", "", "7", "maybe"]
+EMAILS = ["ann@example.org", "Ann@Example.org ", "bob@example.org", "cy@example.org", "", "test@x.org"]
+
+
+@st.composite
+def messy_export(draw):
+    rows = draw(st.lists(st.tuples(st.sampled_from(EMAILS), st.sampled_from(["Yes", "No", ""]),
+                                   st.sampled_from(LABELS), st.sampled_from(LABELS),
+                                   st.integers(1, 28), st.integers(0, 23)), min_size=0, max_size=25))
+    lines = ["Timestamp,Email,Consent,Q1 statement,Q2 reversed"]
+    for email, consent, q1, q2, day, hour in rows:
+        lines.append(f"3/{day}/2026 {hour}:00:00,{email},{consent},{q1},{q2}")
+    if draw(st.booleans()):
+        lines.insert(draw(st.integers(1, len(lines))), ",,,,")
+    return "\n".join(lines) + "\n"
+
+
+POST = "Timestamp,Email,Q1 statement,Q2 reversed,Note\n2026-03-02 10:00:00,ann@example.org,Eens,Oneens,hi\n"
+
+
+@SETTINGS
+@given(pre=messy_export())
+def test_conservation_on_generated_messy_exports(tmp_path_factory, pre):
+    folder = tmp_path_factory.mktemp("messy")
+    result = clean_study(load_study(write_tiny_study(folder, pre, POST)))
+    for source in result.summary["sources"]:
+        assert source["rows_in"] == source["rows_clean"] + source["rows_quarantined"]
+    kept = set(zip(result.data["source"], result.data["source_row"]))
+    aside = set(zip(result.quarantine["source"], result.quarantine["source_row"]))
+    assert not kept & aside
+    assert len(kept | aside) == sum(s["rows_in"] for s in result.summary["sources"])
+    assert not result.data.duplicated(["key", "wave"]).any()
+    # every value that is not a label of the scale is missing and logged, never silently
+    invalid = result.data["q1_missing"] == "invalid"
+    logged = set(zip(result.changes.loc[result.changes["variable"] == "q1", "source"],
+                     result.changes.loc[result.changes["variable"] == "q1", "source_row"]))
+    assert set(zip(result.data.loc[invalid, "source"], result.data.loc[invalid, "source_row"])) <= logged
+
+
+@SETTINGS
+@given(delimiter=st.sampled_from([",", ";", "\t"]), newline=st.sampled_from(["\n", "\r\n"]),
+       encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]),
+       names=st.lists(st.text(alphabet=string.ascii_letters + "éëïöü’ ", min_size=1, max_size=12), min_size=1,
+                      max_size=6))
+def test_bytes_as_they_come_read_the_same(tmp_path, delimiter, newline, encoding, names):
+    body = newline.join([delimiter.join(["Naam", "Note"])] + [delimiter.join([f'"{n}"', f'"line1{newline}line2"'])
+                                                             for n in names]) + newline
+    path = tmp_path / f"x-{encoding}.csv"
+    try:
+        path.write_bytes(body.encode(encoding))
+    except UnicodeEncodeError:
+        return
+    raw = read_export(path)
+    assert raw.frame["Naam"].tolist() == names
+    assert raw.frame["Note"].tolist() == ["line1\nline2"] * len(names) or \
+        raw.frame["Note"].tolist() == [f"line1{newline}line2"] * len(names)
+    assert raw.frame["_row"].tolist() == list(range(2, 2 + len(names)))
+
+
+def test_double_encoded_utf8_is_repaired_and_logged(tmp_path):
+    text = "Timestamp,Email,Consent,Q1 statement,Q2 reversed\n3/1/2026 9:00:00,jos@example.org,Yes,Eens,Oneens\n"
+    post = "Timestamp,Email,Q1 statement,Q2 reversed,Note\n2026-03-02 10:00:00,jos@example.org,Eens,Eens,Caf\u00e9 na afloop\n"
+    study = write_tiny_study(tmp_path, text, post)
+    (tmp_path / "post.csv").write_bytes(post.encode("utf-8").decode("cp1252").encode("utf-8"))
+    result = clean_study(load_study(study))
+    assert result.data["note"].dropna().tolist() == ["Café na afloop"]
+    repaired = result.changes[result.changes["rule"] == "repaired double-encoded UTF-8"]
+    assert repaired[["variable", "old", "new"]].values.tolist() == [["note", "CafÃ© na afloop", "Café na afloop"]]
+
+
+def test_decimal_comma_in_a_semicolon_export(tmp_path):
+    codebook = AGREE3 + "  hours:\n    role: number\n    waves: [pre]\n    match: {text: [Hours]}\n"
+    pre = "Timestamp;Email;Consent;Q1 statement;Q2 reversed;Hours\n3/1/2026 9:00:00;a@x.org;Yes;Eens;Eens;2,5\n"
+    post = "Timestamp,Email,Q1 statement,Q2 reversed,Note\n"
+    result = clean_study(load_study(write_tiny_study(tmp_path, pre, post, codebook=codebook)))
+    assert result.data["hours"].tolist() == [2.5]
+    assert result.changes["rule"].tolist() == ["decimal comma"]
+
+
+def test_surveymonkey_two_header_rows_and_the_column_n_variant(tmp_path):
+    two = ("Respondent ID,Collector ID,Start Date,End Date,Which tools do you use?,,Your role\n"
+           ",,,,Twitter,LinkedIn,Response\n"
+           "1,9,2026-03-01,2026-03-01,Twitter,,Teacher\n")
+    one = ("Respondent ID,Collector ID,Start Date,End Date,Which tools do you use?,Column6,Your role\n"
+           "1,9,2026-03-01,2026-03-01,Twitter,,Teacher\n")
+    (tmp_path / "two.csv").write_text(two)
+    (tmp_path / "one.csv").write_text(one)
+    a, b = read_export(tmp_path / "two.csv"), read_export(tmp_path / "one.csv")
+    assert a.format == b.format == "surveymonkey"
+    assert list(a.questions.values())[4:] == ["Which tools do you use? - Twitter", "Which tools do you use? - LinkedIn",
+                                              "Your role"]
+    assert list(b.questions.values())[4:] == ["Which tools do you use?", "Which tools do you use? [2]", "Your role"]
+    assert a.frame["_row"].tolist() == [3] and b.frame["_row"].tolist() == [2]
+    pd.testing.assert_series_equal(a.frame.iloc[:, 4], b.frame.iloc[:, 4], check_names=False)
