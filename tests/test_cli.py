@@ -40,3 +40,30 @@ def test_user_mistake_is_one_line_with_file_row_and_column(tmp_path, tiny_study)
 def test_missing_study_file(tmp_path):
     result = _run("clean", tmp_path / "nope.yaml", "--out", tmp_path / "o")
     assert result.returncode == 2 and result.stderr.startswith("error: ") and "nope.yaml" in result.stderr
+
+
+def test_profiles_and_compare_contracts(tmp_path, sample_truth):
+    """The files ../shared/DESIGN.md promises, joinable with truth.json on participant."""
+    out = tmp_path / "out"
+    assert main(["profiles", "data/sample/study.yaml", "--out", str(out), "--resamples", "20"]) == 0
+    reliability = pd.read_csv(out / "reliability.csv")
+    assert {"construct", "alpha", "omega", "n"} <= set(reliability.columns)
+    assert set(reliability["construct"]) == {"tool_skills", "focus", "guts"}
+    fit = pd.read_csv(out / "fit.csv")
+    assert fit["chosen"].sum() == 1 and set(fit["k"]) == set(range(1, 7))
+    assert {"bic", "aic", "sabic", "icl", "entropy", "smallest_n", "blrt_p"} <= set(fit.columns)
+    profiles = pd.read_csv(out / "profiles.csv")
+    posterior = [c for c in profiles.columns if c.startswith("posterior: ")]
+    assert len(posterior) == fit.loc[fit["chosen"], "k"].item()
+    assert set(profiles["participant"]) == set(sample_truth["participants"])
+    assert abs(profiles[posterior].sum(axis=1) - 1).max() < 1e-9
+
+    assert main(["compare", "data/sample/study.yaml", "--out", str(out), "--profiles", str(out / "profiles.csv")]) == 0
+    effects = pd.read_csv(out / "effects.csv")
+    for column in ("outcome", "profile", "effect_type", "estimate", "ci_low", "ci_high", "p", "p_adjusted",
+                   "n_strategy_first", "n_tool_first", "sessions_strategy_first", "sessions_tool_first",
+                   "interpretable"):
+        assert column in effects.columns
+    assert {"all", "new to the tools", "confident explorers"} <= set(effects["profile"])
+    assert effects["profile"].str.contains(" minus ").any()  # interaction rows
+    assert (effects["sessions_tool_first"] == 3).all() and (effects["sessions_strategy_first"] == 3).all()

@@ -4,6 +4,8 @@ Commands
 --------
 simulate  write a synthetic study with planted truth
 clean     clean and protect a study's exports into processed files
+profiles  readiness profiles: reliability.csv, fit.csv, profiles.csv
+compare   strategy-first vs tool-first, overall and per profile: effects.csv
 report    execute the notebooks against a study and write offline HTML
 check-privacy  search output folders for personal values from a study's raw inputs
 
@@ -43,6 +45,47 @@ def _clean(args) -> str:
             f"{quarantined} quarantined; {s['participants']} participants. Wrote {out}")
 
 
+def _published(study, out: Path) -> None:
+    """Run the leak gate over what a command wrote; a leak removes nothing but stops with status 3."""
+    from analysis.privacy import check_privacy
+
+    leaks, _ = check_privacy(study, out)
+    if leaks:
+        raise PrivacyLeak(leaks)
+
+
+def _profiles(args) -> str:
+    from analysis.privacy import process_study
+    from analysis.profiles import write_profiles
+
+    processed = process_study(args.study)
+    written = write_profiles(processed, args.out, k_max=args.k_max, seed=args.seed, resamples=args.resamples)
+    _published(processed.study, args.out)
+    result = written["result"]
+    return (f"chose {len(result.names)} profiles ({', '.join(result.names)}) for "
+            f"{len(result.posterior)} participants; wrote {', '.join(Path(f).name for f in written['files'])} "
+            f"to {args.out}")
+
+
+def _compare(args) -> str:
+    import pandas as pd
+
+    from analysis.compare import check_posteriors, write_effects
+    from analysis.privacy import process_study
+    from analysis.profiles import fit_profiles, readiness_scores
+
+    processed = process_study(args.study)
+    if args.profiles is not None:
+        if not args.profiles.is_file():
+            raise InputError(args.profiles, "a profiles.csv written by `python -m analysis profiles`")
+        posteriors = check_posteriors(pd.read_csv(args.profiles))
+    else:  # the same fit as `profiles` with the same seed (its bootstrap test does not change the choice)
+        posteriors = fit_profiles(readiness_scores(processed), seed=args.seed, blrt_reps=0).posterior
+    path = write_effects(processed, posteriors, args.out, seed=args.seed)
+    _published(processed.study, args.out)
+    return f"compared entry points over {len(posteriors.columns)} profiles; wrote {path}"
+
+
 def _report(args) -> str:
     from analysis.report import render_reports
 
@@ -75,6 +118,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("study", type=Path)
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(run=_clean)
+
+    p = sub.add_parser("profiles", help="readiness profiles with reliability, model selection and stability")
+    p.add_argument("study", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--k-max", type=int, default=6, help="largest number of profiles tried")
+    p.add_argument("--seed", type=int, default=20260301)
+    p.add_argument("--resamples", type=int, default=100, help="bootstrap resamples for stability")
+    p.set_defaults(run=_profiles)
+
+    p = sub.add_parser("compare", help="compare the entry points overall and within each profile")
+    p.add_argument("study", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--profiles", type=Path, default=None,
+                   help="profiles.csv to use (default: fit the profiles as `profiles` does)")
+    p.add_argument("--seed", type=int, default=20260301)
+    p.set_defaults(run=_compare)
 
     p = sub.add_parser("report", help="execute the notebooks and write offline HTML reports")
     p.add_argument("study", type=Path)

@@ -49,7 +49,7 @@ def rows_by_source(sources: pd.DataFrame) -> Figure:
     >>> rows_by_source(t).axes[0].get_xlabel()
     'rows in the export'
     """
-    fixed = {"source", "wave", "format", "rows_in", "rows_clean", "rows_quarantined"}
+    fixed = {"source", "wave", "format", "rows_in", "rows_complete", "rows_clean", "rows_quarantined"}
     reasons = [c for c in sources.columns if c not in fixed]
     parts = pd.DataFrame({"clean": sources["rows_clean"].to_numpy()} | {r: sources[r].to_numpy() for r in reasons},
                          index=[f"{w}: {s}" for w, s in zip(sources["wave"], sources["source"])])
@@ -95,5 +95,366 @@ def missing_answers(missing: pd.DataFrame) -> Figure:
             ax.tick_params(axis="y", labelsize=8)
         axes[-1, 0].set_xlabel("% of answers missing")
         axes[0, 0].legend(loc="lower right", frameon=False)
+        fig.tight_layout()
+    return fig
+
+
+# --- entry-point comparison ---
+# Figures of analysis.compare: diverging Likert bars per item and arm, and a forest plot
+# of entry-point effects per profile. Agreement is drawn in bluish green, disagreement in
+# vermillion (lighter for the milder answer); entry points keep ENTRY_POINT_COLOURS.
+
+def _tint(colour: str, amount: float) -> tuple:
+    """``colour`` mixed with white (amount 0 = unchanged, 1 = white)."""
+    from matplotlib.colors import to_rgb
+
+    return tuple(c + (1 - c) * amount for c in to_rgb(colour))
+
+
+def likert_palette(k: int) -> list:
+    """Colours of a k-level scale, low to high: vermillion, grey middle, bluish green.
+
+    Examples
+    --------
+    >>> len(likert_palette(5)), likert_palette(5)[2] == _tint(OKABE_ITO["grey"], 0.55)
+    (5, True)
+    """
+    half = k // 2
+    low = [_tint(OKABE_ITO["vermillion"], 0.55 * i / max(half - 1, 1)) for i in range(half)]
+    high = [_tint(OKABE_ITO["green"], 0.55 * i / max(half - 1, 1)) for i in range(half)][::-1]
+    return low + ([_tint(OKABE_ITO["grey"], 0.55)] if k % 2 else []) + high
+
+
+def likert_bars(counts: pd.DataFrame, effects: pd.DataFrame | None = None, *, title: str | None = None,
+                labels: dict | None = None) -> Figure:
+    """Diverging stacked bars per item and entry point, centred on the scale's middle.
+
+    Percentages are of the answers on the scale (``n``); the middle level is
+    split across the centre line. "Don't know" and N/A are drawn as separate
+    bars in their own panel (percent of everyone who saw the question), so
+    they never shift the centre line. With ``effects``, each item's overall
+    effect size and interval is written beside it.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        From :func:`analysis.compare.likert_counts`.
+    effects : pandas.DataFrame, optional
+        From :func:`analysis.compare.entry_point_effects` (rows with profile
+        ``"all"`` and the item's first effect type are used).
+    title : str, optional
+    labels : dict, optional
+        Variable -> label on the figure (default: variable name).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"variable": ["q", "q"], "entry_point": ["strategy-first", "tool-first"],
+    ...                   "No": [4, 1], "Maybe": [2, 2], "Yes": [4, 7], "dont_know": [1, 0],
+    ...                   "not_applicable": [0, 0], "n": [10, 10]})
+    >>> fig = likert_bars(c)
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['strategy-first (n=10)', 'tool-first (n=10)']
+    >>> float(min(p.get_x() for p in fig.axes[0].patches))  # 40% No + half of 20% Maybe
+    -50.0
+    """
+    fixed = ("variable", "entry_point", "dont_know", "not_applicable", "n")
+    levels = [c for c in counts.columns if c not in fixed]
+    colours = likert_palette(len(levels))
+    half = len(levels) // 2
+    variables = list(dict.fromkeys(counts["variable"]))
+    labels = labels or {}
+    primary = {}
+    if effects is not None:
+        sel = effects[(effects["profile"] == "all") & (effects["comparison"] == "overall")]
+        for v in variables:
+            rows = sel[sel["outcome"] == v]
+            if len(rows):
+                primary[v] = rows.iloc[0]
+    ticks, ticklabels, tickcolours = [], [], []
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(10, 0.36 * len(counts) + 0.3 * len(variables) + 1.9))
+        ax, side, text = fig.subplots(1, 3, sharey=True, gridspec_kw={"width_ratios": [6, 1.3, 2.2]})
+        for i, v in enumerate(variables):
+            for j, row in enumerate(counts[counts["variable"] == v].to_dict("records")):
+                y = i * 3 + j
+                n = row["n"]
+                share = [100 * row[lv] / n if n else 0.0 for lv in levels]
+                left = -(sum(share[:half]) + (share[half] / 2 if len(levels) % 2 else 0.0))
+                for k, (lv, width) in enumerate(zip(levels, share)):
+                    ax.barh(y, width, left=left, color=colours[k], edgecolor="white", linewidth=0.5,
+                            label=lv if i == 0 and j == 0 else None)
+                    left += width
+                seen = n + row["dont_know"] + row["not_applicable"]
+                off = 0.0
+                for reason in ("dont_know", "not_applicable"):
+                    width = 100 * row[reason] / seen if seen else 0.0
+                    side.barh(y, width, left=off, color=REASON_COLOURS[reason],
+                              label={"dont_know": "don't know", "not_applicable": "N/A"}[reason]
+                              if i == 0 and j == 0 else None)
+                    off += width
+                ticks.append(y)
+                ticklabels.append(f"{row['entry_point']} (n={n})")
+                tickcolours.append(ENTRY_POINT_COLOURS.get(row["entry_point"], OKABE_ITO["black"]))
+            ax.text(-101, i * 3 - 0.75, labels.get(v, v), fontweight="bold", va="center", ha="left", fontsize=9)
+            if v in primary:
+                r = primary[v]
+                symbol = {"Cliff's delta": "Cliff's \u03b4", "risk difference": "risk diff.",
+                          "mean difference": "mean diff."}.get(r["effect_type"], r["effect_type"])
+                text.text(0, i * 3 + 0.5, f"{symbol} {r['estimate']:+.2f}\n[{r['ci_low']:.2f}, {r['ci_high']:.2f}]",
+                          va="center", ha="left", fontsize=8.5)
+        ax.axvline(0, color=OKABE_ITO["black"], linewidth=0.8)
+        ax.set_yticks(ticks, ticklabels, fontsize=8.5)
+        for tick, colour in zip(ax.get_yticklabels(), tickcolours):
+            tick.set_color(colour)
+        ax.set_ylim(len(variables) * 3 - 1.4, -1.4)
+        ax.set_xlim(-102, 102)
+        ax.set_xticks([-100, -50, 0, 50, 100], ["100%", "50%", "0", "50%", "100%"])
+        ax.set_xlabel("% of answers on the scale (middle answer split over the centre line)")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08 - 1.2 / fig.get_figheight() / 2), ncol=len(levels),
+                  frameon=False, fontsize=8)
+        side.set_xlim(0, max(10.0, max((p.get_x() + p.get_width() for p in side.patches), default=0) * 1.2))
+        side.set_xlabel("% don't know, N/A")
+        side.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08 - 1.2 / fig.get_figheight() / 2), frameon=False,
+                    fontsize=8)
+        side.tick_params(axis="y", left=False)
+        text.axis("off")
+        text.set_xlim(0, 1)
+        if primary:
+            text.set_title("tool-first minus\nstrategy-first, 95% CI", fontsize=8.5, fontweight="normal", loc="left")
+        if title:
+            fig.suptitle(title, fontweight="bold", fontsize=11)
+        fig.tight_layout()
+    return fig
+
+
+def effect_forest(effects: pd.DataFrame, outcomes="confidence", *, effect_type: str | None = None,
+                  interactions: bool = True, labels: dict | None = None) -> Figure:
+    """Forest plot of entry-point effects: everyone, each profile, and profile differences.
+
+    One panel per outcome. A dot is the estimate, the line its interval;
+    hollow grey marks a cell with too few people to interpret. Text beside
+    each row gives the numbers and n per arm.
+
+    Parameters
+    ----------
+    effects : pandas.DataFrame
+        From :func:`analysis.compare.entry_point_effects`.
+    outcomes : str or list of str
+    effect_type : str, optional
+        Default: the first effect type of each outcome (mean difference,
+        Cliff's delta or risk difference).
+    interactions : bool
+        Also draw the differences between profiles.
+    labels : dict, optional
+        Outcome -> panel title.
+
+    Examples
+    --------
+    >>> e = pd.DataFrame({"outcome": ["y"] * 2, "profile": ["all", "p1"], "effect_type": ["mean difference"] * 2,
+    ...                   "estimate": [0.2, 0.5], "ci_low": [-0.1, 0.1], "ci_high": [0.5, 0.9],
+    ...                   "n_strategy_first": [50, 20], "n_tool_first": [52, 21], "interpretable": ["yes"] * 2,
+    ...                   "comparison": ["overall", "profile"]})
+    >>> [t.get_text() for t in effect_forest(e, "y").axes[0].get_yticklabels()]
+    ['everyone', 'p1']
+    """
+    outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes)
+    labels = labels or {}
+    panels = []
+    for o in outcomes:
+        sel = effects[effects["outcome"] == o]
+        if not interactions:
+            sel = sel[sel["comparison"] != "interaction"]
+        etype = effect_type or sel["effect_type"].iloc[0]
+        panels.append((o, etype, sel[sel["effect_type"] == etype].reset_index(drop=True)))
+    heights = [len(p[2]) * 0.42 + 1.0 for p in panels]
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(10, sum(heights) + 0.6))
+        axes = fig.subplots(len(panels), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
+        for ax, (o, etype, sel) in zip(axes, panels):
+            y = list(range(len(sel)))
+            for k, row in sel.iterrows():
+                ok = row["interpretable"] == "yes"
+                inter = row["comparison"] == "interaction"
+                colour = OKABE_ITO["black"] if ok else OKABE_ITO["grey"]
+                ax.plot([row["ci_low"], row["ci_high"]], [k, k], color=colour, linewidth=1.6)
+                ax.plot(row["estimate"], k, marker="D" if inter else "o", markersize=6, color=colour,
+                        markerfacecolor=colour if ok else "white")
+                note = "" if ok else "  too few to interpret"
+                ax.annotate(f"{row['estimate']:+.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]  "
+                            f"n {row['n_tool_first']}/{row['n_strategy_first']}{note}",
+                            xy=(1.01, k), xycoords=("axes fraction", "data"), va="center", fontsize=8.5,
+                            color=colour)
+            names = ["everyone" if p == "all" else p.replace(" minus ", " - ") for p in sel["profile"]]
+            ax.set_yticks(y, names, fontsize=9)
+            ax.set_ylim(len(sel) - 0.5, -0.5)
+            ax.axvline(0, color=OKABE_ITO["black"], linewidth=0.8, linestyle="--")
+            if (sel["comparison"] == "interaction").any():
+                first = int((sel["comparison"] == "interaction").to_numpy().argmax())
+                ax.axhline(first - 0.5, color=OKABE_ITO["grey"], linewidth=0.6)
+            lim = float(max(abs(sel["ci_low"]).max(), abs(sel["ci_high"]).max(), 0.1)) * 1.1
+            ax.set_xlim(-lim, lim)
+            ax.set_title(f"{labels.get(o, o)}: {etype}", loc="left", pad=18)
+            ax.set_xlabel("tool-first minus strategy-first, 95% interval (diamonds: difference between profiles)",
+                          fontsize=9)
+            ax.text(0.49, 1.01, "\u2190 strategy-first higher", transform=ax.transAxes,
+                    color=ENTRY_POINT_COLOURS["strategy-first"], fontsize=8.5, ha="right", va="bottom")
+            ax.text(0.51, 1.01, "tool-first higher \u2192", transform=ax.transAxes,
+                    color=ENTRY_POINT_COLOURS["tool-first"], fontsize=8.5, ha="left", va="bottom")
+            ax.text(1.01, 1.01, "estimate [95% CI]  n tool-first/strategy-first", transform=ax.transAxes,
+                    fontsize=8, ha="left", va="bottom", color=OKABE_ITO["grey"])
+        fig.tight_layout()
+        fig.subplots_adjust(right=0.66)
+    return fig
+
+
+# --- readiness profiles ---
+# Figures of analysis.profiles: profile means per construct, the fit indices by k,
+# stability per profile and how certain the assignment is. A profile keeps its colour
+# in every figure (the three planted readiness names have fixed colours).
+
+#: Colour of each named readiness profile; other profiles take the spare colours in order.
+READINESS_PROFILE_COLOURS = {"new to the tools": OKABE_ITO["vermillion"],
+                             "focused but tool-shy": OKABE_ITO["sky"],
+                             "confident explorers": OKABE_ITO["green"]}
+_PROFILE_SPARE = [OKABE_ITO[c] for c in ("purple", "yellow", "blue", "orange", "grey", "black")]
+
+
+def profile_colours(names) -> dict:
+    """Colour per profile name: fixed for known names, spare colours in order for the rest.
+
+    Examples
+    --------
+    >>> profile_colours(["confident explorers", "high focus"]) == {
+    ...     "confident explorers": OKABE_ITO["green"], "high focus": OKABE_ITO["purple"]}
+    True
+    """
+    spare = iter(_PROFILE_SPARE * 3)
+    return {n: READINESS_PROFILE_COLOURS.get(n) or next(spare) for n in names}
+
+
+def readiness_profiles(means: pd.DataFrame) -> Figure:
+    """Mean construct score per profile with its interval, profiles side by side.
+
+    Parameters
+    ----------
+    means : pandas.DataFrame
+        From :func:`analysis.profiles.profile_means` (``profile``,
+        ``construct``, ``n``, ``mean``, ``ci_low``, ``ci_high``).
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"profile": ["a", "a", "b", "b"], "construct": ["focus", "guts"] * 2, "n": 5,
+    ...                   "mean": [2.0, 3.0, 4.0, 3.5], "ci_low": [1.8, 2.7, 3.8, 3.2],
+    ...                   "ci_high": [2.2, 3.3, 4.2, 3.8]})
+    >>> readiness_profiles(m).axes[0].get_ylabel()
+    'mean score (95% interval)'
+    """
+    profiles = list(dict.fromkeys(means["profile"]))
+    constructs = list(dict.fromkeys(means["construct"]))
+    colours = profile_colours(profiles)
+    width = 0.8 / max(len(profiles), 1)
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(max(6.0, 1.6 * len(constructs) + 3.2), 4.2))
+        ax = fig.subplots()
+        for j, name in enumerate(profiles):
+            sel = means[means["profile"] == name].set_index("construct").reindex(constructs)
+            x = [i - 0.4 + width * (j + 0.5) for i in range(len(constructs))]
+            n = int(sel["n"].max())
+            ax.errorbar(x, sel["mean"], yerr=[sel["mean"] - sel["ci_low"], sel["ci_high"] - sel["mean"]],
+                        fmt="o-", color=colours[name], capsize=3, lw=1.2, ms=6, label=f"{name} (n = {n})")
+        ax.set_xticks(range(len(constructs)), [c.replace("_", " ") for c in constructs])
+        ax.set_ylabel("mean score (95% interval)")
+        ax.set_title("What each readiness profile looks like")
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        fig.tight_layout()
+    return fig
+
+
+def profile_fit(fit: pd.DataFrame, index: str = "bic") -> Figure:
+    """A fit index by number of profiles, one line per covariance structure; the chosen model ringed.
+
+    Parameters
+    ----------
+    fit : pandas.DataFrame
+        From :attr:`analysis.profiles.ProfileResult.fit`.
+    index : str
+        Column to draw (lower is better).
+    """
+    models = list(dict.fromkeys(fit["model"]))
+    spare = [OKABE_ITO[c] for c in ("blue", "orange", "purple", "green")]
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(6.5, 3.8))
+        ax = fig.subplots()
+        for m, model in enumerate(models):
+            sel = fit[fit["model"] == model].sort_values("k")
+            ax.plot(sel["k"], sel[index], "o-", color=spare[m % len(spare)], label=model)
+            small = sel[sel["small_profile"]]
+            ax.plot(small["k"], small[index], "x", color=OKABE_ITO["grey"], ms=9)
+        chosen = fit[fit["chosen"]]
+        ax.plot(chosen["k"], chosen[index], "o", mfc="none", mec=OKABE_ITO["black"], ms=15, mew=1.5,
+                label="chosen")
+        ax.plot([], [], "x", color=OKABE_ITO["grey"], label="a profile too small")
+        ax.set_xlabel("number of profiles")
+        ax.set_ylabel(f"{index.upper()} (lower is better)")
+        ax.set_xticks(sorted(fit["k"].unique()))
+        ax.set_title("How well each number of profiles fits")
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        fig.tight_layout()
+    return fig
+
+
+def profile_stability(per_profile: pd.DataFrame, *, stable: float = 0.75) -> Figure:
+    """Mean bootstrap Jaccard per profile with its 95% range; the line marks 'stable'.
+
+    Parameters
+    ----------
+    per_profile : pandas.DataFrame
+        :attr:`analysis.profiles.Stability.per_profile`.
+    """
+    names = list(per_profile["profile"])
+    colours = profile_colours(names)
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(6.5, 0.5 * len(names) + 1.6))
+        ax = fig.subplots()
+        y = range(len(names))
+        ax.barh(y, per_profile["jaccard"], color=[colours[n] for n in names], height=0.6)
+        ax.errorbar(per_profile["jaccard"], y, xerr=[per_profile["jaccard"] - per_profile["jaccard_low"],
+                                                     per_profile["jaccard_high"] - per_profile["jaccard"]],
+                    fmt="none", ecolor=OKABE_ITO["black"], capsize=3, lw=1)
+        ax.axvline(stable, color=OKABE_ITO["grey"], ls="--", lw=1)
+        ax.set_yticks(list(y), names)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1.02)
+        ax.set_xlabel("found again in resampled data (mean Jaccard, 95% range)")
+        ax.set_title("How stable each profile is")
+        fig.tight_layout()
+    return fig
+
+
+def profile_certainty(posterior: pd.DataFrame, *, sure: float = 0.8) -> Figure:
+    """Histogram of each participant's probability of their assigned profile, by profile.
+
+    Parameters
+    ----------
+    posterior : pandas.DataFrame
+        :attr:`analysis.profiles.ProfileResult.posterior` (rows sum to 1).
+    """
+    top = posterior.max(axis=1)
+    assigned = posterior.idxmax(axis=1)
+    names = list(posterior.columns)
+    colours = profile_colours(names)
+    low = int(20 / max(len(names), 1)) / 20  # a participant's top probability is at least 1/k
+    bins = [low + 0.05 * i for i in range(round((1 - low) / 0.05) + 1)]
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(6.5, 3.6))
+        ax = fig.subplots()
+        ax.hist([top[assigned == n] for n in names], bins=bins, stacked=True,
+                color=[colours[n] for n in names], label=names)
+        ax.axvline(sure, color=OKABE_ITO["grey"], ls="--", lw=1)
+        ax.set_xlim(low, 1.0)
+        ax.set_xlabel("probability of the assigned profile")
+        ax.set_ylabel("participants")
+        ax.set_title("How sure each assignment is")
+        ax.legend(loc="upper left", frameon=False)
         fig.tight_layout()
     return fig

@@ -1,0 +1,147 @@
+"""Coverage and false-positive rate of the entry-point comparison on simulated studies.
+
+Plain script (not collected by pytest); prints figures and timings::
+
+    .venv/bin/python bench/bench_compare_coverage.py --studies 200 --null-studies 200
+
+For each simulated study (``analysis.simulate``, the sample's design, a new
+seed) it runs :func:`analysis.compare.entry_point_effects` with the planted
+profiles as one-hot posteriors and checks whether each 95% interval covers the
+planted effect from ``truth.json`` (target 93-97%). Covered: the composites
+(confidence, intention, adoption: mean differences) and the five adoption items
+(risk differences), overall, per profile, and the interactions of the
+composites. With ``effect_scale=0`` (no planted effect) it reports how often
+the session permutation p-value is at most 0.05 (never: with 3 + 3 sessions
+its smallest value is 0.1), how often the jackknife-t p-value is, and how often
+an interval excludes 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from analysis import compare
+from analysis.privacy import process_study
+from analysis.simulate import Design, simulate_study
+
+COMPOSITES = ("confidence", "intention", "adoption")
+ITEMS = tuple(f"adopt_{s}" for s in ("cooperation", "branding", "conversations", "networking", "scanning"))
+
+
+def one_study(args: tuple[int, float]) -> dict:
+    seed, effect_scale = args
+    timing = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        simulate_study(tmp, seed=seed, design=Design(effect_scale=effect_scale))
+        timing["simulate"] = time.perf_counter() - t
+        t = time.perf_counter()
+        processed = process_study(Path(tmp) / "study.yaml")
+        timing["process"] = time.perf_counter() - t
+        truth = json.loads((Path(tmp) / "truth.json").read_text(encoding="utf-8"))
+    labels = pd.Series({pid: p["profile"] for pid, p in truth["participants"].items()})
+    posteriors = compare.posteriors_from_labels(labels)[[p["name"] for p in truth["profiles"]]]
+    t = time.perf_counter()
+    outcomes = [o for o in compare.find_outcomes(processed.study.codebook) if o.name in COMPOSITES + ITEMS]
+    scores = compare.outcome_scores(processed.data, outcomes)
+    effects = compare.entry_point_effects(scores, outcomes=outcomes, posteriors=posteriors)
+    timing["compare"] = time.perf_counter() - t
+    effects = effects[effects["effect_type"].isin(["mean difference", "risk difference"])]
+    observed, interaction = truth["effects"]["observed"], truth["effects"]["interaction"]
+    records = []
+    for row in effects.itertuples():
+        if row.comparison == "interaction":
+            a, b = row.profile.split(" minus ")
+            planted = interaction.get(row.outcome, {}).get(f"{a} minus {b}")
+            if planted is None and f"{b} minus {a}" in interaction.get(row.outcome, {}):
+                planted = -interaction[row.outcome][f"{b} minus {a}"]
+        else:
+            planted = observed[row.outcome][row.profile]
+        if planted is None:
+            continue
+        records.append({"seed": seed, "outcome": row.outcome, "profile": row.profile,
+                        "comparison": row.comparison, "planted": planted, "estimate": row.estimate,
+                        "covered": bool(row.ci_low <= planted <= row.ci_high),
+                        "excludes_0": bool(row.ci_low > 0 or row.ci_high < 0),
+                        "p": row.p, "p_jackknife": row.p_jackknife, "interpretable": row.interpretable, "width": row.ci_high - row.ci_low})
+    return {"records": records, "timing": timing}
+
+
+def run(n: int, effect_scale: float, first_seed: int, workers: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    jobs = [(first_seed + k, effect_scale) for k in range(n)]
+    quiet = not sys.stderr.isatty()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        results = list(tqdm(pool.map(one_study, jobs), total=n, disable=quiet,
+                            desc=f"effect_scale={effect_scale:g}"))
+    records = pd.DataFrame([r for res in results for r in res["records"]])
+    timing = pd.DataFrame([res["timing"] for res in results])
+    return records, timing
+
+
+def share(x) -> str:
+    return f"{100 * np.mean(x):5.1f}%"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--studies", type=int, default=200, help="simulated studies with the planted effects")
+    parser.add_argument("--null-studies", type=int, default=200, help="simulated studies with no effect")
+    parser.add_argument("--first-seed", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+
+    start = time.perf_counter()
+    records, timing = run(args.studies, 1.0, args.first_seed, args.workers)
+    print(f"\n== Coverage of 95% intervals: {args.studies} simulated studies (planted effects) ==")
+    print(f"{'comparison':12} {'outcome':13} {'profile':48} {'n':>5} {'coverage':>9} {'mean width':>10}")
+    cov = records[records["interpretable"] == "yes"]
+    for (comp, outcome, profile), g in cov.groupby(["comparison", "outcome", "profile"], sort=False):
+        print(f"{comp:12} {outcome:13} {profile:48} {len(g):5d} {share(g['covered']):>9} {g['width'].mean():10.3f}")
+    print("-- pooled --")
+    for comp, g in cov.groupby("comparison"):
+        print(f"{comp:12} {'composites':13} {share(g[g['outcome'].isin(COMPOSITES)]['covered']):>9}   "
+              f"{'adoption items':15} {share(g[g['outcome'].isin(ITEMS)]['covered']) if g['outcome'].isin(ITEMS).any() else '   -':>9}")
+    per_profile = cov[cov["comparison"] == "profile"]
+    print(f"per-profile effects, all outcomes: {share(per_profile['covered'])} of {len(per_profile)} intervals "
+          f"cover the planted value (target 93-97%)")
+    conf = per_profile[per_profile["outcome"] == "confidence"]
+    print(f"per-profile effects, confidence:   {share(conf['covered'])} of {len(conf)} intervals")
+    print(f"cells marked too few to interpret: {(records['interpretable'] == 'no').sum()} of {len(records)}")
+    print("p <= 0.05 with planted effects (power), permutation: "
+          + ", ".join(f"{c} {share(g['p'] <= 0.05)}" for c, g in cov.groupby("comparison")))
+    print("p <= 0.05 with planted effects (power), jackknife t: "
+          + ", ".join(f"{c} {share(g['p_jackknife'] <= 0.05)}" for c, g in cov.groupby("comparison")))
+
+    nrec, ntiming = run(args.null_studies, 0.0, args.first_seed + 1_000_000, args.workers)
+    nrec = nrec[nrec["interpretable"] == "yes"]
+    print(f"\n== No planted effect (effect_scale=0): {args.null_studies} simulated studies ==")
+    for comp, g in nrec.groupby("comparison"):
+        print(f"{comp:12} permutation p <= 0.05: {share(g['p'] <= 0.05)}   interval excludes 0: "
+              f"{share(g['excludes_0'])}   ({len(g)} tests)")
+    print(f"all          permutation p <= 0.05: {share(nrec['p'] <= 0.05)}   interval excludes 0: "
+          f"{share(nrec['excludes_0'])}   ({len(nrec)} tests)")
+    print("jackknife-t p <= 0.05 (the test matching the interval): "
+          + ", ".join(f"{c} {share(g['p_jackknife'] <= 0.05)}" for c, g in nrec.groupby("comparison")))
+    print("smallest attainable permutation p with 3 + 3 sessions: 2/20 = 0.1 (each assignment has a mirror)")
+
+    t = pd.concat([timing, ntiming])
+    elapsed = time.perf_counter() - start
+    print(f"\n== Timing ({args.workers} workers) ==")
+    print(f"per study, mean seconds: simulate {t['simulate'].mean():.2f}, process {t['process'].mean():.2f}, "
+          f"compare {t['compare'].mean():.2f} ({len(COMPOSITES) + len(ITEMS)} outcomes)")
+    print(f"total wall time {elapsed:.0f} s for {args.studies + args.null_studies} studies")
+
+
+if __name__ == "__main__":
+    main()

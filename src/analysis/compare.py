@@ -1,0 +1,962 @@
+"""Compare stage: strategy-first versus tool-first, overall and per readiness profile.
+
+Every effect is **tool-first minus strategy-first** (:data:`CONTRAST`): a
+positive number means tool-first participants scored higher.
+
+Outcomes and effect sizes
+-------------------------
+Outcomes are found in the codebook (:func:`find_outcomes`), never by name:
+items measured after the first wave are outcomes; items sharing a construct
+prefix (``confidence_cooperation``, ``confidence_branding``, ...) also form a
+composite (``confidence``), the mean of a person's answered items. A composite
+whose constructs were also asked in the first wave gets a ``<name>_gain``
+outcome (after minus before). Effect size by outcome kind:
+
+* ``interval`` (composites, gains): mean difference and Hedges' g;
+* ``ordinal`` (one Likert item): Cliff's delta, P(T > S) - P(T < S);
+* ``binary`` (one yes/no item): risk difference.
+
+Resampling that respects the design
+-----------------------------------
+Entry point is assigned per workshop *session*, and people in one session are
+not independent, so no method here resamples people:
+
+* **p-values**: exact permutation of the entry-point labels over the
+  sessions (``scipy.stats.permutation_test``; 3 + 3 sessions give 20
+  assignments, all enumerated). Two-sided: the share of assignments whose
+  absolute effect is at least the observed one. With 3 sessions per arm no
+  p-value can be below 2/20 = 0.1 (column ``p_min``): a design this small
+  cannot show "significance" however large the effect, and the report says so.
+  Column ``p_jackknife`` is the test that matches the interval (jackknife t,
+  ``sessions - 2`` df); it rests on the normal approximation whose
+  false-positive rate the benchmark measures.
+* **95% intervals**: delete-one-session jackknife within each arm
+  (the CV3 estimator of MacKinnon, Nielsen and Webb 2023) with a t quantile on
+  ``sessions - 2`` degrees of freedom. For a difference in means this is the
+  classic two-sample t interval on session means (Donner and Klar 2000), which
+  is exact for normal data however few the sessions; the jackknife extends it
+  to Hedges' g, Cliff's delta, posterior-weighted profile effects and
+  interactions. A session bootstrap was not used: with 3 sessions per arm it
+  has 10 distinct resamples per arm and intervals that are too narrow.
+  ``bench/bench_compare_coverage.py`` measures the coverage on simulated
+  studies.
+
+Profiles
+--------
+Per-profile effects take the profile posteriors as an argument (a frame
+indexed by participant, one column per profile, rows summing to 1) and
+**weight** every person by their posterior probability of the profile. The
+estimate is then the effect in the profile as the model sees it: uncertain
+members count partly, in every profile they might belong to. ``n`` per arm is
+the sum of the weights, rounded. The interaction between two profiles is the
+difference of their entry-point effects; since both are measured in the same
+sessions, a session's general luck cancels from it.
+
+Multiplicity and small cells
+----------------------------
+p-values are Holm-adjusted (``statsmodels.stats.multitest.multipletests``)
+within a *family* (column ``family``): the five strategy items of one
+question for one profile; the summary outcomes for one profile; and the
+interactions of one family. A profile-arm cell with fewer than
+:data:`MIN_N` people or :data:`MIN_SESSIONS` sessions is marked "too few to
+interpret": it keeps its estimate and interval but shows no p-value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+CONTRAST = "tool-first minus strategy-first"
+ARMS = ("strategy-first", "tool-first")
+#: Fewest people (posterior-weighted) per arm for a cell to be interpreted.
+MIN_N = 10
+#: Fewest sessions per arm for a cell to be interpreted (the jackknife needs 2).
+MIN_SESSIONS = 2
+#: Fewest answered items for a composite score.
+MIN_ITEMS = 3
+CONFIDENCE = 0.95
+ADJUSTMENT = "holm"
+TOO_FEW = "too few to interpret"
+CI_METHOD = "delete-one-session jackknife within arm, t on sessions - 2 df"
+P_METHOD = "exact permutation of entry point over sessions, two-sided"
+PROFILE_METHOD = "posterior-weighted"
+
+#: Effect type per outcome kind (the first is the one tested and adjusted).
+EFFECT_TYPES = {"interval": ("mean difference", "Hedges' g"), "ordinal": ("Cliff's delta",),
+                "binary": ("risk difference",)}
+
+#: Columns of :func:`entry_point_effects`, in order.
+COLUMNS = ["outcome", "profile", "effect_type", "estimate", "ci_low", "ci_high", "p", "p_adjusted",
+           "n_strategy_first", "n_tool_first", "sessions_strategy_first", "sessions_tool_first",
+           "interpretable", "comparison", "kind", "family", "p_min", "p_jackknife", "note"]
+
+
+# --- outcomes from the codebook ---------------------------------------------------
+
+@dataclass(frozen=True)
+class Outcome:
+    """One outcome the comparison reports.
+
+    ``items`` are the codebook variables it is made of (one for a single
+    item); ``baseline`` the first-wave items subtracted for a gain.
+    """
+
+    name: str
+    kind: str  # "interval", "ordinal" or "binary"
+    family: str
+    label: str
+    items: tuple
+    baseline: tuple = ()
+
+
+def _prefix(construct: str) -> str:
+    return construct.split("_", 1)[0]
+
+
+def find_outcomes(codebook, *, gains: bool = True) -> list[Outcome]:
+    """Outcomes of a study, found from its codebook.
+
+    An outcome item is a variable of role ``item`` with a scale that is not
+    asked in the first wave of the codebook's items (readiness and baseline
+    questions are). Items whose constructs share a prefix before ``_`` form a
+    composite named by that prefix.
+
+    Parameters
+    ----------
+    codebook : analysis.codebook.Codebook
+    gains : bool
+        Add ``<composite>_gain`` (after minus before) when every item of a
+        composite has a first-wave twin with the same construct.
+
+    Returns
+    -------
+    list of Outcome
+        Composites first, then single items grouped by family.
+
+    Examples
+    --------
+    >>> from analysis.codebook import load_codebook
+    >>> from analysis.paths import SAMPLE_DIR
+    >>> out = find_outcomes(load_codebook(SAMPLE_DIR / "codebook.yaml"))
+    >>> [(o.name, o.kind) for o in out[:5]]  # doctest: +NORMALIZE_WHITESPACE
+    [('confidence', 'interval'), ('intention', 'interval'), ('adoption', 'interval'),
+     ('confidence_gain', 'interval'), ('satisfaction', 'ordinal')]
+    >>> [o.name for o in out if o.kind == "binary"][:2]
+    ['adopt_cooperation', 'adopt_branding']
+    """
+    items = [v for v in codebook.variables.values() if v.role == "item" and v.scale is not None]
+    first = items[0].waves[0] if items else None
+    outcome_items = [v for v in items if first not in v.waves]
+    baseline = {v.construct: v.name for v in items if first in v.waves and v.construct}
+    groups: dict[str, list] = {}
+    for v in outcome_items:
+        if v.construct:
+            groups.setdefault(_prefix(v.construct), []).append(v)
+    composites, gain_list, singles = [], [], []
+    for prefix, members in groups.items():
+        if len(members) < 2:
+            continue
+        binary = len(members[0].scale.levels) == 2
+        lo, hi = members[0].scale.min_code, members[0].scale.max_code
+        label = (f"{prefix}: share of {len(members)} yes/no items answered yes" if binary
+                 else f"{prefix}: mean of {len(members)} items ({lo}-{hi})")
+        names = tuple(v.name for v in members)
+        composites.append(Outcome(prefix, "interval", "summary outcomes", label, names))
+        base = tuple(baseline.get(v.construct) for v in members)
+        if gains and all(base):
+            gain_list.append(Outcome(f"{prefix}_gain", "interval", "summary outcomes",
+                                     f"{prefix} gain: after minus before ({lo}-{hi} scale)", names, base))
+    grouped = {v.name for m in groups.values() if len(m) >= 2 for v in m}
+    for v in outcome_items:
+        kind = "binary" if len(v.scale.levels) == 2 else "ordinal"
+        if v.name in grouped:
+            family = f"{_prefix(v.construct)} items"
+        else:
+            family = "summary outcomes"
+        singles.append(Outcome(v.name, kind, family, v.name.replace("_", " "), (v.name,)))
+    summary_singles = [o for o in singles if o.family == "summary outcomes"]
+    item_singles = [o for o in singles if o.family != "summary outcomes"]
+    return composites + gain_list + summary_singles + item_singles
+
+
+def outcome_scores(data: pd.DataFrame, outcomes: Iterable[Outcome], *,
+                   min_items: int = MIN_ITEMS) -> pd.DataFrame:
+    """One row per participant: session, entry point and every outcome's score.
+
+    Answers missing for any reason (blank, "don't know", N/A, invalid) are
+    left out. A composite is the mean of the answered items and is missing
+    when fewer than ``min_items`` were answered; a gain needs both.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        :attr:`analysis.privacy.ProcessedStudy.data` (``participant``,
+        ``workshop``, ``entry_point``, ``<item>_code``).
+    outcomes : iterable of Outcome
+        From :func:`find_outcomes`.
+    min_items : int
+        Fewest answered items for a composite.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``participant``; columns ``workshop``, ``entry_point``,
+        then one float column per outcome (NaN when missing).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"participant": ["a", "a", "b"], "wave": ["pre", "post", "post"],
+    ...                   "workshop": ["s1", "s1", "s2"], "entry_point": ["tool-first"] * 2 + ["strategy-first"],
+    ...                   "q_code": pd.array([None, 4, 2], dtype="Int64")})
+    >>> outcome_scores(d, [Outcome("q", "ordinal", "f", "q", ("q",))])
+                workshop     entry_point    q
+    participant
+    a                 s1      tool-first  4.0
+    b                 s2  strategy-first  2.0
+    """
+    outcomes = list(outcomes)
+    if min_items < 1:
+        raise ValueError(f"min_items must be at least 1, got {min_items}")
+    missing = {"participant", "workshop", "entry_point"} - set(data.columns)
+    if missing:
+        raise ValueError(f"data needs the columns {sorted(missing)}")
+    people = (data.dropna(subset=["workshop", "entry_point"]).groupby("participant", sort=True)
+              [["workshop", "entry_point"]].first())
+    out = people.copy()
+    for o in outcomes:
+        codes = _item_frame(data, o.items)
+        if len(o.items) == 1:
+            score = codes.iloc[:, 0]
+        else:
+            score = codes.mean(axis=1).where(codes.notna().sum(axis=1) >= min(min_items, len(o.items)))
+        if o.baseline:
+            before = _item_frame(data, o.baseline)
+            before = before.mean(axis=1).where(before.notna().sum(axis=1) >= min(min_items, len(o.baseline)))
+            score = score - before
+        out[o.name] = score.reindex(out.index).astype(float)
+    out.index.name = "participant"
+    return out
+
+
+def _item_frame(data: pd.DataFrame, items: tuple) -> pd.DataFrame:
+    cols = [f"{v}_code" for v in items]
+    absent = [c for c in cols if c not in data.columns]
+    if absent:
+        raise ValueError(f"data has no column {absent[0]!r} (is the codebook the study's?)")
+    frame = data[["participant"] + cols].copy()
+    for c in cols:
+        frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
+    return frame.groupby("participant", sort=True)[cols].first()
+
+
+# --- posteriors -------------------------------------------------------------------
+
+def posteriors_from_labels(labels: pd.Series) -> pd.DataFrame:
+    """One-hot posteriors from hard profile labels (a Series indexed by participant).
+
+    Examples
+    --------
+    >>> posteriors_from_labels(pd.Series({"a": "x", "b": "y"}))
+                   x    y
+    participant
+    a            1.0  0.0
+    b            0.0  1.0
+    """
+    post = pd.crosstab(labels.index, labels.to_numpy()).astype(float)
+    post.index.name = "participant"
+    post.columns.name = None
+    return post
+
+
+def check_posteriors(posteriors: pd.DataFrame, *, tol: float = 1e-6) -> pd.DataFrame:
+    """Validate profile posteriors and return them as floats indexed by participant.
+
+    Accepts the contract (indexed by ``participant``, one column per profile)
+    or the layout of ``profiles.csv`` (a ``participant`` column and text
+    columns such as the modal profile, which are dropped).
+
+    Raises
+    ------
+    ValueError
+        Probabilities outside [0, 1], rows not summing to 1, duplicate
+        participants, or no profile column.
+
+    Examples
+    --------
+    >>> check_posteriors(pd.DataFrame({"participant": ["a"], "profile": ["x"], "x": [0.75], "y": [0.25]}))
+                    x     y
+    participant
+    a            0.75  0.25
+    """
+    post = posteriors.copy()
+    if "participant" in post.columns:
+        post = post.set_index("participant")
+    post = post.select_dtypes("number").astype(float)
+    prefix = "posterior: "  # profiles.csv names its columns "posterior: <profile>"
+    if len(post.columns) and all(str(c).startswith(prefix) for c in post.columns):
+        post.columns = [str(c)[len(prefix):] for c in post.columns]
+    post.columns.name = None
+    post.index.name = "participant"
+    if post.shape[1] == 0:
+        raise ValueError("posteriors need one numeric column per profile")
+    if post.index.duplicated().any():
+        raise ValueError(f"posteriors list participant {post.index[post.index.duplicated()][0]!r} twice")
+    values = post.to_numpy()
+    if np.isnan(values).any() or (values < -tol).any() or (values > 1 + tol).any():
+        raise ValueError("posterior probabilities must lie in [0, 1] without missing values")
+    bad = np.abs(values.sum(axis=1) - 1) > tol
+    if bad.any():
+        raise ValueError(f"posteriors of participant {post.index[bad][0]!r} sum to "
+                         f"{values[bad][0].sum():.4f}, not 1")
+    return post
+
+
+# --- effect-size statistics (weighted; weights 1 give the textbook formulas) ---------
+
+def mean_difference(y: np.ndarray, w_tool: np.ndarray, w_strategy: np.ndarray) -> float:
+    """Weighted mean of tool-first minus weighted mean of strategy-first.
+
+    Examples
+    --------
+    >>> y = np.array([1.0, 2, 3, 5])
+    >>> mean_difference(y, np.array([0, 0, 1, 1]), np.array([1, 1, 0, 0]))
+    2.5
+    """
+    return float(np.average(y, weights=w_tool) - np.average(y, weights=w_strategy))
+
+
+def hedges_g(y: np.ndarray, w_tool: np.ndarray, w_strategy: np.ndarray) -> float:
+    """Hedges' g: mean difference over the pooled SD, small-sample corrected.
+
+    Weights act as frequency weights: ``n = sum(w)``; pooled variance
+    ``(SS_t + SS_s) / (n_t + n_s - 2)``; correction ``J = 1 - 3 / (4 df - 1)``
+    (Hedges and Olkin 1985).
+
+    Examples
+    --------
+    Lakens (2013, Frontiers in Psychology 4:863), Table 1: movie ratings,
+    g_s = 1.08.
+
+    >>> m1 = [9, 7, 8, 9, 8, 9, 9, 10, 9, 9]; m2 = [9, 6, 7, 8, 7, 9, 8, 8, 7, 8]
+    >>> round(hedges_g(np.array(m1 + m2, float), np.repeat([1.0, 0], 10), np.repeat([0.0, 1], 10)), 2)
+    1.08
+    """
+    nt, ns = w_tool.sum(), w_strategy.sum()
+    mt, ms = np.average(y, weights=w_tool), np.average(y, weights=w_strategy)
+    df = nt + ns - 2
+    if df <= 0:
+        return math.nan
+    sp = math.sqrt((np.sum(w_tool * (y - mt) ** 2) + np.sum(w_strategy * (y - ms) ** 2)) / df)
+    if sp == 0:
+        return math.nan
+    return float((mt - ms) / sp * (1 - 3 / (4 * df - 1)))
+
+
+def cliffs_delta(y: np.ndarray, w_tool: np.ndarray, w_strategy: np.ndarray) -> float:
+    """Cliff's delta: P(tool-first > strategy-first) - P(tool-first < strategy-first).
+
+    Every pair of a tool-first and a strategy-first person counts with the
+    product of their weights.
+
+    Examples
+    --------
+    >>> y = np.array([3.0, 4, 5, 1, 2, 3])
+    >>> round(cliffs_delta(y, np.r_[1.0, 1, 1, 0, 0, 0], np.r_[0.0, 0, 0, 1, 1, 1]), 4)
+    0.8889
+    """
+    levels, codes = np.unique(y, return_inverse=True)
+    wt = np.bincount(codes, weights=w_tool, minlength=len(levels))
+    ws = np.bincount(codes, weights=w_strategy, minlength=len(levels))
+    total = wt.sum() * ws.sum()
+    if total == 0:
+        return math.nan
+    below = np.cumsum(ws) - ws  # strategy-first weight strictly below each level
+    above = ws.sum() - np.cumsum(ws)
+    return float((np.sum(wt * below) - np.sum(wt * above)) / total)
+
+
+def risk_difference(y: np.ndarray, w_tool: np.ndarray, w_strategy: np.ndarray) -> float:
+    """Share answering yes (1) in tool-first minus in strategy-first.
+
+    Examples
+    --------
+    >>> risk_difference(np.array([1.0, 1, 0, 1, 0, 0]), np.r_[1.0, 1, 1, 0, 0, 0], np.r_[0.0, 0, 0, 1, 1, 1])
+    0.3333333333333333
+    """
+    return mean_difference(y, w_tool, w_strategy)
+
+
+STATISTICS: dict[str, Callable] = {"mean difference": mean_difference, "Hedges' g": hedges_g,
+                                   "Cliff's delta": cliffs_delta, "risk difference": risk_difference}
+_BOUNDED = {"Cliff's delta": (-1.0, 1.0), "risk difference": (-1.0, 1.0)}
+
+
+# --- cluster-aware interval and p-value ---------------------------------------------
+
+@dataclass
+class _Cell:
+    """One outcome's answers with what the resampling needs."""
+
+    y: np.ndarray
+    session: np.ndarray  # per person, index into sessions
+    tool: np.ndarray  # per session: assigned tool-first?
+
+
+def _effect(stat: Callable, cell: _Cell, weights: list, keep: np.ndarray, tool: np.ndarray) -> float:
+    """The statistic for one weight vector, or the difference of two (interaction)."""
+    on = keep[cell.session]
+    t = tool[cell.session]
+    values = []
+    for w in weights:
+        wt, ws = w * (on & t), w * (on & ~t)
+        if wt.sum() <= 0 or ws.sum() <= 0:
+            return math.nan
+        values.append(stat(cell.y, wt, ws))
+    return values[0] if len(values) == 1 else values[0] - values[1]
+
+
+def jackknife_interval(func: Callable[[np.ndarray], float], tool: np.ndarray, contributing: np.ndarray,
+                       estimate: float, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """Delete-one-session jackknife interval, sessions resampled within their arm.
+
+    ``var = sum over arms of (G_a - 1) / G_a * sum_k (theta_(k) - mean_a)^2``
+    over the ``G_a`` contributing sessions of arm ``a``, and the interval is
+    ``estimate +- t(G - 2) * sqrt(var)``. For a mean difference with sessions
+    of equal size this is exactly the unequal-variance t interval on session
+    means.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(keep)`` -> the statistic computed without the sessions where
+        ``keep`` is False.
+    tool, contributing : numpy.ndarray of bool
+        Per session: tool-first arm; has data for this statistic.
+    estimate : float
+    confidence : float
+
+    Returns
+    -------
+    (low, high, standard error, degrees of freedom); NaN when an arm has
+    fewer than 2 sessions.
+
+    Examples
+    --------
+    Each "session" a single value: the standard error is Welch's.
+
+    >>> x = np.array([5.0, 7, 9, 1, 2, 6])
+    >>> tool = np.array([True, True, True, False, False, False])
+    >>> func = lambda keep: x[keep & tool].mean() - x[keep & ~tool].mean()
+    >>> lo, hi, se, df = jackknife_interval(func, tool, np.ones(6, bool), func(np.ones(6, bool)))
+    >>> round(se, 4), round(math.sqrt(x[:3].var(ddof=1) / 3 + x[3:].var(ddof=1) / 3), 4)
+    (1.9149, 1.9149)
+    """
+    var = 0.0
+    for arm in (True, False):
+        idx = np.flatnonzero(contributing & (tool == arm))
+        if len(idx) < 2:
+            return math.nan, math.nan, math.nan, 0
+        reps = []
+        for k in idx:
+            keep = np.ones(len(tool), bool)
+            keep[k] = False
+            reps.append(func(keep))
+        reps = np.asarray(reps)
+        if np.isnan(reps).any():
+            return math.nan, math.nan, math.nan, 0
+        var += (len(idx) - 1) / len(idx) * np.sum((reps - reps.mean()) ** 2)
+    df = int(contributing.sum()) - 2
+    se = math.sqrt(var)
+    half = stats.t.ppf(0.5 + confidence / 2, df) * se
+    return estimate - half, estimate + half, se, df
+
+
+def session_permutation_p(func: Callable[[np.ndarray], float], tool: np.ndarray, *,
+                          n_resamples: int = 9999, seed=None) -> tuple[float, float]:
+    """Two-sided permutation p-value of a statistic, entry point permuted over sessions.
+
+    Uses :func:`scipy.stats.permutation_test` on the session labels; all
+    assignments are enumerated when there are at most ``n_resamples``.
+    Returns ``(p, smallest attainable p)``: with 3 + 3 sessions there are 20
+    assignments and each has a mirror (arms swapped, effect negated), so no
+    two-sided p can be below 2/20 = 0.1.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(tool)`` -> statistic when the sessions flagged in ``tool`` are
+        tool-first.
+    tool : numpy.ndarray of bool
+        The assignment that happened.
+
+    Examples
+    --------
+    >>> x = np.array([5.0, 7, 9, 1, 2, 3])
+    >>> session_permutation_p(lambda t: x[t].mean() - x[~t].mean(), np.arange(6) < 3)
+    (0.1, 0.1)
+    """
+    ids = np.arange(len(tool))
+
+    def statistic(a, b):
+        assign = np.zeros(len(tool), bool)
+        assign[np.asarray(a, dtype=int)] = True
+        value = func(assign)
+        return abs(value) if not math.isnan(value) else -math.inf
+
+    res = stats.permutation_test((ids[tool], ids[~tool]), statistic, permutation_type="independent",
+                                 vectorized=False, n_resamples=n_resamples, alternative="greater", rng=seed)
+    null = np.asarray(res.null_distribution)
+    exact = math.comb(len(tool), int(tool.sum())) <= n_resamples
+    # the p-value of an observation beyond every assignment: ties with the mirror
+    # assignment (arms swapped negates the effect) keep it at 2/20 for 3 + 3 sessions
+    p_min = float(np.mean(null >= null.max())) if exact else 1 / (n_resamples + 1)
+    return float(res.pvalue), p_min
+
+
+# --- the comparison -----------------------------------------------------------------
+
+def _profile_weights(scores: pd.DataFrame, posteriors: pd.DataFrame | None) -> dict[str, np.ndarray]:
+    weights = {"all": np.ones(len(scores))}
+    if posteriors is None:
+        return weights
+    post = check_posteriors(posteriors)
+    if not post.index.isin(scores.index).any():
+        raise ValueError("no participant of the posteriors is in the data (are they from this study?)")
+    aligned = post.reindex(scores.index).fillna(0.0)
+    for name in post.columns:
+        weights[str(name)] = aligned[name].to_numpy(float)
+    return weights
+
+
+def entry_point_effects(scores: pd.DataFrame, *, outcomes: Iterable[Outcome],
+                        posteriors: pd.DataFrame | None = None, confidence: float = CONFIDENCE,
+                        min_n: int = MIN_N, min_sessions: int = MIN_SESSIONS,
+                        n_resamples: int = 9999, seed: int | None = 0,
+                        adjust: str = ADJUSTMENT) -> pd.DataFrame:
+    """Entry-point effects with intervals and p-values: overall, per profile, interactions.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        From :func:`outcome_scores`.
+    outcomes : iterable of Outcome
+        From :func:`find_outcomes` (their names are columns of ``scores``).
+    posteriors : pandas.DataFrame, optional
+        Profile posteriors (see :func:`check_posteriors`). Without them only
+        the overall rows are made. Participants absent from the posteriors
+        count in the overall rows only.
+    confidence : float
+        Interval level.
+    min_n, min_sessions : int
+        A cell (profile x arm) with fewer people or sessions is "too few to
+        interpret": no p-value.
+    n_resamples, seed :
+        Random permutations and their seed, used only when the sessions allow
+        more assignments than ``n_resamples``; otherwise the test is exact.
+    adjust : str
+        A ``statsmodels`` ``multipletests`` method, applied within each family.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COLUMNS`: ``outcome``, ``profile`` ("all", a profile,
+        or "A minus B" for an interaction), ``effect_type``, ``estimate``,
+        ``ci_low``, ``ci_high``, ``p``, ``p_adjusted``, ``n_strategy_first``,
+        ``n_tool_first``, ``sessions_strategy_first``,
+        ``sessions_tool_first``, ``interpretable`` ("yes"/"no"),
+        ``comparison`` ("overall", "profile", "interaction"), ``kind``,
+        ``family``, ``p_min`` (smallest p the design allows) and ``note``.
+        The contrast, methods and adjustment are in ``.attrs``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> s = pd.DataFrame({"workshop": np.repeat(list("abcdef"), 20),
+    ...                   "entry_point": np.repeat(["tool-first", "strategy-first"] * 3, 20)})
+    >>> s["y"] = rng.normal(size=120) + (s["entry_point"] == "tool-first")
+    >>> e = entry_point_effects(s, outcomes=[Outcome("y", "interval", "f", "y", ("y",))])
+    >>> e[["profile", "effect_type", "n_tool_first", "sessions_tool_first", "p"]]
+      profile      effect_type  n_tool_first  sessions_tool_first    p
+    0     all  mean difference            60                    3  0.1
+    1     all        Hedges' g            60                    3  0.1
+    >>> bool(e.loc[0, "ci_low"] < e.loc[0, "estimate"] < e.loc[0, "ci_high"])
+    True
+    """
+    outcomes = list(outcomes)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie between 0 and 1, got {confidence}")
+    for col in ("workshop", "entry_point"):
+        if col not in scores.columns:
+            raise ValueError(f"scores need a {col!r} column (from outcome_scores)")
+    unknown = set(scores["entry_point"].dropna()) - set(ARMS)
+    if unknown:
+        raise ValueError(f"entry_point must be one of {ARMS}, found {sorted(unknown)}")
+    sessions = pd.Index(sorted(scores["workshop"].dropna().unique()))
+    arm_of = scores.groupby("workshop")["entry_point"].agg(lambda a: set(a))
+    mixed = [s for s, a in arm_of.items() if len(a) > 1]
+    if mixed:
+        raise ValueError(f"session {mixed[0]!r} has more than one entry point; the design needs one per session")
+    tool = np.array([next(iter(arm_of[s])) == "tool-first" for s in sessions])
+    weights = _profile_weights(scores, posteriors)
+    profiles = [k for k in weights if k != "all"]
+    rows = []
+    for o in outcomes:
+        if o.name not in scores.columns:
+            raise ValueError(f"scores have no column for outcome {o.name!r}")
+        answered = scores[o.name].notna().to_numpy() & scores["workshop"].notna().to_numpy()
+        cell = _Cell(scores[o.name].to_numpy(float)[answered],
+                     sessions.get_indexer(scores["workshop"][answered]), tool)
+        w = {k: v[answered] for k, v in weights.items()}
+        for name in ["all"] + profiles:
+            rows += _rows(o, cell, [w[name]], name, "overall" if name == "all" else "profile",
+                          confidence, min_n, min_sessions, n_resamples, seed)
+        for i, a in enumerate(profiles):
+            for b in profiles[i + 1:]:
+                rows += _rows(o, cell, [w[a], w[b]], f"{a} minus {b}", "interaction",
+                              confidence, min_n, min_sessions, n_resamples, seed)
+    out = _adjust(pd.DataFrame(rows, columns=COLUMNS + ["_tested"]), adjust)
+    out.attrs.update({"contrast": CONTRAST, "interval": f"{confidence:.0%} {CI_METHOD}",
+                      "p": P_METHOD, "adjustment": f"{adjust} within family",
+                      "profiles": PROFILE_METHOD, "min_n": min_n, "min_sessions": min_sessions})
+    return out
+
+
+def _rows(o: Outcome, cell: _Cell, weights: list, profile: str, comparison: str, confidence: float,
+          min_n: int, min_sessions: int, n_resamples: int, seed) -> list[dict]:
+    n_sessions = len(cell.tool)
+    # per session and weight vector: weighted people with an answer
+    per_session = np.array([np.bincount(cell.session, weights=w, minlength=n_sessions) for w in weights])
+    contributing = (per_session >= 1).all(axis=0)
+    n_tool = per_session[:, cell.tool].sum(axis=1)
+    n_strategy = per_session[:, ~cell.tool].sum(axis=1)
+    s_tool, s_strategy = int((contributing & cell.tool).sum()), int((contributing & ~cell.tool).sum())
+    ok = bool(min(n_tool.min(), n_strategy.min()) >= min_n and min(s_tool, s_strategy) >= min_sessions)
+    family = f"{o.family} | {'interaction' if comparison == 'interaction' else profile}"
+    out = []
+    p = p_min = math.nan
+    types = EFFECT_TYPES[o.kind][:1] if comparison == "interaction" else EFFECT_TYPES[o.kind]
+    for k, effect_type in enumerate(types):
+        stat = STATISTICS[effect_type]
+        everyone = np.ones(n_sessions, bool)
+        estimate = _effect(stat, cell, weights, everyone, cell.tool)
+        low, high, se, df = jackknife_interval(lambda keep: _effect(stat, cell, weights, keep, cell.tool),
+                                          cell.tool, contributing, estimate, confidence)
+        p_jack = float(2 * stats.t.sf(abs(estimate / se), df)) if se > 0 else math.nan
+        if effect_type in _BOUNDED and comparison != "interaction":
+            lo_b, hi_b = _BOUNDED[effect_type]
+            low, high = max(low, lo_b), min(high, hi_b)
+        if k == 0:
+            p, p_min = session_permutation_p(lambda t: _effect(stat, cell, weights, everyone, t), cell.tool,
+                                             n_resamples=n_resamples, seed=seed)
+        note = "" if ok else TOO_FEW
+        if ok and k > 0:
+            note = f"p of the {EFFECT_TYPES[o.kind][0]}"
+        out.append({"outcome": o.name, "profile": profile, "effect_type": effect_type, "estimate": estimate,
+                    "ci_low": low, "ci_high": high, "p": p if ok else math.nan, "p_adjusted": math.nan,
+                    "n_strategy_first": int(round(n_strategy.min() if len(weights) == 1 else n_strategy.sum())),
+                    "n_tool_first": int(round(n_tool.min() if len(weights) == 1 else n_tool.sum())),
+                    "sessions_strategy_first": s_strategy, "sessions_tool_first": s_tool,
+                    "interpretable": "yes" if ok else "no", "comparison": comparison, "kind": o.kind,
+                    "family": family, "p_min": p_min,
+                    "p_jackknife": p_jack if ok else math.nan, "note": note, "_tested": k == 0})
+    return out
+
+
+def _adjust(effects: pd.DataFrame, method: str) -> pd.DataFrame:
+    out = effects.copy()
+    tested = out["_tested"] & out["p"].notna()
+    for _, idx in out[tested].groupby("family").groups.items():
+        out.loc[idx, "p_adjusted"] = multipletests(out.loc[idx, "p"].to_numpy(float), method=method)[1]
+    # a secondary effect type (Hedges' g) shares the test of its primary row
+    primary = out[tested].set_index(["outcome", "profile"])["p_adjusted"]
+    secondary = ~out["_tested"] & out["p"].notna()
+    keys = pd.MultiIndex.from_arrays([out.loc[secondary, "outcome"], out.loc[secondary, "profile"]])
+    out.loc[secondary, "p_adjusted"] = primary.reindex(keys).to_numpy()
+    return out.drop(columns="_tested")
+
+
+# --- whole study, file, words ----------------------------------------------------------
+
+def compare_study(processed, posteriors: pd.DataFrame | None = None, **options) -> pd.DataFrame:
+    """:func:`entry_point_effects` of a processed study, outcomes from its codebook.
+
+    Parameters
+    ----------
+    processed : analysis.privacy.ProcessedStudy
+    posteriors : pandas.DataFrame, optional
+        Profile posteriors (e.g. from the profiles stage).
+    **options
+        Passed to :func:`entry_point_effects`.
+    """
+    outcomes = find_outcomes(processed.study.codebook)
+    scores = outcome_scores(processed.data, outcomes)
+    return entry_point_effects(scores, outcomes=outcomes, posteriors=posteriors, **options)
+
+
+def write_effects(processed, posteriors: pd.DataFrame | None, out_dir, **options) -> Path:
+    """Compare the entry points of a study and write ``effects.csv`` in ``out_dir``.
+
+    The file has the columns of :func:`entry_point_effects` (numbers rounded
+    to 4 decimals); the contrast, interval and p-value methods, the
+    adjustment and the small-cell rule are written in plain lines to
+    ``effects_methods.txt`` beside it (:func:`methods_text`).
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``effects.csv``.
+    """
+    effects = compare_study(processed, posteriors, **options)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "effects.csv"
+    effects.round(4).to_csv(path, index=False)
+    (out / "effects_methods.txt").write_text(methods_text(effects) + "\n", encoding="utf-8")
+    return path
+
+
+def methods_text(effects: pd.DataFrame) -> str:
+    """The methods behind an effects table, in a few plain lines.
+
+    Examples
+    --------
+    >>> print(methods_text(pd.DataFrame(columns=COLUMNS)).splitlines()[0])
+    Every effect is tool-first minus strategy-first: above 0 means tool-first scored higher.
+    """
+    a = effects.attrs
+    return "\n".join([
+        f"Every effect is {CONTRAST}: above 0 means tool-first scored higher.",
+        f"Intervals: {a.get('interval', f'{CONFIDENCE:.0%} {CI_METHOD}')}.",
+        f"p-values: {P_METHOD}; adjusted with {a.get('adjustment', ADJUSTMENT + ' within family')}.",
+        f"Profiles: every person weighted by their posterior probability of the profile ({PROFILE_METHOD}).",
+        f"Cells with fewer than {a.get('min_n', MIN_N)} people or {a.get('min_sessions', MIN_SESSIONS)} "
+        f"sessions in an arm are '{TOO_FEW}' and show no p-value.",
+    ])
+
+
+_UNITS = {"mean difference": "points", "risk difference": "percentage points", "Cliff's delta": "",
+          "Hedges' g": "standard deviations"}
+
+
+def _fmt(value: float, scale: float) -> str:
+    return f"{scale * value:+.{0 if scale >= 100 else 2}f}"
+
+
+def _interval(row, scale: float) -> str:
+    digits = 0 if scale >= 100 else 2
+    return f"{scale * row['ci_low']:.{digits}f} to {scale * row['ci_high']:.{digits}f}"
+
+
+def _verdict(row, positive: str = "tool-first ahead", negative: str = "strategy-first ahead") -> str:
+    if row["interpretable"] != "yes":
+        return TOO_FEW
+    if row["ci_low"] > 0:
+        return positive
+    if row["ci_high"] < 0:
+        return negative
+    return "no clear difference (the interval includes 0)"
+
+
+def plain_summary(effects: pd.DataFrame, outcome: str = "confidence", *, label: str | None = None,
+                  unit: str | None = None, scale: float | None = None) -> str:
+    """A short plain-language summary of one outcome, generated from the numbers.
+
+    Parameters
+    ----------
+    effects : pandas.DataFrame
+        From :func:`entry_point_effects`.
+    outcome : str
+        Which outcome to summarise.
+    label : str, optional
+        How to name the outcome in the text (default: its name).
+    unit, scale : optional
+        Unit of the effect in words and the factor to show it in (default:
+        "points" for a mean difference; "percentage points" and 100 for a
+        risk difference). For a share, ``unit="percentage points",
+        scale=100``.
+
+    Examples
+    --------
+    >>> e = pd.DataFrame([{"outcome": "y", "profile": "all", "effect_type": "mean difference",
+    ...                    "estimate": 0.3, "ci_low": 0.1, "ci_high": 0.5, "p": 0.05, "p_adjusted": 0.05,
+    ...                    "n_strategy_first": 60, "n_tool_first": 58, "sessions_strategy_first": 3,
+    ...                    "sessions_tool_first": 3, "interpretable": "yes", "comparison": "overall",
+    ...                    "kind": "interval", "family": "f", "p_min": 0.05, "note": ""}])
+    >>> print(plain_summary(e, "y"))  # doctest: +NORMALIZE_WHITESPACE
+    y, tool-first minus strategy-first (95% intervals; 3 + 3 sessions):
+    - Everyone (58 tool-first, 60 strategy-first): +0.30 points (0.10 to 0.50): tool-first ahead.
+    With 3 sessions per arm the smallest possible p-value is 0.05, so read the intervals, not the p-values.
+    """
+    sel = effects[(effects["outcome"] == outcome)]
+    if sel.empty:
+        raise ValueError(f"no effects for outcome {outcome!r}")
+    primary = EFFECT_TYPES[sel["kind"].iloc[0]][0]
+    sel = sel[sel["effect_type"] == primary]
+    if unit is None:
+        unit = _UNITS[primary]
+    if scale is None:
+        scale = 100 if primary == "risk difference" else 1
+    overall = sel[sel["comparison"] == "overall"].iloc[0]
+    lines = [f"{label or outcome}, {CONTRAST} ({CONFIDENCE:.0%} intervals; "
+             f"{overall['sessions_tool_first']} + {overall['sessions_strategy_first']} sessions):"]
+
+    def effect_line(name, row):
+        return (f"- {name} ({row['n_tool_first']} tool-first, {row['n_strategy_first']} strategy-first): "
+                f"{_fmt(row['estimate'], scale)}{' ' + unit if unit else ''} ({_interval(row, scale)}): "
+                f"{_verdict(row)}.")
+
+    lines.append(effect_line("Everyone", overall))
+    for _, row in sel[sel["comparison"] == "profile"].iterrows():
+        lines.append(effect_line(f"'{row['profile']}'", row))
+    inter = sel[sel["comparison"] == "interaction"]
+    if len(inter):
+        lines.append("Does the better entry point depend on the profile? Difference between profiles in the effect:")
+        for _, row in inter.iterrows():
+            a, b = row["profile"].split(" minus ")
+            verdict = _verdict(row, f"tool-first suits '{a}' better than '{b}'",
+                               f"tool-first suits '{b}' better than '{a}'")
+            lines.append(f"- '{a}' vs '{b}': {_fmt(row['estimate'], scale)}{' ' + unit if unit else ''} "
+                         f"({_interval(row, scale)}): {verdict}.")
+    p_min = float(overall["p_min"])
+    if not math.isnan(p_min) and p_min >= 0.01:
+        lines.append(f"With {min(overall['sessions_tool_first'], overall['sessions_strategy_first'])} sessions "
+                     f"per arm the smallest possible p-value is {p_min:.2g}, so read the intervals, "
+                     "not the p-values.")
+    return "\n".join(lines)
+
+
+def display_table(effects: pd.DataFrame, *, comparison: str | None = None, outcomes: Iterable[str] | None = None,
+                  family: str | None = None, primary_only: bool = True, digits: int = 2) -> pd.DataFrame:
+    """A rounded, readable selection of an effects table (for notebooks and reports).
+
+    Parameters
+    ----------
+    effects : pandas.DataFrame
+        From :func:`entry_point_effects`.
+    comparison : {"overall", "profile", "interaction"}, optional
+    outcomes : iterable of str, optional
+        Keep these outcomes, in this order.
+    family : str, optional
+        Keep rows whose family starts with this (e.g. ``"confidence items"``).
+    primary_only : bool
+        Only the tested effect type of each outcome (drops Hedges' g).
+    digits : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``outcome``, ``profile``, ``effect``, ``estimate``, ``95% CI``,
+        ``p``, ``p adjusted``, ``n tool-first``, ``n strategy-first``,
+        ``sessions (tool + strategy)``, ``interpretable``.
+
+    Examples
+    --------
+    >>> e = pd.DataFrame([{"outcome": "y", "profile": "all", "effect_type": "mean difference",
+    ...                    "estimate": 0.31234, "ci_low": 0.1, "ci_high": 0.5, "p": 0.1, "p_adjusted": 0.3,
+    ...                    "n_strategy_first": 60, "n_tool_first": 58, "sessions_strategy_first": 3,
+    ...                    "sessions_tool_first": 3, "interpretable": "yes", "comparison": "overall",
+    ...                    "kind": "interval", "family": "f | all", "p_min": 0.1, "p_jackknife": 0.02, "note": ""}])
+    >>> display_table(e).iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'outcome': 'y', 'profile': 'all', 'effect': 'mean difference', 'estimate': 0.31, '95% CI': '[0.10, 0.50]',
+     'p': 0.1, 'p adjusted': 0.3, 'n tool-first': 58, 'n strategy-first': 60, 'sessions (tool + strategy)': '3 + 3',
+     'interpretable': 'yes'}
+    """
+    sel = effects
+    if comparison is not None:
+        sel = sel[sel["comparison"] == comparison]
+    if family is not None:
+        sel = sel[sel["family"].str.startswith(family)]
+    if primary_only:
+        sel = sel[[t == EFFECT_TYPES[k][0] for t, k in zip(sel["effect_type"], sel["kind"])]]
+    if outcomes is not None:
+        order = {o: i for i, o in enumerate(outcomes)}
+        sel = sel[sel["outcome"].isin(order)]
+        sel = sel.iloc[np.argsort([order[o] for o in sel["outcome"]], kind="stable")]
+    return pd.DataFrame({
+        "outcome": sel["outcome"].to_numpy(), "profile": sel["profile"].to_numpy(),
+        "effect": sel["effect_type"].to_numpy(), "estimate": sel["estimate"].round(digits).to_numpy(),
+        "95% CI": [f"[{lo:.{digits}f}, {hi:.{digits}f}]" for lo, hi in zip(sel["ci_low"], sel["ci_high"])],
+        "p": sel["p"].round(digits).to_numpy(), "p adjusted": sel["p_adjusted"].round(digits).to_numpy(),
+        "n tool-first": sel["n_tool_first"].to_numpy(), "n strategy-first": sel["n_strategy_first"].to_numpy(),
+        "sessions (tool + strategy)": [f"{t} + {s}" for t, s in zip(sel["sessions_tool_first"], sel["sessions_strategy_first"])],
+        "interpretable": sel["interpretable"].to_numpy()})
+
+
+# --- tables behind the figures -----------------------------------------------------------
+
+def likert_counts(data: pd.DataFrame, variables: Iterable[str], *, codebook) -> pd.DataFrame:
+    """Answers per level, "don't know" and N/A, per item and entry point.
+
+    Blanks and invalid answers are not counted. ``n`` is the number of
+    answers on the scale (the base of the percentages in
+    :func:`analysis.plots.likert_bars`).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Processed data (``entry_point``, ``<var>_code``, ``<var>_missing``).
+    variables : iterable of str
+        Likert items sharing one scale.
+    codebook : analysis.codebook.Codebook
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``variable``, ``entry_point``, one column per scale label
+        (counts), ``dont_know``, ``not_applicable``, ``n``.
+
+    Examples
+    --------
+    >>> from analysis.codebook import load_codebook
+    >>> from analysis.paths import SAMPLE_DIR
+    >>> cb = load_codebook(SAMPLE_DIR / "codebook.yaml")
+    >>> d = pd.DataFrame({"entry_point": ["tool-first", "tool-first", "strategy-first"],
+    ...                   "satisfaction_code": pd.array([5, None, 2], dtype="Int64"),
+    ...                   "satisfaction_missing": [None, "dont_know", None]})
+    >>> likert_counts(d, ["satisfaction"], codebook=cb).iloc[:, [0, 1, 3, 6, 7, 9]]
+           variable     entry_point  Dissatisfied  Very satisfied  dont_know  n
+    0  satisfaction  strategy-first             1               0          0  1
+    1  satisfaction      tool-first             0               1          1  1
+    """
+    variables = list(variables)
+    scales = {codebook.variables[v].scale.name for v in variables}
+    if len(scales) != 1:
+        raise ValueError(f"the items must share one scale, found {sorted(scales)}")
+    scale = codebook.variables[variables[0]].scale
+    rows = []
+    for v in variables:
+        for arm in ARMS:
+            sel = data[data["entry_point"] == arm]
+            codes = pd.to_numeric(sel[f"{v}_code"], errors="coerce")
+            reasons = sel[f"{v}_missing"].astype("object") if f"{v}_missing" in sel else pd.Series(dtype=object)
+            row = {"variable": v, "entry_point": arm}
+            for (code, _), label in zip(scale.levels, scale.labels):
+                row[label] = int((codes == code).sum())
+            row["dont_know"] = int((reasons == "dont_know").sum())
+            row["not_applicable"] = int((reasons == "not_applicable").sum())
+            row["n"] = int(codes.notna().sum())
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+_STRATEGY_WORDS = re.compile(r"^(post_conf|post_int|adopt|pre_conf)_")
+
+
+def item_label(variable: str) -> str:
+    """Short label of an outcome item for figures.
+
+    Examples
+    --------
+    >>> item_label("post_conf_networking")
+    'networking'
+    """
+    return _STRATEGY_WORDS.sub("", variable).replace("_", " ")

@@ -1,0 +1,824 @@
+"""Profiles stage: latent readiness profiles, how many, how stable, named.
+
+Participants are grouped by their pre-survey construct scores (tool skills,
+focus, guts by default; see :func:`readiness_scores`) with a latent profile
+analysis: Gaussian mixtures (:class:`sklearn.mixture.GaussianMixture`) for
+k = 1..``k_max`` profiles and several covariance structures, each fitted from
+``n_init`` starts with a fixed seed.
+
+Choosing k (:data:`SELECTION_RULE`)
+    A solution is *admissible* when EM converged and every profile holds at
+    least 5% of the participants and at least 10 of them (hard assignment to
+    the most likely profile). Among admissible solutions the lowest BIC wins.
+    A solution with a smaller profile is flagged (``small_profile``) and is
+    never chosen. The fit table also reports AIC, sample-size adjusted BIC,
+    ICL, entropy and a parametric bootstrap likelihood-ratio test (BLRT) of
+    k against k - 1 profiles, to read next to BIC.
+
+Fit indices (n participants, p free parameters, LL the log-likelihood,
+tau the posterior probabilities)
+    ``aic = -2 LL + 2 p``; ``bic = -2 LL + p ln n``;
+    ``sabic = -2 LL + p ln((n + 2) / 24)`` (Sclove 1987);
+    ``icl = bic + 2 EN`` with ``EN = -sum(tau ln tau)`` (the entropy form of
+    Biernacki, Celeux & Govaert 2000); ``entropy = 1 - EN / (n ln k)``
+    (normalised relative entropy, 1 = perfectly separated; NaN for k = 1).
+    BLRT (McLachlan 1987; Nylund, Asparouhov & Muthen 2007): ``blrt_reps``
+    samples of n drawn from the fitted (k - 1)-profile model, both models
+    refitted on each, p = (1 + #{LR* >= LR}) / (1 + blrt_reps).
+
+Stability (:func:`stability`)
+    The chosen model is refitted on bootstrap resamples of the participants
+    (clusterboot, Hennig 2007): each profile's Jaccard similarity with the
+    most similar profile of the resample's solution, computed on the
+    participants drawn; its mean over resamples >= 0.75 counts as stable,
+    below 0.5 as dissolved. Also the adjusted Rand index (ARI) between the
+    resample model's assignment of *all* participants and the full-data one.
+
+Names (:func:`profile_names`)
+    Each profile's centroid is described relative to the grand mean of every
+    construct in standard deviations (z). Readiness patterns get the phrases
+    trainers use (:data:`NAMED_PATTERNS`): "new to the tools" (tool skills
+    low, focus and guts below the mean), "focused but tool-shy" (focus high,
+    tool skills below the mean), "confident explorers" (tool skills and guts
+    high); "high" is z >= 0.5, "low" z <= -0.5. Any other centroid is named
+    by its marked constructs, largest first ("high focus, low guts"), or
+    "around average". Profiles are ordered by their mean z (least ready
+    first), so the labels the mixture happens to use (label switching) never
+    change a name or the order; duplicate names get a qualifier.
+
+Each participant keeps posterior probabilities:
+:attr:`ProfileResult.posterior` is indexed by ``participant``, has one column
+per profile name and rows summing to 1; :attr:`ProfileResult.label` is the
+most likely profile.
+
+Examples
+--------
+>>> from analysis.simulate import PROFILES
+>>> rng = np.random.default_rng(0)
+>>> means = np.array([[p.means[c] for c in READINESS_CONSTRUCTS] for p in PROFILES])
+>>> x = np.repeat(means, 40, axis=0) + rng.normal(0, 0.35, (120, 3))
+>>> scores = pd.DataFrame(x, columns=list(READINESS_CONSTRUCTS),
+...                       index=pd.Index([f"p{i}" for i in range(120)], name="participant"))
+>>> result = fit_profiles(scores, k_max=4, n_init=2, blrt_reps=0, covariance_types=("diag",))
+>>> result.k, result.names
+(3, ['new to the tools', 'focused but tool-shy', 'confident explorers'])
+>>> bool(np.allclose(result.posterior.sum(axis=1), 1))
+True
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.cluster import AgglomerativeClustering, KMeans
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import adjusted_rand_score
+from sklearn.mixture import GaussianMixture
+from tqdm import tqdm
+
+try:  # a dependency of scikit-learn; one BLAS/OpenMP thread is much faster for these small fits
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover
+    from contextlib import nullcontext as threadpool_limits
+
+from analysis.scales import READINESS_CONSTRUCTS, construct_items, construct_scores, reliability
+
+SEED = 20260301
+COVARIANCE_TYPES = ("spherical", "diag", "full")
+#: A profile below either bound is flagged and its solution cannot be chosen.
+MIN_SHARE = 0.05
+MIN_N = 10
+#: Mean bootstrap Jaccard at or above this counts as stable (Hennig 2007).
+STABLE_JACCARD = 0.75
+DISSOLVED_JACCARD = 0.5
+#: Below these, :func:`cautions` warns that assignment to profiles is uncertain.
+ENTROPY_CAUTION = 0.8
+SURE_POSTERIOR = 0.8
+SURE_SHARE_CAUTION = 0.8
+#: A centroid this many SDs from the grand mean is "high" / "low".
+MARKED_Z = 0.5
+SELECTION_RULE = ("lowest BIC among converged solutions whose smallest profile holds >= {share:.0%} "
+                  "and >= {n} participants")
+PROFILE_MISSING = ("drop", "raise")
+#: Plain names for readiness patterns: name -> {construct: condition}; conditions
+#: "high" (z >= MARKED_Z), "low" (z <= -MARKED_Z), "above" (z > 0), "below" (z < 0).
+NAMED_PATTERNS = {
+    "new to the tools": {"tool_skills": "low", "focus": "below", "guts": "below"},
+    "focused but tool-shy": {"focus": "high", "tool_skills": "below"},
+    "confident explorers": {"tool_skills": "high", "guts": "high"},
+}
+#: How a construct is written in names and reports.
+CONSTRUCT_LABELS = {"tool_skills": "tool skills", "focus": "focus", "guts": "guts"}
+POSTERIOR_PREFIX = "posterior: "
+FIT_COLUMNS = ["model", "k", "n", "log_likelihood", "n_parameters", "aic", "bic", "sabic", "icl", "entropy",
+               "smallest_n", "smallest_share", "small_profile", "blrt_p", "blrt_reps", "converged", "chosen",
+               "decision"]
+
+
+def construct_label(construct: str) -> str:
+    """How a construct is written for people.
+
+    Examples
+    --------
+    >>> construct_label("tool_skills"), construct_label("prior_use")
+    ('tool skills', 'prior use')
+    """
+    return CONSTRUCT_LABELS.get(construct, construct.replace("_", " "))
+
+
+def show_progress(progress: bool | None = None) -> bool:
+    """Whether to draw progress bars: asked for, or a person at a terminal (not CI).
+
+    Examples
+    --------
+    >>> show_progress(False), show_progress(True)
+    (False, True)
+    """
+    if progress is not None:
+        return bool(progress)
+    return bool(sys.stderr.isatty()) and not os.environ.get("CI")
+
+
+def _check_choice(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+
+
+# --- input -----------------------------------------------------------------------
+
+def readiness_scores(processed, *, constructs: Sequence[str] = READINESS_CONSTRUCTS, wave: str = "pre",
+                     min_items: int | None = None, missing: str = "available") -> pd.DataFrame:
+    """Construct scores of every participant in one wave of a processed study.
+
+    Parameters
+    ----------
+    processed : analysis.privacy.ProcessedStudy
+    constructs : sequence of str
+        Constructs to score (their items come from the codebook).
+    wave : str
+        The wave that measures readiness.
+    min_items, missing
+        Passed to :func:`analysis.scales.construct_scores`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        See :func:`analysis.scales.construct_scores`.
+
+    Examples
+    --------
+    >>> from analysis.privacy import process_study
+    >>> from analysis.paths import SAMPLE_STUDY
+    >>> s = readiness_scores(process_study(SAMPLE_STUDY))
+    >>> s.shape, list(s.columns[:2])
+    ((240, 6), ['tool_skills', 'tool_skills_items'])
+    """
+    data = processed.data
+    items = construct_items(processed.study.codebook, constructs, wave=wave)
+    return construct_scores(data[data["wave"] == wave], items, min_items=min_items, missing=missing)
+
+
+def _indicator_matrix(scores: pd.DataFrame, constructs, missing: str) -> tuple[pd.DataFrame, int]:
+    _check_choice("missing", missing, PROFILE_MISSING)
+    absent = [c for c in constructs if c not in scores.columns]
+    if absent:
+        raise KeyError(f"construct column(s) not in scores: {', '.join(absent)}")
+    x = scores[list(constructs)].astype("Float64").astype(float)
+    incomplete = x.isna().any(axis=1)
+    if incomplete.any() and missing == "raise":
+        raise ValueError(f"{int(incomplete.sum())} participant(s) lack a score on some construct; "
+                         "pass missing='drop' to leave them out")
+    return x[~incomplete], int(incomplete.sum())
+
+
+# --- mixture fitting -------------------------------------------------------------
+
+def n_parameters(k: int, d: int, covariance_type: str) -> int:
+    """Free parameters of a k-component Gaussian mixture in d dimensions.
+
+    Examples
+    --------
+    >>> [n_parameters(3, 3, t) for t in ("spherical", "diag", "full", "tied")]
+    [14, 20, 29, 17]
+    """
+    cov = {"spherical": k, "diag": k * d, "full": k * d * (d + 1) // 2, "tied": d * (d + 1) // 2}
+    if covariance_type not in cov:
+        raise ValueError(f"covariance_type must be one of {', '.join(cov)}; got {covariance_type!r}")
+    return k * d + (k - 1) + cov[covariance_type]
+
+
+def _fit_gmm(x: np.ndarray, k: int, covariance_type: str, n_init: int, seed,
+             reg_covar: float = 0.01) -> GaussianMixture:
+    gm = GaussianMixture(n_components=k, covariance_type=covariance_type, n_init=n_init, random_state=seed,
+                         max_iter=500, reg_covar=reg_covar)
+    with warnings.catch_warnings(), threadpool_limits(1):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm.fit(x)
+    return gm
+
+
+def _full_covariances(gm: GaussianMixture) -> np.ndarray:
+    k, d = gm.means_.shape
+    c = gm.covariances_
+    if gm.covariance_type == "full":
+        return c
+    if gm.covariance_type == "diag":
+        return np.stack([np.diag(v) for v in c])
+    if gm.covariance_type == "spherical":
+        return np.stack([np.eye(d) * v for v in c])
+    return np.repeat(c[None], k, axis=0)  # tied
+
+
+def _sample(gm: GaussianMixture, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n draws from a fitted mixture with our own generator (sklearn's reuses its seed)."""
+    comp = rng.choice(len(gm.weights_), size=n, p=gm.weights_ / gm.weights_.sum())
+    covs = _full_covariances(gm)
+    out = np.empty((n, gm.means_.shape[1]))
+    for j in range(len(gm.weights_)):
+        idx = np.flatnonzero(comp == j)
+        if len(idx):
+            out[idx] = rng.multivariate_normal(gm.means_[j], covs[j], size=len(idx), method="cholesky")
+    return out
+
+
+def _loglik(gm: GaussianMixture, x: np.ndarray) -> float:
+    return float(gm.score(x) * len(x))
+
+
+def _indices(gm: GaussianMixture, x: np.ndarray) -> dict:
+    n, d = x.shape
+    k = gm.n_components
+    ll = _loglik(gm, x)
+    p = n_parameters(k, d, gm.covariance_type)
+    tau = gm.predict_proba(x)
+    en = float(-np.sum(tau * np.log(np.clip(tau, 1e-300, None))))
+    counts = np.bincount(tau.argmax(axis=1), minlength=k)
+    return {"n": n, "log_likelihood": ll, "n_parameters": p, "aic": -2 * ll + 2 * p,
+            "bic": -2 * ll + p * math.log(n), "sabic": -2 * ll + p * math.log((n + 2) / 24),
+            "icl": -2 * ll + p * math.log(n) + 2 * en,
+            "entropy": 1 - en / (n * math.log(k)) if k > 1 else float("nan"),
+            "smallest_n": int(counts.min()), "smallest_share": float(counts.min() / n),
+            "converged": bool(gm.converged_)}
+
+
+def _blrt(h0: GaussianMixture, lr_observed: float, n: int, reps: int, n_init: int,
+          rng: np.random.Generator, reg_covar: float) -> float:
+    k0, ct = h0.n_components, h0.covariance_type
+    exceed = 0
+    for _ in range(reps):
+        xb = _sample(h0, n, rng)
+        seed = int(rng.integers(2**31 - 1))
+        ll0 = _loglik(_fit_gmm(xb, k0, ct, n_init, seed, reg_covar), xb)
+        ll1 = _loglik(_fit_gmm(xb, k0 + 1, ct, n_init, seed, reg_covar), xb)
+        exceed += 2 * (ll1 - ll0) >= lr_observed
+    return (1 + exceed) / (1 + reps)
+
+
+# --- names -----------------------------------------------------------------------
+
+def _condition_margin(z: float, condition: str) -> float:
+    """How far z is inside a condition (negative: not met)."""
+    return {"high": z - MARKED_Z, "low": -z - MARKED_Z, "above": z, "below": -z}[condition]
+
+
+def _generic_name(z: pd.Series) -> str:
+    marked = [(abs(v), i, c) for i, (c, v) in enumerate(z.items()) if abs(v) >= MARKED_Z]
+    if not marked:
+        return "around average"
+    marked.sort(key=lambda t: (-t[0], t[1]))  # largest first; ties in construct order
+    return ", ".join(f"{'high' if z[c] > 0 else 'low'} {construct_label(c)}" for _, _, c in marked)
+
+
+def profile_names(z: pd.DataFrame) -> list[str]:
+    """Plain, unique names for profiles from their standardised centroids.
+
+    Parameters
+    ----------
+    z : pandas.DataFrame
+        One row per profile (in the order names are wanted), one column per
+        construct: the centroid minus the grand mean, in standard deviations.
+
+    Returns
+    -------
+    list of str
+        See the module docstring for the rule. A phrase of
+        :data:`NAMED_PATTERNS` goes to the profile that meets its conditions
+        by the widest margin; duplicate names get a qualifier naming the
+        construct on which they differ most.
+
+    Examples
+    --------
+    >>> z = pd.DataFrame({"tool_skills": [-0.9, -0.4, 1.3], "focus": [-1.0, 1.1, 0.1],
+    ...                   "guts": [-1.0, -0.2, 1.2]})
+    >>> profile_names(z)
+    ['new to the tools', 'focused but tool-shy', 'confident explorers']
+    >>> profile_names(pd.DataFrame({"focus": [-1.0, 0.1, 0.9], "guts": [0.6, 0.0, 0.7]}))
+    ['low focus, high guts', 'around average', 'high focus, high guts']
+    >>> profile_names(pd.DataFrame({"focus": [1.0, 1.4], "guts": [0.0, 0.2]}))
+    ['high focus (lower)', 'high focus (higher)']
+    >>> profile_names(pd.DataFrame({"focus": [1.0, 1.4], "guts": [0.0, 0.7]}))
+    ['high focus', 'high focus, high guts']
+    """
+    names: list[str | None] = [None] * len(z)
+    for phrase, conditions in NAMED_PATTERNS.items():
+        if not set(conditions) <= set(z.columns):
+            continue
+        margins = [min(_condition_margin(float(row[c]), cond) for c, cond in conditions.items())
+                   for _, row in z.iterrows()]
+        candidates = [i for i, m in enumerate(margins) if m >= 0 and names[i] is None]
+        if candidates:
+            best = max(candidates, key=lambda i: (margins[i], -i))
+            names[best] = phrase
+    names = [n if n is not None else _generic_name(z.iloc[i]) for i, n in enumerate(names)]
+    for name in dict.fromkeys(names):
+        group = [i for i, n in enumerate(names) if n == name]
+        if len(group) < 2:
+            continue
+        sub = z.iloc[group]
+        construct = (sub.max() - sub.min()).idxmax()
+        ranks = sub[construct].rank(method="first").astype(int).tolist()
+        label = construct_label(construct)
+        for i, r in zip(group, ranks):
+            word = "" if label in name else f" {label}"
+            if len(group) == 2:
+                names[i] = f"{name} ({'lower' if r == 1 else 'higher'}{word})"
+            else:
+                names[i] = f"{name} ({label}: {r} of {len(group)})"
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):  # identical centroids: number them
+        seen[n] = seen.get(n, 0) + 1
+        if seen[n] > 1:
+            names[i] = f"{n} #{seen[n]}"
+    return names
+
+
+# --- the result ------------------------------------------------------------------
+
+@dataclass
+class ProfileResult:
+    """A fitted latent profile analysis (see the module docstring).
+
+    Attributes
+    ----------
+    fit : pandas.DataFrame
+        One row per covariance structure (``model``) and k; columns
+        :data:`FIT_COLUMNS`. ``chosen`` marks the chosen row, ``decision``
+        says why each row was or was not chosen.
+    scores : pandas.DataFrame
+        The construct scores used (participants with every score).
+    constructs : list of str
+    k, covariance_type :
+        The chosen solution.
+    model : sklearn.mixture.GaussianMixture
+        The chosen fitted mixture (components in its own order; see ``order``).
+    order : list of int
+        Mixture component of each named profile, in profile order.
+    names : list of str
+        Profile names, in profile order.
+    centroids : pandas.DataFrame
+        Profile (index) x construct mixture means on the score scale.
+    posterior : pandas.DataFrame
+        Indexed by ``participant``, one column per profile name, rows sum to 1.
+    label : pandas.Series
+        Most likely profile per participant (ordered categorical of names).
+    excluded : int
+        Participants left out for lack of a score.
+    comparison : pandas.DataFrame
+        ``method`` (k-means, Ward), ``k``, ``n``, ``ari_vs_mixture``.
+    models : dict
+        Every fitted mixture, keyed by ``(model, k)``.
+    """
+
+    fit: pd.DataFrame
+    scores: pd.DataFrame
+    constructs: list
+    k: int
+    covariance_type: str
+    model: GaussianMixture
+    order: list
+    names: list
+    centroids: pd.DataFrame
+    posterior: pd.DataFrame
+    label: pd.Series
+    excluded: int
+    comparison: pd.DataFrame
+    models: dict = field(repr=False)
+    seed: int = SEED
+    n_init: int = 10
+    reg_covar: float = 0.01
+
+    def profiles_table(self) -> pd.DataFrame:
+        """What ``profiles.csv`` holds: ``participant``, ``profile``, ``posterior: <name>`` per profile."""
+        out = self.posterior.rename(columns=lambda c: POSTERIOR_PREFIX + c)
+        out.insert(0, "profile", self.label.astype(str))
+        return out.reset_index()
+
+
+def _named_solution(gm: GaussianMixture, x: pd.DataFrame) -> tuple[list, list, pd.DataFrame]:
+    """Order the components by mean z and name them."""
+    grand, sd = x.mean(), x.std(ddof=1).replace(0, 1.0)
+    z = (pd.DataFrame(gm.means_, columns=x.columns) - grand) / sd
+    order = sorted(range(gm.n_components), key=lambda j: (float(z.iloc[j].mean()), tuple(z.iloc[j])))
+    if gm.n_components == 1:
+        names = ["all participants"]
+    else:
+        names = profile_names(z.iloc[order].reset_index(drop=True))
+    centroids = pd.DataFrame(gm.means_[order], index=pd.Index(names, name="profile"), columns=x.columns)
+    return order, names, centroids
+
+
+def _decide(fit: pd.DataFrame, min_share: float, min_n: int) -> pd.DataFrame:
+    fit = fit.copy()
+    fit["small_profile"] = (fit["smallest_share"] < min_share) | (fit["smallest_n"] < min_n)
+    fit.loc[fit["k"] == 1, "small_profile"] = False
+    admissible = fit["converged"] & ~fit["small_profile"]
+    best = fit.loc[admissible, "bic"].idxmin()
+    fit["chosen"] = False
+    fit.loc[best, "chosen"] = True
+    rule = SELECTION_RULE.format(share=min_share, n=min_n)
+    decisions = []
+    for i, row in fit.iterrows():
+        if i == best:
+            decisions.append(f"chosen: {rule} ({int(admissible.sum())} admissible)")
+        elif row["small_profile"]:
+            decisions.append(f"not admissible: smallest profile {row['smallest_n']} participants "
+                             f"({row['smallest_share']:.0%})")
+        elif not row["converged"]:
+            decisions.append("not admissible: did not converge")
+        else:
+            decisions.append(f"BIC {row['bic'] - fit.at[best, 'bic']:.1f} higher than the chosen")
+    fit["decision"] = decisions
+    return fit
+
+
+def _compare(x: np.ndarray, labels: np.ndarray, k: int, seed: int, ward_max_n: int) -> pd.DataFrame:
+    rows = []
+    if k < 2:
+        return pd.DataFrame({"method": ["k-means", "Ward"], "k": k, "n": len(x), "ari_vs_mixture": np.nan})
+    km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(x)
+    rows.append({"method": "k-means", "k": k, "n": len(x), "ari_vs_mixture": adjusted_rand_score(labels, km)})
+    idx = np.arange(len(x))
+    if len(x) > ward_max_n:  # Ward needs O(n^2) memory: use a seeded subsample
+        idx = np.sort(np.random.default_rng(seed).choice(len(x), ward_max_n, replace=False))
+    ward = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(x[idx])
+    rows.append({"method": "Ward", "k": k, "n": len(idx), "ari_vs_mixture": adjusted_rand_score(labels[idx], ward)})
+    return pd.DataFrame(rows)
+
+
+def fit_profiles(scores: pd.DataFrame, *, constructs: Sequence[str] | None = None, k_max: int = 6,
+                 covariance_types: Iterable[str] = COVARIANCE_TYPES, n_init: int = 10, seed: int = SEED,
+                 blrt_reps: int = 19, blrt_n_init: int = 2, min_share: float = MIN_SHARE, min_n: int = MIN_N,
+                 missing: str = "drop", reg_covar: float = 0.01, ward_max_n: int = 5000,
+                 progress: bool | None = None) -> ProfileResult:
+    """Latent profile analysis: fit k = 1..k_max, choose k, name the profiles.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Indexed by participant, one column per construct (such as from
+        :func:`readiness_scores`; other columns are ignored).
+    constructs : sequence of str, optional
+        Indicator columns (default: :data:`analysis.scales.READINESS_CONSTRUCTS`).
+    k_max : int
+        Largest number of profiles tried.
+    covariance_types : iterable of str
+        Covariance structures of :class:`~sklearn.mixture.GaussianMixture`.
+    n_init : int
+        EM starts per model (the best likelihood is kept).
+    seed : int
+        Seed of every random step.
+    blrt_reps : int
+        Bootstrap samples per BLRT (0: no test, ``blrt_p`` NaN).
+    blrt_n_init : int
+        Starts per refit inside the BLRT (kept small to stay cheap).
+    min_share, min_n : float, int
+        Smallest admissible profile (share of participants, and count).
+    missing : {"drop", "raise"}
+        Participants without a score on every construct are left out (and
+        counted in ``excluded``), or an error.
+    reg_covar : float
+        Variance floor added to every profile's variances. Scores are means
+        of a few Likert items and take few distinct values; without a floor a
+        profile can collapse onto one value and fake a large likelihood. 0.01
+        (an SD of 0.1 on a 1-5 scale) is far below the spread of a real profile.
+    ward_max_n : int
+        Ward clustering (comparison only) uses a seeded subsample above this.
+    progress : bool, optional
+        Progress bar; default: only for a person at a terminal, never under CI.
+
+    Returns
+    -------
+    ProfileResult
+    """
+    constructs = list(constructs or READINESS_CONSTRUCTS)
+    covariance_types = list(covariance_types)
+    for ct in covariance_types:
+        _check_choice("covariance type", ct, ("spherical", "diag", "full", "tied"))
+    if k_max < 1 or n_init < 1 or blrt_reps < 0:
+        raise ValueError("k_max and n_init must be >= 1 and blrt_reps >= 0")
+    x, excluded = _indicator_matrix(scores, constructs, missing)
+    if len(x) < 2 * len(constructs):
+        raise ValueError(f"only {len(x)} participants with every score: too few for a profile analysis")
+    xa = x.to_numpy()
+    n = len(xa)
+    rng = np.random.default_rng(seed)
+    models, rows = {}, []
+    jobs = [(ct, k) for ct in covariance_types for k in range(1, k_max + 1)]
+    for ct, k in tqdm(jobs, desc="profile models", disable=not show_progress(progress), leave=False):
+        if k > n // 2:
+            continue
+        gm = _fit_gmm(xa, k, ct, n_init, seed, reg_covar)
+        models[(ct, k)] = gm
+        row = {"model": ct, "k": k, **_indices(gm, xa), "blrt_p": float("nan"), "blrt_reps": 0}
+        if k >= 2 and blrt_reps > 0:
+            h0 = models[(ct, k - 1)]
+            lr = 2 * (row["log_likelihood"] - _loglik(h0, xa))
+            row["blrt_p"] = _blrt(h0, lr, n, blrt_reps, blrt_n_init, rng, reg_covar)
+            row["blrt_reps"] = blrt_reps
+        rows.append(row)
+    fit = _decide(pd.DataFrame(rows), min_share, min_n)[FIT_COLUMNS]
+    chosen = fit[fit["chosen"]].iloc[0]
+    ct, k = str(chosen["model"]), int(chosen["k"])
+    gm = models[(ct, k)]
+    order, names, centroids = _named_solution(gm, x)
+    tau = gm.predict_proba(xa)[:, order]
+    posterior = pd.DataFrame(tau, index=x.index, columns=pd.Index(names, name="profile"))
+    hard = tau.argmax(axis=1)
+    label = pd.Series(pd.Categorical.from_codes(hard, categories=names, ordered=True), index=x.index, name="profile")
+    comparison = _compare(xa, hard, k, seed, ward_max_n)
+    return ProfileResult(fit=fit, scores=x, constructs=constructs, k=k, covariance_type=ct, model=gm,
+                         order=order, names=names, centroids=centroids, posterior=posterior, label=label,
+                         excluded=excluded, comparison=comparison, models=models, seed=seed, n_init=n_init,
+                         reg_covar=reg_covar)
+
+
+# --- stability -------------------------------------------------------------------
+
+@dataclass
+class Stability:
+    """Bootstrap stability of one solution (see :func:`stability`).
+
+    Attributes
+    ----------
+    per_profile : pandas.DataFrame
+        ``profile``, ``n``, ``share``, ``jaccard`` (mean over resamples),
+        ``jaccard_low`` / ``jaccard_high`` (2.5% and 97.5% quantiles),
+        ``dissolved`` (share of resamples with Jaccard < 0.5), ``stable``
+        (mean Jaccard >= 0.75, Hennig's rule), ``verdict``: "dissolves"
+        (mean < 0.5), "doubtful" (mean < 0.75), "stable, not in every
+        resample" (mean >= 0.75 but the 2.5% quantile < 0.75), "stable".
+    ari : numpy.ndarray
+        ARI of each resample's assignment of all participants with the
+        full-data assignment.
+    resamples : int
+    """
+
+    per_profile: pd.DataFrame
+    ari: np.ndarray
+    resamples: int
+
+    @property
+    def ari_mean(self) -> float:
+        return float(np.mean(self.ari)) if len(self.ari) else float("nan")
+
+    @property
+    def mean_jaccard(self) -> float:
+        """Mean Jaccard over profiles, weighted equally."""
+        return float(self.per_profile["jaccard"].mean())
+
+    @property
+    def all_stable(self) -> bool:
+        return bool(self.per_profile["stable"].all())
+
+
+def stability(result: ProfileResult, *, resamples: int = 100, k: int | None = None,
+              covariance_type: str | None = None, n_init: int = 3, seed: int | None = None,
+              progress: bool | None = None) -> Stability:
+    """Bootstrap stability of a solution, clusterboot style (Hennig 2007).
+
+    Parameters
+    ----------
+    result : ProfileResult
+    resamples : int
+        Bootstrap resamples of the participants.
+    k, covariance_type : optional
+        Judge another fitted solution than the chosen one (it must be in
+        ``result.models``); its profiles are named by the same rule.
+    n_init : int
+        EM starts per refit.
+    seed : int, optional
+        Default: the seed of ``result``.
+    progress : bool, optional
+        Progress bar; default: only for a person at a terminal, never under CI.
+
+    Returns
+    -------
+    Stability
+        With k = 1 every Jaccard and ARI is 1 by construction: there is
+        nothing to be unstable.
+    """
+    if resamples < 1:
+        raise ValueError(f"resamples must be >= 1; got {resamples!r}")
+    k = result.k if k is None else k
+    ct = result.covariance_type if covariance_type is None else covariance_type
+    if (ct, k) not in result.models:
+        raise KeyError(f"no fitted {ct!r} model with k = {k}")
+    gm = result.models[(ct, k)]
+    x = result.scores
+    xa = x.to_numpy()
+    n = len(xa)
+    order, names, _ = _named_solution(gm, x)
+    full = np.argsort(order)[gm.predict(xa)]  # profile index in named order
+    rng = np.random.default_rng(result.seed if seed is None else seed)
+    jac = np.zeros((resamples, k))
+    ari = np.zeros(resamples)
+    for b in tqdm(range(resamples), desc="stability", disable=not show_progress(progress), leave=False):
+        idx = rng.integers(0, n, n)
+        boot = _fit_gmm(xa[idx], k, ct, n_init, int(rng.integers(2**31 - 1)), result.reg_covar)
+        pred_all = boot.predict(xa)
+        ari[b] = adjusted_rand_score(full, pred_all) if k > 1 else 1.0
+        drawn = np.unique(idx)  # clusterboot: compare on the distinct participants drawn
+        a, bb = full[drawn], pred_all[drawn]
+        for j in range(k):
+            in_a = a == j
+            if not in_a.any():
+                jac[b, j] = np.nan
+                continue
+            best = 0.0
+            for m in range(k):
+                in_b = bb == m
+                union = np.sum(in_a | in_b)
+                best = max(best, np.sum(in_a & in_b) / union if union else 0.0)
+            jac[b, j] = best
+    counts = np.bincount(full, minlength=k)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        per = pd.DataFrame({"profile": names, "n": counts, "share": counts / n,
+                            "jaccard": np.nanmean(jac, axis=0),
+                            "jaccard_low": np.nanquantile(jac, 0.025, axis=0),
+                            "jaccard_high": np.nanquantile(jac, 0.975, axis=0),
+                            "dissolved": np.nanmean(jac < DISSOLVED_JACCARD, axis=0)})
+    per["stable"] = per["jaccard"] >= STABLE_JACCARD
+    per["verdict"] = np.select(
+        [per["jaccard"] < DISSOLVED_JACCARD, per["jaccard"] < STABLE_JACCARD, per["jaccard_low"] < STABLE_JACCARD],
+        ["dissolves", "doubtful", "stable, not in every resample"], default="stable")
+    return Stability(per, ari, resamples)
+
+
+# --- summaries for reports -------------------------------------------------------
+
+def profile_means(result: ProfileResult, *, confidence: float = 0.95) -> pd.DataFrame:
+    """Mean construct score per profile with a t interval (hard assignment).
+
+    The interval treats the assignment as known, so it is somewhat too narrow
+    when assignment is uncertain (see :func:`assignment_certainty`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``profile``, ``construct``, ``n``, ``mean``, ``ci_low``, ``ci_high``
+        in profile order, then construct order.
+    """
+    rows = []
+    for name in result.names:
+        sel = result.scores[result.label == name]
+        for c in result.constructs:
+            v = sel[c].to_numpy()
+            m = float(v.mean()) if len(v) else float("nan")
+            if len(v) > 1:
+                half = stats.t.ppf((1 + confidence) / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))
+            else:
+                half = float("nan")
+            rows.append({"profile": name, "construct": c, "n": len(v), "mean": m, "ci_low": m - half,
+                         "ci_high": m + half})
+    return pd.DataFrame(rows)
+
+
+def assignment_certainty(result: ProfileResult, *, threshold: float = SURE_POSTERIOR) -> pd.DataFrame:
+    """How sure the assignment is, per profile and overall.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``profile`` (plus a last row ``all``), ``n``, ``mean_max_posterior``
+        (average probability of the assigned profile), ``share_sure`` (share
+        of participants whose assigned profile has probability >= threshold).
+    """
+    top = result.posterior.max(axis=1)
+    rows = [{"profile": name, "n": int((result.label == name).sum()),
+             "mean_max_posterior": float(top[result.label == name].mean()),
+             "share_sure": float((top[result.label == name] >= threshold).mean())} for name in result.names]
+    rows.append({"profile": "all", "n": len(top), "mean_max_posterior": float(top.mean()),
+                 "share_sure": float((top >= threshold).mean())})
+    return pd.DataFrame(rows)
+
+
+_VERDICT_PHRASES = {"dissolves": "dissolves when the data are resampled", "doubtful": "is doubtful",
+                    "stable, not in every resample": "is stable on average but not in every resample"}
+
+
+def cautions(result: ProfileResult, stab: Stability | None = None) -> list[str]:
+    """Plain-language warnings about a solution; empty when nothing calls for care.
+
+    Warns when no profiles were found (k = 1), when a solution with more
+    profiles had a lower BIC but a too small profile, when a profile is not
+    stable in every resample (mean Jaccard < 0.75, or its 2.5% quantile below
+    0.75), when the entropy is below 0.8, and when fewer than 80% of
+    participants have a profile probability of at least 0.8.
+    """
+    out = []
+    fit = result.fit
+    chosen = fit[fit["chosen"]].iloc[0]
+    if result.k == 1:
+        out.append("No distinct profiles: one group describes these participants best.")
+    better = fit[(fit["bic"] < chosen["bic"]) & fit["small_profile"]]
+    if len(better):
+        row = better.sort_values("bic").iloc[0]
+        out.append(f"A {row['k']}-profile solution ({row['model']}) fitted better but had a profile of only "
+                   f"{row['smallest_n']} participants; it was not chosen.")
+    if stab is not None and result.k > 1:
+        for _, row in stab.per_profile.iterrows():
+            if row["verdict"] != "stable":
+                out.append(f"Profile {row['profile']!r} {_VERDICT_PHRASES[row['verdict']]} (mean Jaccard "
+                           f"{row['jaccard']:.2f}, lowest 2.5% {row['jaccard_low']:.2f}, "
+                           f"over {stab.resamples} resamples).")
+    entropy = chosen["entropy"]
+    if result.k > 1 and entropy < ENTROPY_CAUTION:
+        out.append(f"Profiles overlap: entropy {entropy:.2f} is below {ENTROPY_CAUTION}.")
+    certainty = assignment_certainty(result)
+    sure = float(certainty["share_sure"].iloc[-1])
+    if result.k > 1 and sure < SURE_SHARE_CAUTION:
+        out.append(f"Only {sure:.0%} of participants belong to their profile with probability >= {SURE_POSTERIOR}.")
+    return out
+
+
+# --- the command's files ---------------------------------------------------------
+
+def write_profiles(processed, out_dir, *, constructs: Sequence[str] = READINESS_CONSTRUCTS, wave: str = "pre",
+                   k_max: int = 6, covariance_types: Iterable[str] = COVARIANCE_TYPES, n_init: int = 10,
+                   seed: int = SEED, resamples: int = 100, blrt_reps: int = 19, n_boot: int = 1000,
+                   min_items: int | None = None, progress: bool | None = None) -> dict:
+    """Run the profiles stage of a processed study and write its files.
+
+    Files in ``out_dir`` (created if needed):
+
+    ``reliability.csv``
+        Per construct: ``construct``, ``n_items``, ``n``, ``alpha``,
+        ``alpha_ci_low``, ``alpha_ci_high`` (Feldt), ``omega``,
+        ``omega_ci_low``, ``omega_ci_high`` (percentile bootstrap).
+    ``fit.csv``
+        One row per covariance structure and k: :data:`FIT_COLUMNS`
+        (``chosen`` marks the chosen row, ``decision`` says why).
+    ``profiles.csv``
+        ``participant``, ``profile``, and ``posterior: <profile name>`` per
+        profile (rows sum to 1); participants without every score are absent.
+    ``stability.csv``
+        Per profile of the chosen solution, see :class:`Stability`, plus
+        ``ari_mean`` and ``resamples``.
+
+    Parameters
+    ----------
+    processed : analysis.privacy.ProcessedStudy
+    out_dir : path-like
+    constructs, wave, min_items
+        See :func:`readiness_scores` (scores use ``missing="available"``).
+    k_max, covariance_types, n_init, seed, blrt_reps, progress
+        See :func:`fit_profiles`.
+    resamples : int
+        Bootstrap resamples for :func:`stability`.
+    n_boot : int
+        Bootstrap resamples for omega's interval (:func:`analysis.scales.reliability`).
+
+    Returns
+    -------
+    dict
+        ``result`` (:class:`ProfileResult`), ``stability``
+        (:class:`Stability`), ``reliability`` (DataFrame) and ``files``
+        (name -> path).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = processed.data
+    items = construct_items(processed.study.codebook, constructs, wave=wave)
+    pre = data[data["wave"] == wave]
+    rel = reliability(pre, items, n_boot=n_boot, seed=seed)
+    scores = construct_scores(pre, items, min_items=min_items)
+    result = fit_profiles(scores, constructs=constructs, k_max=k_max, covariance_types=covariance_types,
+                          n_init=n_init, seed=seed, blrt_reps=blrt_reps, progress=progress)
+    stab = stability(result, resamples=resamples, progress=progress)
+    files = {"reliability": out / "reliability.csv", "fit": out / "fit.csv", "profiles": out / "profiles.csv",
+             "stability": out / "stability.csv"}
+    rel.to_csv(files["reliability"], index=False)
+    result.fit.to_csv(files["fit"], index=False)
+    result.profiles_table().to_csv(files["profiles"], index=False)
+    stab.per_profile.assign(ari_mean=stab.ari_mean, resamples=stab.resamples).to_csv(files["stability"], index=False)
+    return {"result": result, "stability": stab, "reliability": rel, "files": files}

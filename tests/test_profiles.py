@@ -1,0 +1,239 @@
+"""Profiles: recovery of the planted profiles, honest stability, names, the command's files, real data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+from sklearn.mixture import GaussianMixture
+
+from analysis import profiles
+from analysis.privacy import process_study
+from analysis.simulate import Design, simulate_study
+
+from conftest import SEED
+
+HARDER = Design(n_participants=120, separation=0.6)
+HARDER_SEED = 1
+
+
+@pytest.fixture(scope="module")
+def sample_fit(sample_processed):
+    scores = profiles.readiness_scores(sample_processed)
+    return profiles.fit_profiles(scores, seed=SEED, blrt_reps=0, progress=False)
+
+
+@pytest.fixture(scope="module")
+def sample_stability(sample_fit):
+    return profiles.stability(sample_fit, resamples=40, progress=False)
+
+
+@pytest.fixture(scope="module")
+def harder(tmp_path_factory):
+    folder = simulate_study(tmp_path_factory.mktemp("harder"), seed=HARDER_SEED, design=HARDER)
+    truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+    scores = profiles.readiness_scores(process_study(folder / "study.yaml"))
+    result = profiles.fit_profiles(scores, seed=SEED, blrt_reps=0, progress=False)
+    return result, profiles.stability(result, resamples=40, progress=False), truth
+
+
+def _truth_labels(result, truth):
+    return [truth["participants"][p]["profile"] for p in result.label.index]
+
+
+def test_sample_recovers_the_planted_profiles(sample_fit, sample_truth):
+    planted = _truth_labels(sample_fit, sample_truth)
+    ari = adjusted_rand_score(planted, sample_fit.label.astype(str))
+    agree = float(np.mean(np.array(planted) == sample_fit.label.astype(str).to_numpy()))
+    print(f"\nsample: k = {sample_fit.k} ({sample_fit.covariance_type}), ARI vs truth.json = {ari:.3f}, "
+          f"same name as planted for {agree:.1%}")
+    assert sample_fit.k == 3
+    assert ari >= 0.9
+    assert sample_fit.names == [p["name"] for p in sample_truth["profiles"]]
+    assert agree >= 0.95  # names match the planted profile they recover, not just the partition
+
+
+def test_posterior_is_indexed_by_participant_with_profile_columns(sample_fit, sample_processed):
+    post = sample_fit.posterior
+    assert post.index.name == "participant"
+    assert list(post.columns) == sample_fit.names
+    assert np.allclose(post.sum(axis=1), 1)
+    assert (post.idxmax(axis=1) == sample_fit.label.astype(str)).all()
+    pre = sample_processed.data[sample_processed.data["wave"] == "pre"]
+    assert set(post.index) == set(pre["participant"])
+
+
+def test_names_and_order_survive_label_switching(sample_processed, sample_fit):
+    scores = profiles.readiness_scores(sample_processed)
+    for seed in (1, 2, 3):
+        other = profiles.fit_profiles(scores, seed=seed, n_init=2, blrt_reps=0, covariance_types=("diag",),
+                                      progress=False)
+        assert other.names == sample_fit.names
+        same = (other.label.astype(str) == sample_fit.label.astype(str)).mean()
+        assert same > 0.95
+
+
+def test_fit_table_rule(sample_fit):
+    fit = sample_fit.fit
+    assert list(fit.columns) == profiles.FIT_COLUMNS
+    assert len(fit) == 3 * 6 and fit["chosen"].sum() == 1
+    assert set(fit["model"]) == {"spherical", "diag", "full"}
+    admissible = fit[fit["converged"] & ~fit["small_profile"]]
+    chosen = fit[fit["chosen"]].iloc[0]
+    assert chosen["bic"] == admissible["bic"].min()
+    assert chosen["decision"].startswith("chosen: lowest BIC")
+    small = (fit["smallest_share"] < 0.05) | (fit["smallest_n"] < 10)
+    assert (fit.loc[fit["k"] > 1, "small_profile"] == small[fit["k"] > 1]).all()
+    assert fit.loc[fit["small_profile"], "decision"].str.startswith("not admissible").all()
+    one = fit[fit["k"] == 1]
+    assert one["entropy"].isna().all() and (one["smallest_share"] == 1).all()
+
+
+def test_parameter_count_matches_sklearn():
+    x = np.random.default_rng(0).normal(size=(60, 3))
+    for ct in ("spherical", "diag", "full", "tied"):
+        gm = GaussianMixture(3, covariance_type=ct, random_state=0).fit(x)
+        assert profiles.n_parameters(3, 3, ct) == gm._n_parameters()
+
+
+def test_blrt_is_a_p_value(sample_processed):
+    scores = profiles.readiness_scores(sample_processed)
+    result = profiles.fit_profiles(scores, k_max=3, covariance_types=("spherical",), n_init=2, blrt_reps=4,
+                                   progress=False)
+    p = result.fit.set_index("k")["blrt_p"]
+    assert np.isnan(p[1])
+    assert p[2] == pytest.approx(1 / 5) and p[3] == pytest.approx(1 / 5)  # planted structure: never exceeded
+    assert (result.fit.loc[result.fit["k"] > 1, "blrt_reps"] == 4).all()
+
+
+def test_sample_is_stable_without_cautions(sample_fit, sample_stability):
+    per = sample_stability.per_profile
+    print("\nsample stability:", dict(zip(per["profile"], per["jaccard"].round(3))),
+          f"ARI {sample_stability.ari_mean:.3f}")
+    assert per["stable"].all() and (per["verdict"] == "stable").all()
+    assert profiles.cautions(sample_fit, sample_stability) == []
+    km = sample_fit.comparison.set_index("method")["ari_vs_mixture"]
+    assert km["k-means"] > 0.9 and np.isfinite(km["Ward"])
+
+
+def test_harder_study_reports_lower_stability_and_says_so(harder, sample_stability):
+    result, stab, truth = harder
+    planted = _truth_labels(result, truth)
+    notes = profiles.cautions(result, stab)
+    print(f"\nharder (n = 120, separation 0.6): k = {result.k}, mean Jaccard {stab.mean_jaccard:.3f} "
+          f"(sample {sample_stability.mean_jaccard:.3f}), ARI resamples {stab.ari_mean:.3f} "
+          f"(sample {sample_stability.ari_mean:.3f}), ARI vs truth {adjusted_rand_score(planted, result.label):.3f}")
+    print("cautions:", *notes, sep="\n  ")
+    assert stab.mean_jaccard < sample_stability.mean_jaccard
+    assert stab.ari_mean < sample_stability.ari_mean
+    assert result.k < 3 or notes
+
+
+def test_harder_three_profile_solution_is_less_stable_than_the_sample(harder, sample_stability):
+    result, _, _ = harder
+    three = profiles.stability(result, resamples=40, k=3, covariance_type="spherical", progress=False)
+    assert three.per_profile["jaccard_low"].min() < sample_stability.per_profile["jaccard_low"].min()
+    assert three.ari_mean < sample_stability.ari_mean
+
+
+def test_profile_names_are_unique_and_follow_the_rule():
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        k = int(rng.integers(2, 7))
+        z = pd.DataFrame(rng.normal(0, 1, (k, 3)), columns=["tool_skills", "focus", "guts"])
+        names = profiles.profile_names(z)
+        assert len(set(names)) == k
+    z = pd.DataFrame({"tool_skills": [0.1, 0.2], "focus": [0.0, 0.1], "guts": [0.0, -0.1]})
+    assert profiles.profile_names(z) == ["around average (lower tool skills)", "around average (higher tool skills)"]
+    two_explorers = pd.DataFrame({"tool_skills": [1.0, 1.6], "focus": [0.0, 0.0], "guts": [1.0, 1.2]})
+    assert profiles.profile_names(two_explorers) == ["high tool skills, high guts", "confident explorers"]
+
+
+def test_missing_scores_are_dropped_or_refused():
+    scores = pd.DataFrame({"tool_skills": [1.0, 2.0, None] * 10, "focus": [3.0, 2.0, 1.0] * 10,
+                           "guts": [1.0, 4.0, 2.0] * 10},
+                          index=pd.Index([f"p{i}" for i in range(30)], name="participant"))
+    scores = scores + np.random.default_rng(0).normal(0, 0.3, scores.shape)
+    result = profiles.fit_profiles(scores, k_max=2, n_init=1, blrt_reps=0, progress=False)
+    assert result.excluded == 10 and len(result.posterior) == 20
+    with pytest.raises(ValueError, match="10 participant\\(s\\) lack a score"):
+        profiles.fit_profiles(scores, k_max=2, missing="raise", progress=False)
+    with pytest.raises(ValueError, match="missing must be one of 'drop', 'raise'"):
+        profiles.fit_profiles(scores, missing="impute", progress=False)
+
+
+def test_summaries(sample_fit):
+    means = profiles.profile_means(sample_fit)
+    assert list(means.columns) == ["profile", "construct", "n", "mean", "ci_low", "ci_high"]
+    assert len(means) == 9 and (means["ci_low"] < means["mean"]).all()
+    explorers = means[means["profile"] == "confident explorers"].set_index("construct")["mean"]
+    assert explorers["tool_skills"] > 3.5
+    certainty = profiles.assignment_certainty(sample_fit)
+    assert certainty["profile"].tolist() == sample_fit.names + ["all"]
+    assert certainty["n"].iloc[-1] == 240 and certainty["share_sure"].iloc[-1] > 0.9
+
+
+def test_write_profiles_files_join_with_truth(sample_processed, sample_truth, tmp_path):
+    run = profiles.write_profiles(sample_processed, tmp_path, resamples=5, blrt_reps=0, n_boot=20, n_init=2,
+                                  progress=False)
+    assert {p.name for p in tmp_path.iterdir()} == {"reliability.csv", "fit.csv", "profiles.csv", "stability.csv"}
+    rel = pd.read_csv(tmp_path / "reliability.csv")
+    assert rel.columns[:6].tolist() == ["construct", "n_items", "n", "alpha", "alpha_ci_low", "alpha_ci_high"]
+    assert {"omega", "omega_ci_low", "omega_ci_high"} <= set(rel.columns)
+    fit = pd.read_csv(tmp_path / "fit.csv")
+    assert fit["chosen"].sum() == 1 and fit.loc[fit["chosen"], "k"].item() == 3
+    table = pd.read_csv(tmp_path / "profiles.csv")
+    names = run["result"].names
+    assert table.columns.tolist() == ["participant", "profile"] + [f"posterior: {n}" for n in names]
+    assert np.allclose(table.filter(like="posterior: ").sum(axis=1), 1)
+    truth = pd.DataFrame([{"participant": p, "planted": v["profile"]}
+                          for p, v in sample_truth["participants"].items()])
+    joined = table.merge(truth, on="participant", how="inner", validate="one_to_one")
+    assert len(joined) == len(table) == 240
+    assert (joined["profile"] == joined["planted"]).mean() > 0.95
+
+
+def test_progress_is_quiet_under_ci(monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    assert profiles.show_progress() is False
+    assert profiles.show_progress(True) is True
+
+
+# --- real data -------------------------------------------------------------------
+
+CODEREFINERY = ("tool_familiarity", "programming")
+
+
+def test_coderefinery_pre_survey_profiles(realdata, monkeypatch):
+    """Readiness profiles from CodeRefinery's pre-workshop survey ("Pre-workshop survey" by CodeRefinery, CC BY 4.0)."""
+    from analysis import scales
+    from analysis.paths import PROJECT_ROOT
+
+    monkeypatch.setenv("ANALYSIS_PSEUDONYM_KEY", "test key for public real data")
+    processed = process_study(PROJECT_ROOT / "tests" / "realdata" / "coderefinery_pre" / "study.yaml")
+    assert processed.summary["participants"] == 362  # 14 in-person workshops, every row kept
+    assert "submitter" not in processed.data.columns  # names dropped
+    items = scales.construct_items(processed.study.codebook, CODEREFINERY, wave="pre")
+    rel = scales.reliability(processed.data, items, n_boot=200).set_index("construct")
+    familiarity = rel.loc["tool_familiarity"]
+    assert familiarity["n"] == 362 and 0.69 < familiarity["alpha"] < 0.79
+    scores = profiles.readiness_scores(processed, constructs=CODEREFINERY)
+    result = profiles.fit_profiles(scores, constructs=CODEREFINERY, k_max=5, blrt_reps=0, progress=False)
+    stab = profiles.stability(result, resamples=50, progress=False)
+    notes = profiles.cautions(result, stab)
+    print(f"\nCodeRefinery: alpha(tool familiarity) {familiarity['alpha']:.2f} "
+          f"[{familiarity['alpha_ci_low']:.2f}, {familiarity['alpha_ci_high']:.2f}], "
+          f"omega {familiarity['omega']:.2f}; k = {result.k} ({result.covariance_type})")
+    print(result.centroids.round(2).assign(n=result.label.value_counts().reindex(result.names).to_numpy(),
+                                           jaccard=stab.per_profile["jaccard"].round(2).to_numpy()).to_string())
+    print("cautions:", *notes, sep="\n  ")
+    assert result.k >= 2 and len(set(result.names)) == result.k
+    assert np.allclose(result.posterior.sum(axis=1), 1)
+    # Most participants use none of the tools yet; those who do form a small profile that is not stable.
+    assert (result.centroids["tool_familiarity"] < 1.5).sum() >= result.k - 1
+    users = result.centroids["tool_familiarity"].idxmax()
+    assert (result.label == users).mean() < 0.15
+    assert not stab.per_profile.set_index("profile").at[users, "stable"]
