@@ -1,5 +1,6 @@
 """Readers: every record kept with its provenance; formats detected; bad files named."""
 
+import pandas as pd
 import pytest
 
 from analysis.errors import InputError
@@ -97,3 +98,49 @@ def test_readers_never_write_to_raw_files(tmp_path):
     for p in RAW.iterdir():
         read_export(p)
     assert before == {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in RAW.iterdir()}
+
+
+def test_limesurvey_incomplete_rows_have_no_submitdate(tmp_path):
+    path = tmp_path / "lime.csv"
+    path.write_text('"id","submitdate","lastpage","startlanguage","seed","Q1[SQ001]"\n'
+                    '"1","2026-03-01 10:00:00","3","nl","123","A2"\n'
+                    '"2","","1","nl","456",""\n', encoding="utf-8")
+    raw = read_export(path)
+    assert raw.format == "limesurvey"
+    assert raw.frame[COMPLETE].tolist() == [True, False]
+    assert raw.meta_columns == ["id", "submitdate", "lastpage", "startlanguage", "seed"]
+
+
+def test_qualtrics_numeric_values_export_codes_like_the_choice_text_export(tmp_path):
+    """Qualtrics can export choice text or numeric values; both clean to the same codes."""
+    from analysis.clean import clean_study
+    from analysis.codebook import load_study
+    from analysis.simulate import AGREE5, SATISFACTION5
+
+    lines = (RAW / "post_qualtrics.csv").read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    numeric = {label: str(code) for scale in (AGREE5, SATISFACTION5) for code, (en, nl) in enumerate(scale, 1)
+               for label in (en, nl)}
+    out = lines[:3]
+    for line in lines[3:]:
+        cells = line.rstrip("\r\n").split(",")
+        if len(cells) == 30:  # rows without quoted commas; status and finished as numbers
+            cells[2] = {"IP Address": "0", "Survey Preview": "1"}.get(cells[2], cells[2])
+            cells[6] = {"True": "1", "False": "0"}[cells[6]]
+            cells[18:29] = [numeric.get(c, c) for c in cells[18:29]]
+            out.append(",".join(cells) + "\r\n")
+    folder = tmp_path / "study"
+    (folder / "raw").mkdir(parents=True)
+    (folder / "raw" / "post_qualtrics.csv").write_text("".join(out), encoding="utf-8")
+    for name in ("study.yaml", "codebook.yaml"):
+        (folder / name).write_text((SAMPLE_DIR / name).read_text())
+    for name in ("pre_google_forms.csv", "followup_microsoft_forms.xlsx"):
+        (folder / "raw" / name).write_bytes((RAW / name).read_bytes())
+    numeric_result = clean_study(load_study(folder / "study.yaml"))
+    text_result = clean_study(load_study(SAMPLE_DIR / "study.yaml"))
+    cols = ["key", "post_conf_cooperation_code", "satisfaction_code"]
+    text_post = text_result.data[text_result.data["wave"] == "post"][cols].set_index("key")
+    num_post = numeric_result.data[numeric_result.data["wave"] == "post"][cols].set_index("key")
+    shared = text_post.index.intersection(num_post.index)
+    assert len(shared) > 150
+    pd.testing.assert_frame_equal(text_post.loc[shared], num_post.loc[shared])
+    assert numeric_result.summary["sources"][1]["quarantined_by_reason"]["preview"] == 2
