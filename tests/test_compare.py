@@ -272,3 +272,22 @@ def test_likert_bars_and_forest_from_the_sample(sample_processed, sample_effects
     forest = plots.effect_forest(sample_effects, ["confidence", "adoption"])
     assert len(forest.axes) == 2
     assert [t.get_text() for t in forest.axes[0].get_yticklabels()][:4] == ["everyone", *PROFILE_ORDER]
+
+
+def test_planted_effects_recovered_with_the_fitted_profiles(sample_processed, sample_truth):
+    """The pipeline's own path: posteriors from the fitted profiles, not the planted labels."""
+    from analysis.profiles import study_posteriors
+
+    posteriors = study_posteriors(sample_processed)
+    assert list(posteriors.columns) == PROFILE_ORDER
+    effects = compare.compare_study(sample_processed, posteriors)
+    planted = sample_truth["effects"]["observed"]["confidence"]
+    rows = effects[(effects["outcome"] == "confidence") & (effects["effect_type"] == "mean difference")
+                   & (effects["comparison"] == "profile")].set_index("profile")
+    print("\nconfidence, fitted posteriors: estimate [95% CI] vs planted")
+    for profile in PROFILE_ORDER:
+        row = rows.loc[profile]
+        print(f"  {profile:22} {row['estimate']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]  "
+              f"planted {planted[profile]:+.3f}")
+        assert np.sign(row["estimate"]) == np.sign(planted[profile])
+        assert row["ci_low"] <= planted[profile] <= row["ci_high"]

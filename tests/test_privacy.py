@@ -212,3 +212,34 @@ def test_free_text_is_escaped_in_reports(tmp_path):
     page = (tmp_path / "out" / "01_text.html").read_text()
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_roster_names_are_scrubbed_and_gated(tmp_path):
+    from conftest import AGREE3, STUDY, write_tiny_study
+
+    post = ("Timestamp,Email,Q1 statement,Q2 reversed,Note\n"
+            "2026-03-02 10:00:00,ann@example.org,Eens,Oneens,Trainer Marieke Visser-Hoogland was great\n")
+    pre = "Timestamp,Email,Consent,Q1 statement,Q2 reversed\n3/1/2026 9:00:00,ann@example.org,Yes,Agree,Agree\n"
+    study = write_tiny_study(tmp_path / "r", pre, post, codebook=AGREE3, study=STUDY + "roster: trainers.txt\n")
+    (study.parent / "trainers.txt").write_text("# trainers of the sessions\nMarieke Visser-Hoogland\n")
+    processed = process_study(study)
+    assert processed.data["note"].dropna().tolist() == ["Trainer [NAME] was great"]
+    leaky = tmp_path / "leaky.html"
+    leaky.write_text("<p>with marieke visser-hoogland</p>")
+    leaks, _ = check_privacy(study, leaky)
+    assert {leak.kind for leak in leaks} == {"roster name", "free text name"}
+
+
+def test_change_log_values_are_scrubbed_both_ways(tiny_study):
+    from analysis.clean import clean_study
+
+    study = load_study(tiny_study)
+    result = clean_study(study)
+    import pandas as pd
+
+    result.changes = pd.concat([result.changes, pd.DataFrame([{
+        "source": "post.csv", "source_row": 2, "variable": "note", "old": "mail ann@example.org",
+        "new": "mail ann@example.org", "rule": "repaired double-encoded UTF-8"}])], ignore_index=True)
+    changes = protect(result, study).changes
+    repaired = changes[changes["rule"] == "repaired double-encoded UTF-8"]
+    assert repaired[["old", "new"]].values.tolist() == [["mail [EMAIL]", "mail [EMAIL]"]]

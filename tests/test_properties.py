@@ -155,3 +155,13 @@ def test_surveymonkey_two_header_rows_and_the_column_n_variant(tmp_path):
     assert list(b.questions.values())[4:] == ["Which tools do you use?", "Which tools do you use? [2]", "Your role"]
     assert a.frame["_row"].tolist() == [3] and b.frame["_row"].tolist() == [2]
     pd.testing.assert_series_equal(a.frame.iloc[:, 4], b.frame.iloc[:, 4], check_names=False)
+
+
+def test_decimal_comma_in_some_rows_only(tmp_path):
+    codebook = AGREE3 + "  hours:\n    role: number\n    waves: [pre]\n    match: {text: [Hours]}\n"
+    pre = ("Timestamp;Email;Consent;Q1 statement;Q2 reversed;Hours\n3/1/2026 9:00:00;a@x.org;Yes;Eens;Eens;2,5\n"
+           "3/1/2026 9:01:00;b@x.org;Yes;Eens;Eens;3\n")
+    post = "Timestamp,Email,Q1 statement,Q2 reversed,Note\n"
+    result = clean_study(load_study(write_tiny_study(tmp_path, pre, post, codebook=codebook)))
+    assert result.data.set_index("key")["hours"].to_dict() == {"a@x.org": 2.5, "b@x.org": 3.0}
+    assert result.changes[["source_row", "old", "new", "rule"]].values.tolist() == [[2, "2,5", "2.5", "decimal comma"]]

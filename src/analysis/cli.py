@@ -45,12 +45,14 @@ def _clean(args) -> str:
             f"{quarantined} quarantined; {s['participants']} participants. Wrote {out}")
 
 
-def _published(study, out: Path) -> None:
-    """Run the leak gate over what a command wrote; a leak removes nothing but stops with status 3."""
+def _published(study, files) -> None:
+    """Run the leak gate over the files a command wrote; on a leak remove them all (status 3)."""
     from analysis.privacy import check_privacy
 
-    leaks, _ = check_privacy(study, out)
+    leaks, _ = check_privacy(study, *files)
     if leaks:
+        for path in files:
+            Path(path).unlink(missing_ok=True)
         raise PrivacyLeak(leaks)
 
 
@@ -60,7 +62,7 @@ def _profiles(args) -> str:
 
     processed = process_study(args.study)
     written = write_profiles(processed, args.out, k_max=args.k_max, seed=args.seed, resamples=args.resamples)
-    _published(processed.study, args.out)
+    _published(processed.study, written["files"])
     result = written["result"]
     return (f"chose {len(result.names)} profiles ({', '.join(result.names)}) for "
             f"{len(result.posterior)} participants; wrote {', '.join(Path(f).name for f in written['files'])} "
@@ -72,17 +74,21 @@ def _compare(args) -> str:
 
     from analysis.compare import check_posteriors, write_effects
     from analysis.privacy import process_study
-    from analysis.profiles import fit_profiles, readiness_scores
+    from analysis.profiles import study_posteriors
 
     processed = process_study(args.study)
     if args.profiles is not None:
         if not args.profiles.is_file():
             raise InputError(args.profiles, "a profiles.csv written by `python -m analysis profiles`")
-        posteriors = check_posteriors(pd.read_csv(args.profiles))
-    else:  # the same fit as `profiles` with the same seed (its bootstrap test does not change the choice)
-        posteriors = fit_profiles(readiness_scores(processed), seed=args.seed, blrt_reps=0).posterior
+        try:
+            posteriors = check_posteriors(pd.read_csv(args.profiles))
+        except (ValueError, pd.errors.ParserError) as exc:
+            raise InputError(args.profiles, f"profiles.csv as `python -m analysis profiles` writes it ({exc})") \
+                from None
+    else:
+        posteriors = study_posteriors(processed, seed=args.seed)
     path = write_effects(processed, posteriors, args.out, seed=args.seed)
-    _published(processed.study, args.out)
+    _published(processed.study, [path, path.with_name("effects_methods.txt")])
     return f"compared entry points over {len(posteriors.columns)} profiles; wrote {path}"
 
 

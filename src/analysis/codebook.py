@@ -14,6 +14,7 @@ The **study file** says where the exports are and how the study is built::
       entry_point: {from: workshop, map: {"Utrecht, 3 March": strategy-first}}
     exclude:                         # rows set aside as test submissions
       - {variable: email, pattern: "^test@", reason: test submission}
+    roster: trainers.txt             # names (one per line) scrubbed from free text too
 
 The **codebook** names every variable the analysis uses and how to find it::
 
@@ -432,6 +433,8 @@ class Study:
     workshop: str | None
     entry_point_map: dict
     exclude: tuple
+    #: Names of people who are not identifiers in the exports (trainers): scrubbed and gated too.
+    roster: tuple = ()
 
     @property
     def root(self) -> Path:
@@ -528,6 +531,14 @@ def load_study(path) -> Study:
             raise InputError(path, f"a valid regular expression ({exc})", row=spec.lines["pattern"],
                              column="exclude.pattern") from None
         rules.append(ExcludeRule(spec["variable"], pattern, str(spec.get("reason", "excluded by study file"))))
+    roster = ()
+    if data.get("roster"):
+        roster_file = path.parent / str(data["roster"])
+        if not roster_file.is_file():
+            raise InputError(path, "an existing roster file (one name per line)", row=data.lines["roster"],
+                             column="roster")
+        lines = roster_file.read_text(encoding="utf-8-sig").splitlines()
+        roster = tuple(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
     return Study(path=path, title=str(data.get("study", path.stem)), codebook=codebook, sources=tuple(sources),
                  waves=waves, participant_key=key, pseudonym_key=data.get("pseudonym_key"),
-                 workshop=workshop, entry_point_map=entry_map, exclude=tuple(rules))
+                 workshop=workshop, entry_point_map=entry_map, exclude=tuple(rules), roster=roster)

@@ -122,7 +122,7 @@ def _prefix(construct: str) -> str:
     return construct.split("_", 1)[0]
 
 
-def find_outcomes(codebook, *, gains: bool = True) -> list[Outcome]:
+def find_outcomes(codebook, *, gains: bool = True, first_wave: str | None = None) -> list[Outcome]:
     """Outcomes of a study, found from its codebook.
 
     An outcome item is a variable of role ``item`` with a scale that is not
@@ -136,6 +136,9 @@ def find_outcomes(codebook, *, gains: bool = True) -> list[Outcome]:
     gains : bool
         Add ``<composite>_gain`` (after minus before) when every item of a
         composite has a first-wave twin with the same construct.
+    first_wave : str, optional
+        The study's baseline wave (``study.waves[0]``); default: the wave of
+        the codebook's first item.
 
     Returns
     -------
@@ -154,7 +157,7 @@ def find_outcomes(codebook, *, gains: bool = True) -> list[Outcome]:
     ['adopt_cooperation', 'adopt_branding']
     """
     items = [v for v in codebook.variables.values() if v.role == "item" and v.scale is not None]
-    first = items[0].waves[0] if items else None
+    first = first_wave or (items[0].waves[0] if items else None)
     outcome_items = [v for v in items if first not in v.waves]
     baseline = {v.construct: v.name for v in items if first in v.waves and v.construct}
     groups: dict[str, list] = {}
@@ -697,7 +700,7 @@ def compare_study(processed, posteriors: pd.DataFrame | None = None, **options) 
     **options
         Passed to :func:`entry_point_effects`.
     """
-    outcomes = find_outcomes(processed.study.codebook)
+    outcomes = find_outcomes(processed.study.codebook, first_wave=processed.study.waves[0])
     scores = outcome_scores(processed.data, outcomes)
     return entry_point_effects(scores, outcomes=outcomes, posteriors=posteriors, **options)
 
@@ -795,6 +798,8 @@ def plain_summary(effects: pd.DataFrame, outcome: str = "confidence", *, label: 
     y, tool-first minus strategy-first (95% intervals; 3 + 3 sessions):
     - Everyone (58 tool-first, 60 strategy-first): +0.30 points (0.10 to 0.50): tool-first ahead.
     With 3 sessions per arm the smallest possible p-value is 0.05, so read the intervals, not the p-values.
+    Each interval stands on its own: with this many comparisons, one that just excludes zero can be chance;
+    the adjusted p-values in the tables take the number of comparisons into account.
     """
     sel = effects[(effects["outcome"] == outcome)]
     if sel.empty:
@@ -831,6 +836,8 @@ def plain_summary(effects: pd.DataFrame, outcome: str = "confidence", *, label: 
         lines.append(f"With {min(overall['sessions_tool_first'], overall['sessions_strategy_first'])} sessions "
                      f"per arm the smallest possible p-value is {p_min:.2g}, so read the intervals, "
                      "not the p-values.")
+    lines.append("Each interval stands on its own: with this many comparisons, one that just excludes zero "
+                 "can be chance; the adjusted p-values in the tables take the number of comparisons into account.")
     return "\n".join(lines)
 
 

@@ -229,6 +229,20 @@ def pii_values(study: Study, raws: list) -> dict[str, set[str]]:
     return values
 
 
+_NAME_LIST = re.compile(r"\s*(?:[\n;,/&+]|\band\b|\ben\b)\s*", re.IGNORECASE)
+
+
+def split_names(value: str) -> list[str]:
+    r"""The individual names in a cell that may list several (one per line, "and", commas).
+
+    Examples
+    --------
+    >>> split_names("Tom Griffiths\nJessica Hamrick and Ann Lee")
+    ['Tom Griffiths', 'Jessica Hamrick', 'Ann Lee']
+    """
+    return [n for n in _NAME_LIST.split(value) if n and any(ch.isalpha() for ch in n)]
+
+
 def known_names(values) -> list[str]:
     """Names found among identifier values: name columns, and first.last email addresses.
 
@@ -245,7 +259,7 @@ def known_names(values) -> list[str]:
             if len(parts) >= 2:
                 names.append(" ".join(parts))
         elif any(ch.isalpha() for ch in value):
-            names.append(value)
+            names.extend(split_names(value))
     return names
 
 
@@ -268,7 +282,7 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
     data = result.data.copy()
     data.insert(0, "participant", [pseudonym(k, key) for k in data["key"]])
     known = pii_values(study, result.raws)
-    names = name_pattern(known_names(v for values in known.values() for v in sorted(values)))
+    names = name_pattern(known_names(v for values in known.values() for v in sorted(values)) + list(study.roster))
     scrubbed: Counter = Counter()
     log = []
     for var in cb.by_role("text"):
@@ -295,8 +309,9 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
     data = data.drop(columns=[c for c in data.columns if c in drop or any(c == f"{d}_code" or c == f"{d}_missing" for d in drop)])
     pii_vars = {v.name for v in cb.variables.values() if v.pii or v.role == "identifier"}
     changes = result.changes[~result.changes["variable"].isin(pii_vars)].copy()
-    # An answer off the scale may be anything a person typed, an address included.
-    changes["old"] = changes["old"].map(lambda v: scrub_text(v, names)[0] if isinstance(v, str) else v)
+    # A logged value may be anything a person typed (an answer off the scale, a repaired reflection).
+    for column in ("old", "new"):
+        changes[column] = changes[column].map(lambda v: scrub_text(v, names)[0] if isinstance(v, str) else v)
     changes = pd.concat([changes, pd.DataFrame(log, columns=changes.columns)], ignore_index=True)
     summary = dict(result.summary)
     summary["scrubbed"] = {kind: int(scrubbed.get(kind, 0)) for kind in PLACEHOLDERS}
@@ -415,6 +430,8 @@ def personal_values(study: Study, raws: list | None = None) -> dict[str, set[str
 
         raws = [read_export(s.path, s.format, s.name) for s in study.sources]
     values = pii_values(study, raws)
+    if study.roster:
+        values["roster name"] = set(study.roster)
     names = name_pattern(known_names(v for vs in values.values() for v in sorted(vs)))
     text_vars = {v.name for v in study.codebook.by_role("text")}
     for source, raw in zip(study.sources, raws):
@@ -434,11 +451,12 @@ def _needles(values: dict[str, set[str]]) -> dict[str, set[str]]:
     """
     needles: dict[str, set[str]] = {}
     for kind, vals in values.items():
-        for v in vals:
-            v = _WHITESPACE.sub(" ", v).strip().casefold()
-            if len(v) < 5 or ("name" in kind and " " not in v):
-                continue
-            needles.setdefault(kind, set()).add(v)
+        for value in vals:
+            pieces = [value] + (split_names(value) if "@" not in value else [])
+            for v in {_WHITESPACE.sub(" ", p).strip().casefold() for p in pieces}:
+                if len(v) < 5 or ("name" in kind and " " not in v):
+                    continue
+                needles.setdefault(kind, set()).add(v)
     return needles
 
 

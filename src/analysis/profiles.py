@@ -763,6 +763,24 @@ def cautions(result: ProfileResult, stab: Stability | None = None) -> list[str]:
 
 # --- the command's files ---------------------------------------------------------
 
+def study_posteriors(processed, *, constructs: Sequence[str] = READINESS_CONSTRUCTS, k_max: int = 6,
+                     seed: int = SEED) -> pd.DataFrame:
+    """Each participant's profile probabilities, fitted as ``python -m analysis profiles`` does.
+
+    The one place later stages (the comparison, its notebook, the CLI) get
+    posteriors from, so they always agree with the profiles report. The
+    bootstrap likelihood-ratio test is skipped: it is reported, never used to
+    choose k, so the solution is the same.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``participant``, one column per profile name, rows sum to 1.
+    """
+    scores = readiness_scores(processed, constructs=constructs)
+    return fit_profiles(scores, constructs=constructs, k_max=k_max, seed=seed, blrt_reps=0).posterior
+
+
 def write_profiles(processed, out_dir, *, constructs: Sequence[str] = READINESS_CONSTRUCTS, wave: str = "pre",
                    k_max: int = 6, covariance_types: Iterable[str] = COVARIANCE_TYPES, n_init: int = 10,
                    seed: int = SEED, resamples: int = 100, blrt_reps: int = 19, n_boot: int = 1000,

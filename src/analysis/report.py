@@ -12,9 +12,8 @@ all pages are removed and :class:`~analysis.privacy.PrivacyLeak` is raised.
 from __future__ import annotations
 
 import html
-import os
 import re
-import sys
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import nbformat
 
 from analysis import __version__
 from analysis.codebook import load_study
+from analysis.errors import InputError
 from analysis.paths import NOTEBOOKS_DIR, REPORT_TEMPLATE_DIR
 from analysis.privacy import PrivacyLeak, check_privacy
 
@@ -118,34 +118,48 @@ def render_reports(study, out_dir, *, notebooks: list[Path] | None = None, kerne
     Raises
     ------
     analysis.privacy.PrivacyLeak
-        A page contained a personal value; no page is left behind.
+        A page contained a personal value; no page is written.
+    analysis.errors.InputError
+        A notebook could not run on this study (one line: notebook, cell, error).
     """
     from tqdm.auto import tqdm
+
+    from analysis.profiles import show_progress
 
     study_path = Path(study).resolve()
     title = load_study(study_path).title  # validates before any notebook runs
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     notebooks = notebooks if notebooks is not None else notebook_paths()
-    if progress is None:
-        progress = sys.stderr.isatty() and not os.environ.get("CI")
-    written, items = [], []
+    items = []
     with tempfile.TemporaryDirectory(prefix="analysis-report-") as tmp:
-        for nb_path in tqdm(notebooks, desc="reports", disable=not progress):
-            executed = execute_notebook(nb_path, study_path, Path(tmp) / nb_path.name, kernel_name=kernel_name)
+        staged = Path(tmp) / "html"  # pages wait here until the leak gate has read them all
+        staged.mkdir()
+        for nb_path in tqdm(notebooks, desc="reports", disable=not show_progress(progress)):
+            executed = _execute_or_explain(nb_path, study_path, Path(tmp) / nb_path.name, kernel_name)
             nb_title, blurb = _title_and_blurb(executed)
-            target = out / (nb_path.stem + ".html")
-            target.write_text(render_html(executed, nb_title), encoding="utf-8")
-            written.append(target)
-            items.append(f'<li><a href="{html.escape(target.name)}">{html.escape(nb_title)}</a><br>'
+            page = staged / (nb_path.stem + ".html")
+            page.write_text(render_html(executed, nb_title), encoding="utf-8")
+            items.append(f'<li><a href="{html.escape(page.name)}">{html.escape(nb_title)}</a><br>'
                          f"{html.escape(blurb)}</li>")
-    index = out / "index.html"
-    index.write_text(_INDEX.format(title=html.escape(title), items="\n".join(items), version=__version__,
-                                   study_name=html.escape(study_path.name)), encoding="utf-8")
-    written.append(index)
-    leaks, _ = check_privacy(study_path, *written)
-    if leaks:  # refuse to leave a report with personal data behind
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise PrivacyLeak(leaks)
+        (staged / "index.html").write_text(_INDEX.format(
+            title=html.escape(title), items="\n".join(items), version=__version__,
+            study_name=html.escape(study_path.name)), encoding="utf-8")
+        pages = sorted(staged.iterdir(), key=lambda p: (p.name == "index.html", p.name))
+        leaks, _ = check_privacy(study_path, *pages)
+        if leaks:  # refuse to publish: nothing is copied to the output folder
+            raise PrivacyLeak(leaks)
+        out.mkdir(parents=True, exist_ok=True)
+        written = [Path(shutil.copy2(page, out / page.name)) for page in pages]
     return written
+
+
+def _execute_or_explain(nb_path: Path, study: Path, out_path: Path, kernel_name: str):
+    """Execute a notebook; a failure becomes one line naming the notebook, cell and error."""
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        return execute_notebook(nb_path, study, out_path, kernel_name=kernel_name)
+    except PapermillExecutionError as exc:
+        first = str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ""
+        raise InputError(nb_path, f"a study this report can run on; cell {exc.exec_count or exc.cell_index} "
+                                  f"stopped with {exc.ename}: {first}") from None
