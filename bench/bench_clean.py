@@ -45,7 +45,10 @@ def generate(path: Path, rows: int, items: int, seed: int = 1) -> None:
             stamps = (np.datetime64("2026-03-01T00:00:00") + seconds.astype("timedelta64[s]")).astype(str)
             ts = [f"{s[5:7].lstrip('0')}/{s[8:10].lstrip('0')}/{s[:4]} {s[11:13].lstrip('0') or '0'}:{s[14:]}"
                   for s in stamps]
-            person = rng.integers(0, int(rows * 0.97), n)  # ~3 % of people answer twice
+            # one response per person, except ~3 % who answer again (as someone earlier in the file)
+            person = np.arange(start, start + n)
+            again = rng.random(n) < 0.03
+            person[again] = rng.integers(0, start + 1, again.sum()) if start else rng.integers(0, n, again.sum())
             emails = [f"person{p}@example.org" for p in person]
             cols = [LABELS[rng.integers(0, 5, n)] for _ in range(items)]
             for col in cols:
