@@ -75,6 +75,8 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from analysis.profiles import POSTERIOR_PREFIX
+
 CONTRAST = "tool-first minus strategy-first"
 ARMS = ("strategy-first", "tool-first")
 #: Fewest people (posterior-weighted) per arm for a cell to be interpreted.
@@ -304,7 +306,7 @@ def check_posteriors(posteriors: pd.DataFrame, *, tol: float = 1e-6) -> pd.DataF
     if "participant" in post.columns:
         post = post.set_index("participant")
     post = post.select_dtypes("number").astype(float)
-    prefix = "posterior: "  # profiles.csv names its columns "posterior: <profile>"
+    prefix = POSTERIOR_PREFIX  # profiles.csv names its columns "posterior: <profile>"
     if len(post.columns) and all(str(c).startswith(prefix) for c in post.columns):
         post.columns = [str(c)[len(prefix):] for c in post.columns]
     post.columns.name = None

@@ -85,12 +85,10 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 from tqdm import tqdm
 
-try:  # a dependency of scikit-learn; one BLAS/OpenMP thread is much faster for these small fits
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover
-    from contextlib import nullcontext as threadpool_limits
+# One BLAS/OpenMP thread is much faster for these small fits than a pool fighting over 2 cores.
+from threadpoolctl import threadpool_limits
 
-from analysis.scales import READINESS_CONSTRUCTS, construct_items, construct_scores, reliability
+from analysis.scales import READINESS_CONSTRUCTS, check_choice, construct_items, construct_scores, reliability
 
 SEED = 20260301
 COVARIANCE_TYPES = ("spherical", "diag", "full")
@@ -148,11 +146,6 @@ def show_progress(progress: bool | None = None) -> bool:
     return bool(sys.stderr.isatty()) and not os.environ.get("CI")
 
 
-def _check_choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
-
-
 # --- input -----------------------------------------------------------------------
 
 def readiness_scores(processed, *, constructs: Sequence[str] = READINESS_CONSTRUCTS, wave: str = "pre",
@@ -188,7 +181,7 @@ def readiness_scores(processed, *, constructs: Sequence[str] = READINESS_CONSTRU
 
 
 def _indicator_matrix(scores: pd.DataFrame, constructs, missing: str) -> tuple[pd.DataFrame, int]:
-    _check_choice("missing", missing, PROFILE_MISSING)
+    check_choice("missing", missing, PROFILE_MISSING)
     absent = [c for c in constructs if c not in scores.columns]
     if absent:
         raise KeyError(f"construct column(s) not in scores: {', '.join(absent)}")
@@ -522,7 +515,7 @@ def fit_profiles(scores: pd.DataFrame, *, constructs: Sequence[str] | None = Non
     constructs = list(constructs or READINESS_CONSTRUCTS)
     covariance_types = list(covariance_types)
     for ct in covariance_types:
-        _check_choice("covariance type", ct, ("spherical", "diag", "full", "tied"))
+        check_choice("covariance type", ct, ("spherical", "diag", "full", "tied"))
     if k_max < 1 or n_init < 1 or blrt_reps < 0:
         raise ValueError("k_max and n_init must be >= 1 and blrt_reps >= 0")
     x, excluded = _indicator_matrix(scores, constructs, missing)

@@ -44,10 +44,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-try:  # a dependency of scikit-learn; one BLAS thread is much faster for these tiny matrices
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover
-    from contextlib import nullcontext as threadpool_limits
+# One BLAS thread is much faster for these tiny matrices than a pool fighting over 2 cores.
+from threadpoolctl import threadpool_limits
 
 #: The readiness constructs measured on the pre-survey.
 READINESS_CONSTRUCTS = ("tool_skills", "focus", "guts")
@@ -56,7 +54,8 @@ RELIABILITY_MISSING = ("listwise", "pairwise")
 CODE_SUFFIX = "_code"
 
 
-def _check_choice(name: str, value, allowed) -> None:
+def check_choice(name: str, value, allowed) -> None:
+    """Check a keyword argument against its allowed values, up front, with a clear message."""
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
 
@@ -164,7 +163,7 @@ def construct_scores(data: pd.DataFrame, items: Mapping[str, list[str]], *, part
     >>> construct_scores(d, {"x": ["x1", "x2", "x3"]}, missing="complete")["x"].tolist()
     [4.0, <NA>, <NA>]
     """
-    _check_choice("missing", missing, SCORE_MISSING)
+    check_choice("missing", missing, SCORE_MISSING)
     if min_items is not None:
         if missing == "complete":
             raise ValueError("min_items applies only with missing='available'; missing='complete' "
@@ -356,7 +355,7 @@ def reliability(data: pd.DataFrame, items: Mapping[str, list[str]], *, suffix: s
     >>> bool(r.at[0, "alpha_ci_low"] < r.at[0, "alpha"] < r.at[0, "alpha_ci_high"])
     True
     """
-    _check_choice("missing", missing, RELIABILITY_MISSING)
+    check_choice("missing", missing, RELIABILITY_MISSING)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1; got {confidence!r}")
     if n_boot < 0:
@@ -420,7 +419,7 @@ def item_statistics(data: pd.DataFrame, items: Mapping[str, list[str]], *, suffi
     1    b        0.809             0.947
     2    c        0.855             0.909
     """
-    _check_choice("missing", missing, RELIABILITY_MISSING)
+    check_choice("missing", missing, RELIABILITY_MISSING)
     rows = []
     for construct, names in items.items():
         block, n = _construct_block(data, names, suffix, missing)
