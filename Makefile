@@ -17,8 +17,9 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(NBVAL)
 
+# JupyterLab refuses to run as root unless told; containers often run as root.
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 # Processed data of a study (responses, change log, summary; quarantine under private/).
 clean-data: $(STAMP)
