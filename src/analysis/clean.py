@@ -28,8 +28,10 @@ answered), other variables as text, and ``source``, ``source_row``.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
+import os
 import re
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
@@ -569,8 +571,8 @@ def _raw_json(raw: RawExport, rows: np.ndarray):
     heads = [("{" if k == 0 else '", ') + json.dumps(c, ensure_ascii=False) + ': "' for k, c in enumerate(columns)]
     at = pa.array(rows)
 
-    def values(column: str) -> pa.Array:  # taking from one piece is much faster than from many
-        return _json_escape(_one_piece(pa.array(raw.frame[column].array)).take(at))
+    def values(column: str) -> pa.Array:  # taken from the column's chunks: no copy of the whole column
+        return _json_escape(_one_piece(pa.array(raw.frame[column].array).take(at)))
 
     def batch(start: int) -> pa.Array:
         pieces = []
@@ -610,6 +612,34 @@ def clean_study(study: Study) -> CleanResult:
     >>> result.data.groupby("wave", observed=True).size().to_dict()
     {'pre': 240, 'post': 230, 'followup': 140}
     """
+    with _small_pages():
+        return _clean_study(study)
+
+
+@contextlib.contextmanager
+def _small_pages():
+    """Let numpy allocate ordinary pages while cleaning, unless ``NUMPY_MADVISE_HUGEPAGE`` says otherwise.
+
+    numpy asks Linux for transparent huge pages for every array of 4 MB or more.
+    Where the kernel then compacts memory to find them (``defrag=madvise``, the
+    default of many cloud machines), a fresh huge page costs far more than the
+    512 small pages it replaces: cleaning the 1,000,000-row benchmark spent
+    0.9 s of its 1.0 s building the clean columns in such stalls, 0.3 s without.
+    The setting is numpy's documented global state (see "madvise hugepage on
+    Linux" in numpy's reference); it is restored afterwards.
+    """
+    toggle = getattr(np._core.multiarray, "_set_madvise_hugepage", None)
+    if toggle is None or "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        yield
+        return
+    before = toggle(False)
+    try:
+        yield
+    finally:
+        toggle(before)
+
+
+def _clean_study(study: Study) -> CleanResult:
     changes: list[pd.DataFrame] = []
     parts, raws = [], []
     for source in study.sources:
@@ -623,13 +653,16 @@ def clean_study(study: Study) -> CleanResult:
     del parts, data  # rows has them all
 
     # Consent given in one wave covers the person; a refusal anywhere sets aside all their rows.
-    refused = set(rows.loc[rows["_reason"].eq("no consent"), "key"].dropna())
-    spill = rows["_reason"].isna() & rows["key"].isin(refused)
-    rows.loc[spill, "_reason"] = "no consent"
-    rows.loc[spill, "_detail"] = "declined in another wave"
+    key_codes = _key_codes(rows["key"])
+    refused = np.unique(key_codes[rows["_reason"].eq("no consent").to_numpy()])
+    refused = refused[refused >= 0]
+    if len(refused):
+        spill = rows["_reason"].isna().to_numpy() & np.isin(key_codes, refused)
+        rows.loc[spill, "_reason"] = "no consent"
+        rows.loc[spill, "_detail"] = "declined in another wave"
 
     # Duplicates: same participant and wave -> keep the latest complete submission.
-    dup, kept_at = _duplicates(rows)
+    dup, kept_at = _duplicates(rows, key_codes)
     rows.loc[dup, "_reason"] = "duplicate"
     rows.loc[dup, "_detail"] = kept_at
 
@@ -665,17 +698,33 @@ def _release_freed_memory() -> None:
         pass
 
 
-def _duplicates(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _key_codes(keys: pd.Series) -> np.ndarray:
+    """One integer per distinct participant key, -1 where the key is missing (as ``pd.factorize``).
+
+    Examples
+    --------
+    >>> _key_codes(pd.Series(["b", None, "a", "b"], dtype="str")).tolist()
+    [0, -1, 1, 0]
+    """
+    if keys.dtype != "str":
+        return pd.factorize(keys)[0]
+    encoded = pa.array(keys.array).dictionary_encode()  # pyarrow's hashing: faster than pandas' copies
+    if isinstance(encoded, pa.ChunkedArray):  # one dictionary for all chunks
+        encoded = encoded.combine_chunks()
+    return pc.fill_null(encoded.indices, -1).to_numpy()
+
+
+def _duplicates(rows: pd.DataFrame, key_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows (positions) that repeat a participant's wave, and for each ``kept <source> row <n>``.
 
     Of the rows not yet set aside with the same key and wave, the one kept is
     the complete one, then the latest submitted, then the one from the later
     source, then the later row. Sorting on codes of key and wave instead of the
     strings themselves gives the same choice: only the order within a group
-    matters.
+    matters. ``key_codes`` are :func:`_key_codes` of ``rows["key"]``.
     """
     live = np.flatnonzero(rows["_reason"].isna().to_numpy())
-    key, _ = pd.factorize(rows["key"].iloc[live], use_na_sentinel=False)
+    key = key_codes[live]  # rows set aside for a missing key are not live: no -1 here
     # Only rows whose key comes again can repeat a wave: the others (most) need no sorting.
     again = np.bincount(key)[key] > 1
     live, key = live[again], key[again]
@@ -762,7 +811,9 @@ def _tidy(rows: pd.DataFrame, kept: np.ndarray, groups: pd.DataFrame, study: Stu
         var = cb.variables.get(col)
         if var is not None and var.role in ("item", "consent"):
             positions = _outcome_positions(rows[col], _outcomes(var))[taken]
-            return {name: pd.Series(values, index=index) for name, values in _item_columns(positions, var).items()}
+            # copy=False: the arrays are new (pandas would copy them otherwise, a second per 40 items)
+            return {name: pd.Series(values, index=index, copy=False)
+                    for name, values in _item_columns(positions, var).items()}
         return {col: rows[col].take(taken).reset_index(drop=True)}
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # two at a time: taking rows mostly releases the GIL
