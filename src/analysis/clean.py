@@ -311,8 +311,11 @@ def _fast_times(stripped: pd.Series, fmt: str | None) -> pd.Series:
         return pd.Series(pd.NaT, index=stripped.index, dtype="datetime64[ns]")
     text = pa.array(stripped.array)
     shaped = pc.match_substring_regex(text, _FAST_TIMES[fmt])
-    times = pc.strptime(pc.if_else(shaped, text, None), format=fmt, unit="ns", error_is_null=True)
-    return pd.Series(times.to_numpy(zero_copy_only=False), index=stripped.index, dtype="datetime64[ns]")
+    times = pc.strptime(text, format=fmt, unit="ns", error_is_null=True)  # NaT, not an error, if it fails
+    # the rest (2/30, a year out of range...) are NaT here: pandas reads or rejects them
+    times = np.where(pc.fill_null(shaped, False).to_numpy(zero_copy_only=False),
+                     times.to_numpy(zero_copy_only=False), np.datetime64("NaT"))
+    return pd.Series(times, index=stripped.index, dtype="datetime64[ns]", copy=False)
 
 
 def _parse_times(values: pd.Series, fmt: str | None, var: str, prov, changes) -> pd.Series:
@@ -432,8 +435,7 @@ def _clean_source(raw: RawExport, source, study: Study, changes: list) -> tuple[
             changes.append(pd.DataFrame({"source": [raw.name], "source_row": [repair.source_row],
                                          "variable": [by_column[repair.column]], "old": [repair.old],
                                          "new": [repair.new], "rule": ["repaired double-encoded UTF-8"]}))
-    out = {"source": frame[SOURCE].to_numpy(), "source_row": frame[ROW].to_numpy(),
-           "wave": wave, "complete": frame[COMPLETE].to_numpy()}
+    out = {"source_row": frame[ROW].to_numpy(), "complete": frame[COMPLETE].to_numpy()}
     with ThreadPoolExecutor(max_workers=2) as pool:
         # items are coded two at a time (factorizing, most of the work, releases the GIL), each
         # with its own change log, taken in column order below
@@ -642,10 +644,16 @@ def _small_pages():
 def _clean_study(study: Study) -> CleanResult:
     changes: list[pd.DataFrame] = []
     parts, raws = [], []
+    # source and wave are the same for all rows of an export: categoricals while cleaning, text
+    # again where they leave (a text column of a million copies of a name is slow to build and take)
+    source_type = pd.CategoricalDtype(list(dict.fromkeys(source.name for source in study.sources)))
+    wave_type = pd.CategoricalDtype(list(dict.fromkeys(source.wave for source in study.sources)))
     for source in study.sources:
         raw = read_export(source.path, source.format, source.name)
         raws.append((source, raw))
         data, reason, detail = _clean_source(raw, source, study, changes)
+        data["source"] = _constant(len(data), raw.name, source_type)
+        data["wave"] = _constant(len(data), source.wave, wave_type)
         data["_reason"], data["_detail"] = reason.to_numpy(), detail.to_numpy()
         data["_order"] = len(parts)
         parts.append(data)
@@ -653,7 +661,7 @@ def _clean_study(study: Study) -> CleanResult:
     del parts, data  # rows has them all
 
     # Consent given in one wave covers the person; a refusal anywhere sets aside all their rows.
-    key_codes = _key_codes(rows["key"])
+    key_codes = pd.factorize(rows["key"])[0]  # -1 where missing
     refused = np.unique(key_codes[rows["_reason"].eq("no consent").to_numpy()])
     refused = refused[refused >= 0]
     if len(refused):
@@ -684,6 +692,13 @@ def _clean_study(study: Study) -> CleanResult:
     return CleanResult(data, changes_frame, quarantine, summary, [raw for _, raw in raws])
 
 
+def _constant(n: int, value: str, dtype: pd.CategoricalDtype) -> pd.Categorical:
+    """``n`` times ``value``, a category of ``dtype``."""
+    code = dtype.categories.get_loc(value)
+    return pd.Categorical.from_codes(np.full(n, code, dtype=np.int8 if len(dtype.categories) < 128 else np.int32),
+                                     dtype=dtype)
+
+
 def _release_freed_memory() -> None:
     """Give memory freed by dropped frames back to the system.
 
@@ -698,22 +713,6 @@ def _release_freed_memory() -> None:
         pass
 
 
-def _key_codes(keys: pd.Series) -> np.ndarray:
-    """One integer per distinct participant key, -1 where the key is missing (as ``pd.factorize``).
-
-    Examples
-    --------
-    >>> _key_codes(pd.Series(["b", None, "a", "b"], dtype="str")).tolist()
-    [0, -1, 1, 0]
-    """
-    if keys.dtype != "str":
-        return pd.factorize(keys)[0]
-    encoded = pa.array(keys.array).dictionary_encode()  # pyarrow's hashing: faster than pandas' copies
-    if isinstance(encoded, pa.ChunkedArray):  # one dictionary for all chunks
-        encoded = encoded.combine_chunks()
-    return pc.fill_null(encoded.indices, -1).to_numpy()
-
-
 def _duplicates(rows: pd.DataFrame, key_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows (positions) that repeat a participant's wave, and for each ``kept <source> row <n>``.
 
@@ -721,7 +720,7 @@ def _duplicates(rows: pd.DataFrame, key_codes: np.ndarray) -> tuple[np.ndarray, 
     the complete one, then the latest submitted, then the one from the later
     source, then the later row. Sorting on codes of key and wave instead of the
     strings themselves gives the same choice: only the order within a group
-    matters. ``key_codes`` are :func:`_key_codes` of ``rows["key"]``.
+    matters. ``key_codes`` are ``pd.factorize(rows["key"])[0]``.
     """
     live = np.flatnonzero(rows["_reason"].isna().to_numpy())
     key = key_codes[live]  # rows set aside for a missing key are not live: no -1 here
@@ -742,7 +741,7 @@ def _duplicates(rows: pd.DataFrame, key_codes: np.ndarray) -> tuple[np.ndarray, 
     first[1:] = group[1:] != group[:-1]
     keeper = order[np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))]
     dup, keeper = order[~first], keeper[~first]
-    kept_at = _join("kept ", pa.array(rows["source"].iloc[keeper].array), " row ",
+    kept_at = _join("kept ", pa.array(rows["source"].iloc[keeper].astype("str").array), " row ",
                     pa.array(rows["source_row"].to_numpy()[keeper]))
     return dup, kept_at.to_numpy(zero_copy_only=False)
 
@@ -756,11 +755,14 @@ def _attach_groups(data: pd.DataFrame, study: Study, changes: list) -> pd.DataFr
         given = data.dropna(subset=[study.workshop]).sort_values("_order", kind="stable")
         per_key = given.drop_duplicates("key").set_index("key")[study.workshop]
         data["workshop"] = data["key"].map(per_key)
-    data["entry_point"] = data["workshop"].map(
-        lambda w: study.entry_point_map.get(normalise_text(w), pd.NA), na_action="ignore")
+    # looked up once per distinct workshop (-1, a missing workshop, takes the NA at the end)
+    codes, workshops = pd.factorize(data["workshop"])
+    found = [study.entry_point_map.get(normalise_text(w), None) for w in workshops] + [None]
+    entry = pd.Series(found, dtype=object).astype(data["workshop"].dtype)
+    data["entry_point"] = entry.take(codes).to_numpy() if len(codes) else entry.iloc[:0].to_numpy()
     unmapped = data["workshop"].notna() & data["entry_point"].isna() & bool(study.entry_point_map)
     if unmapped.any():
-        changes.append(pd.DataFrame({"source": data.loc[unmapped, "source"], "source_row": data.loc[unmapped, "source_row"],
+        changes.append(pd.DataFrame({"source": data.loc[unmapped, "source"].astype("str"), "source_row": data.loc[unmapped, "source_row"],
                                      "variable": "entry_point", "old": data.loc[unmapped, "workshop"], "new": pd.NA,
                                      "rule": "workshop not in the study file's entry-point map"}))
     return data
@@ -814,7 +816,8 @@ def _tidy(rows: pd.DataFrame, kept: np.ndarray, groups: pd.DataFrame, study: Stu
             # copy=False: the arrays are new (pandas would copy them otherwise, a second per 40 items)
             return {name: pd.Series(values, index=index, copy=False)
                     for name, values in _item_columns(positions, var).items()}
-        return {col: rows[col].take(taken).reset_index(drop=True)}
+        column = rows[col].take(taken).reset_index(drop=True)
+        return {col: column.astype("str") if col == "source" else column}  # categorical while cleaning
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # two at a time: taking rows mostly releases the GIL
         for built in pool.map(build, [c for c in columns if c not in made and c in rows]):  # not <item>_code...
@@ -844,7 +847,8 @@ def _quarantine_frame(rows: pd.DataFrame, raws: list) -> pd.DataFrame:
     for k, (source, raw) in enumerate(raws):
         sel = rows[(rows["_order"] == k) & rows["_reason"].notna()]
         raw_json = _raw_json(raw, pd.Index(raw.frame[ROW]).get_indexer(sel["source_row"])) if len(sel) else []
-        parts.append(pd.DataFrame({"source": sel["source"], "source_row": sel["source_row"], "wave": sel["wave"],
+        parts.append(pd.DataFrame({"source": sel["source"].astype("str"), "source_row": sel["source_row"],
+                                   "wave": sel["wave"].astype("str"),
                                    "reason": sel["_reason"], "detail": sel["_detail"], "raw": raw_json}))
     return pd.concat(parts, ignore_index=True)[QUARANTINE_COLUMNS] if parts else pd.DataFrame(columns=QUARANTINE_COLUMNS)
 
