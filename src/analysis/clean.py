@@ -158,7 +158,8 @@ class CleanResult:
 def _code_items(values: pd.Series, var: Variable, provenance: pd.DataFrame, changes: list) -> dict:
     """Code one item column via its distinct values (fast on large exports).
 
-    Each distinct answer is coded once and taken back to the rows by code. The
+    ``provenance`` holds ``_source`` and ``_row`` of one export. Each distinct
+    answer is coded once and taken back to the rows by code. The
     rows get only the position of their outcome in :func:`_outcomes`; label,
     score and missing reason are made from it by :func:`_item_columns`, for the
     clean rows only.
@@ -170,17 +171,17 @@ def _code_items(values: pd.Series, var: Variable, provenance: pd.DataFrame, chan
     by_code = {c: labels[k] for k, (c, _) in enumerate(scale.levels)}
     ruled = np.array([c.rule is not None for c in coded], dtype=bool)
     if ruled.any():
-        # rows to log, grouped by distinct answer in order of appearance, as one frame per answer
+        # rows to log, grouped by distinct answer in order of appearance, as one frame
         rows = np.flatnonzero(ruled[inverse])
         rows = rows[np.argsort(inverse[rows], kind="stable")]
-        ends = np.cumsum(np.bincount(inverse[rows], minlength=len(uniques)))
-        source, row = provenance[SOURCE].iloc[rows].to_numpy(), provenance[ROW].to_numpy()[rows]
-        for k in np.flatnonzero(ruled):
-            c, at = coded[k], slice(ends[k - 1] if k else 0, ends[k])
-            new = by_code.get(c.code, None) if not np.isnan(c.code) else None
-            changes.append(pd.DataFrame({
-                "source": source[at], "source_row": row[at],
-                "variable": var.name, "old": uniques[k], "new": new if new is not None else pd.NA, "rule": c.rule}))
+        answer = inverse[rows]
+        new = [by_code.get(c.code, pd.NA) if not np.isnan(c.code) else pd.NA for c in coded]
+        changes.append(pd.DataFrame({
+            "source": provenance[SOURCE].iloc[0],  # one export: the same name on every row
+            "source_row": provenance[ROW].to_numpy()[rows], "variable": var.name,
+            "old": pd.array(np.array(uniques, dtype=object)[answer], dtype="str"),
+            "new": pd.Series(np.array(new, dtype=object)[answer], dtype=object),  # label or NA
+            "rule": pd.array(np.array([c.rule for c in coded], dtype=object)[answer], dtype="str")}))
     outcomes = _outcomes(var)
     of_code = {o.code: k for k, o in enumerate(outcomes) if o.missing is None}
     of_reason = {o.missing: k for k, o in enumerate(outcomes[:-1]) if o.missing is not None}
