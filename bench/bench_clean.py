@@ -1,7 +1,8 @@
 """Benchmark: clean a large Google Forms export, as a ratio to pandas.read_csv of the same file.
 
 Generates a 1,000,000-response x 40-item export (text Likert labels with some variants,
-timestamps, emails with duplicates, one free-text column), then in one process times
+timestamps, emails with duplicates, one free-text column of reflections; 685 MB, the size the
+issue gives; ``--short-text`` writes one- to five-word answers instead, 499 MB), then times
 
   * baseline: ``pandas.read_csv(path)`` (default options), and its peak memory;
   * clean:    ``analysis.clean.clean_study`` on a study pointing at the file (read, code every
@@ -10,7 +11,7 @@ timestamps, emails with duplicates, one free-text column), then in one process t
 and prints both and their ratios. Peak memory is measured per phase in a fresh child process
 (``resource.getrusage`` max RSS), so phases do not hide each other.
 
-Usage: python bench/bench_clean.py [--rows 1000000] [--items 40] [--repeat 2] [--dir DIR]
+Usage: python bench/bench_clean.py [--rows 1000000] [--items 40] [--repeat 2] [--dir DIR] [--short-text]
 """
 
 from __future__ import annotations
@@ -28,11 +29,33 @@ import numpy as np
 
 LABELS = np.array(["Strongly disagree", "Disagree", "Neutral", "Agree", "Strongly agree"])
 VARIANTS = np.array(["strongly agree", " Agree ", "5 - Strongly agree", "NEUTRAL", "6"])
-TEXTS = np.array(["Great session", "Too fast for me", "I will try LinkedIn", "", "", "Mail me at someone@example.org",
-                  "Thanks, very useful", ""])
+SHORT_TEXTS = np.array(["Great session", "Too fast for me", "I will try LinkedIn", "", "",
+                        "Mail me at someone@example.org", "Thanks, very useful", ""])
+# Reflections as people write them: a few sentences, Dutch or English, sometimes over two lines,
+# a quarter left blank. With these the export is about 685 MB, the size the issue gives.
+TEXTS = np.array([
+    "Great session. I finally understood why a hashtag matters when you want people outside your own "
+    "network to find a post, and I sent my first message on Twitter that others could actually see. "
+    "I would have liked more time to practise with LinkedIn groups though.",
+    "Het tempo lag voor mij te hoog: ik was nog bezig met inloggen toen de anderen al berichten plaatsten. "
+    "De strategieën zelf vond ik wel helder, vooral netwerken en informatie scannen.\nVolgende keer graag "
+    "eerst een korte uitleg van de knoppen.",
+    "Starting from the five strategies worked well for me because I already use most of the tools. "
+    "Personal branding was new: I will rewrite my LinkedIn summary this week and ask two colleagues "
+    "for feedback on it. Mail me the slides at someone@example.org please.",
+    "", "",
+    "Ik durfde eerst niet te bloggen, maar na de oefening met een collega heb ik een eerste stukje "
+    "geschreven over ons project. Online gesprekken met vakgenoten voelen nu minder eng. "
+    "Dank voor het geduld!",
+    "Useful, but the hands-on part with Twitter came too late in the day; by then I was tired.\n"
+    "Could the tool basics be a separate morning for people like me who are new to all of this?",
+    "Goede workshop. Ik ga de tips over informatieverwerking gebruiken om RSS-feeds en lijsten op "
+    "Twitter in te richten, zodat ik niet alles hoef te lezen. Samenwerken via gedeelde documenten "
+    "probeer ik met mijn team uit.",
+])
 
 
-def generate(path: Path, rows: int, items: int, seed: int = 1) -> None:
+def generate(path: Path, rows: int, items: int, seed: int = 1, texts: np.ndarray = TEXTS) -> None:
     rng = np.random.default_rng(seed)
     chunk = 100_000
     header = ["Timestamp", "Email address"] + [f"How much do you agree? [Statement {k + 1}]" for k in range(items)] + [
@@ -55,7 +78,7 @@ def generate(path: Path, rows: int, items: int, seed: int = 1) -> None:
                 dirty = rng.random(n) < 0.01
                 col[dirty] = VARIANTS[rng.integers(0, len(VARIANTS), dirty.sum())]
                 col[rng.random(n) < 0.02] = ""
-            text = ['"' + t + '"' for t in TEXTS[rng.integers(0, len(TEXTS), n)]]  # free text is quoted
+            text = ['"' + t + '"' for t in texts[rng.integers(0, len(texts), n)]]  # free text is quoted
             lines = zip(ts, emails, *cols, text)
             fh.write("".join(",".join(r) + "\r\n" for r in lines))
 
@@ -124,19 +147,21 @@ def main() -> int:
     ap.add_argument("--items", type=int, default=40)
     ap.add_argument("--repeat", type=int, default=2, help="runs per phase; the best time is kept")
     ap.add_argument("--dir", type=Path, default=None, help="where to write the export (default: a temp dir)")
+    ap.add_argument("--short-text", action="store_true",
+                    help="one- to five-word free text (a 499 MB export) instead of reflections (685 MB)")
     args = ap.parse_args()
     folder = args.dir or Path(tempfile.mkdtemp(prefix="bench-clean-"))
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "export.csv"
+    path = folder / ("export_short.csv" if args.short_text else "export.csv")
     if not path.exists():
         t0 = time.perf_counter()
-        generate(path, args.rows, args.items)
+        generate(path, args.rows, args.items, texts=SHORT_TEXTS if args.short_text else TEXTS)
         print(f"generated {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s")
     items = "\n".join(f"  q{k + 1}:\n    role: item\n    scale: agree5\n    waves: [pre]\n"
                       f"    match: {{text: [\"How much do you agree? [Statement {k + 1}]\"]}}" for k in range(args.items))
     (folder / "codebook.yaml").write_text(CODEBOOK.format(items=items))
     (folder / "study.yaml").write_text("codebook: codebook.yaml\nparticipant_key: email\n"
-                                       "sources:\n  - {path: export.csv, wave: pre, format: google_forms}\n")
+                                       f"sources:\n  - {{path: {path.name}, wave: pre, format: google_forms}}\n")
     best = {}
     for phase in ("read_csv", "clean"):
         runs = [run(phase, path) for _ in range(args.repeat)]
