@@ -33,6 +33,7 @@ import ctypes
 import json
 import os
 import re
+import threading
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -175,12 +176,13 @@ def _code_items(values: pd.Series, var: Variable, provenance: pd.DataFrame, chan
         rows = np.flatnonzero(ruled[inverse])
         rows = rows[np.argsort(inverse[rows], kind="stable")]
         answer = inverse[rows]
-        new = [by_code.get(c.code, pd.NA) if not np.isnan(c.code) else pd.NA for c in coded]
+        new = np.array([by_code.get(c.code, pd.NA) if not np.isnan(c.code) else pd.NA for c in coded], dtype=object)
         changes.append(pd.DataFrame({
             "source": provenance[SOURCE].iloc[0],  # one export: the same name on every row
             "source_row": provenance[ROW].to_numpy()[rows], "variable": var.name,
             "old": pd.array(np.array(uniques, dtype=object)[answer], dtype="str"),
-            "new": pd.Series(np.array(new, dtype=object)[answer], dtype=object),  # label or NA
+            # labels as text; with an NA among them an object column, as the log has always had
+            "new": pd.Series(new[answer], dtype="str" if all(isinstance(v, str) for v in new[ruled]) else object),
             "rule": pd.array(np.array([c.rule for c in coded], dtype=object)[answer], dtype="str")}))
     outcomes = _outcomes(var)
     of_code = {o.code: k for k, o in enumerate(outcomes) if o.missing is None}
@@ -663,35 +665,47 @@ def _small_pages():
     The setting is numpy's documented global state (see "madvise hugepage on
     Linux" in numpy's reference); it is restored afterwards.
     """
-    toggle = getattr(np._core.multiarray, "_set_madvise_hugepage", None)
-    if toggle is None or "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+    global _small_page_users, _pages_before
+    toggle = getattr(getattr(getattr(np, "_core", None), "multiarray", None), "_set_madvise_hugepage", None)
+    if toggle is None or "NUMPY_MADVISE_HUGEPAGE" in os.environ:  # (numpy < 2) or the user's choice
         yield
         return
-    before = toggle(False)
+    with _small_page_lock:  # cleanings in several threads: the first switches off, the last restores
+        if _small_page_users == 0:
+            _pages_before = toggle(False)
+        _small_page_users += 1
     try:
         yield
     finally:
-        toggle(before)
+        with _small_page_lock:
+            _small_page_users -= 1
+            if _small_page_users == 0:
+                toggle(_pages_before)
+
+
+_small_page_lock = threading.Lock()
+_small_page_users = 0
+_pages_before = True
 
 
 def _clean_study(study: Study) -> CleanResult:
     changes: list[pd.DataFrame] = []
     parts, raws = [], []
-    # source and wave are the same for all rows of an export: categoricals while cleaning, text
-    # again where they leave (a text column of a million copies of a name is slow to build and take)
-    source_type = pd.CategoricalDtype(list(dict.fromkeys(source.name for source in study.sources)))
-    wave_type = pd.CategoricalDtype(list(dict.fromkeys(source.wave for source in study.sources)))
     for source in study.sources:
         raw = read_export(source.path, source.format, source.name)
         raws.append((source, raw))
         data, reason, detail = _clean_source(raw, source, study, changes)
-        data["source"] = _constant(len(data), raw.name, source_type)
-        data["wave"] = _constant(len(data), source.wave, wave_type)
         data["_reason"], data["_detail"] = reason.to_numpy(), detail.to_numpy()
         data["_order"] = len(parts)
         parts.append(data)
     rows = pd.concat(parts, ignore_index=True)
     del parts, data  # rows has them all
+    # Source and wave are the same for all rows of an export: categoricals while cleaning, text
+    # again where they leave (a text column of a million copies of a name is slow to build and take).
+    order = rows["_order"].to_numpy()
+    for column, values in (("source", [raw.name for _, raw in raws]), ("wave", [source.wave for source, _ in raws])):
+        dtype = pd.CategoricalDtype(list(dict.fromkeys(values)))
+        rows[column] = pd.Categorical.from_codes(dtype.categories.get_indexer(values)[order], dtype=dtype)
 
     # Consent given in one wave covers the person; a refusal anywhere sets aside all their rows.
     key_codes = pd.factorize(rows["key"])[0]  # -1 where missing
@@ -723,13 +737,6 @@ def _clean_study(study: Study) -> CleanResult:
     changes_frame = changes_frame[_among(changes_frame, groups)].reset_index(drop=True)
     summary = _summary(rows, raws, changes_frame, groups)
     return CleanResult(data, changes_frame, quarantine, summary, [raw for _, raw in raws])
-
-
-def _constant(n: int, value: str, dtype: pd.CategoricalDtype) -> pd.Categorical:
-    """``n`` times ``value``, a category of ``dtype``."""
-    code = dtype.categories.get_loc(value)
-    return pd.Categorical.from_codes(np.full(n, code, dtype=np.int8 if len(dtype.categories) < 128 else np.int32),
-                                     dtype=dtype)
 
 
 def _release_freed_memory() -> None:
@@ -788,11 +795,15 @@ def _attach_groups(data: pd.DataFrame, study: Study, changes: list) -> pd.DataFr
         given = data.dropna(subset=[study.workshop]).sort_values("_order", kind="stable")
         per_key = given.drop_duplicates("key").set_index("key")[study.workshop]
         data["workshop"] = data["key"].map(per_key)
-    # looked up once per distinct workshop (-1, a missing workshop, takes the NA at the end)
-    codes, workshops = pd.factorize(data["workshop"])
-    found = [study.entry_point_map.get(normalise_text(w), None) for w in workshops] + [None]
-    entry = pd.Series(found, dtype=object).astype(data["workshop"].dtype)
-    data["entry_point"] = entry.take(codes).to_numpy() if len(codes) else entry.iloc[:0].to_numpy()
+    # looked up once per distinct workshop (missing included), then taken back to the rows
+    codes = pd.factorize(data["workshop"])[0]  # numbered in order of first appearance, -1 if missing
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)  # of codes 0, 1, ...
+    if (codes < 0).any():
+        first = np.append(first, np.argmax(codes < 0))  # and of a missing workshop, last
+    back = np.where(codes < 0, len(first) - 1, codes)
+    entry = data["workshop"].iloc[first].map(
+        lambda w: study.entry_point_map.get(normalise_text(w), pd.NA), na_action="ignore")
+    data["entry_point"] = pd.Series(entry.take(back).array, index=data.index)
     unmapped = data["workshop"].notna() & data["entry_point"].isna() & bool(study.entry_point_map)
     if unmapped.any():
         changes.append(pd.DataFrame({"source": data.loc[unmapped, "source"].astype("str"), "source_row": data.loc[unmapped, "source_row"],
@@ -903,7 +914,8 @@ def _summary(rows: pd.DataFrame, raws: list, changes: pd.DataFrame, data: pd.Dat
         "conservation": "every raw row is in the clean data or in the quarantine",
         # the clean rows have a key each, distinct within a wave (duplicates are set aside), so
         # counting keys counts participants without hashing them all again
-        "participants_per_wave": {str(w): int(n) for w, n in data.groupby("wave")["key"].count().items()},
+        "participants_per_wave": {str(w): int(n)  # waves in alphabetical order, as text
+                                  for w, n in data.groupby(data["wave"].astype("str"))["key"].count().items()},
         "changes_by_rule": {str(r): int(n) for r, n in changes["rule"].value_counts().sort_index().items()},
     }
 
