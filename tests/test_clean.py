@@ -112,6 +112,19 @@ def test_tiny_study_end_to_end(tiny_study):
     assert changes.loc[("pre.csv", 7, "q1"), "old"] == "7"
 
 
+def test_quarantine_columns_are_text_whatever_was_set_aside(tmp_path):
+    # the second export has nothing set aside when its rows are first coded; the first only
+    # duplicates found later; an empty quarantine has the same column types
+    pre = "Timestamp,Email,Consent,Q1 statement,Q2 reversed\n3/1/2026 9:00:00,a@x.org,Yes,Agree,Agree\n"
+    twice = pre + "3/1/2026 9:01:00,a@x.org,Yes,Neutral,Agree\n"
+    post = "Timestamp,Email,Q1 statement,Q2 reversed,Note\n2026-03-02 10:00:00,a@x.org,Eens,Eens,\n"
+    for folder, first, expected in ((tmp_path / "dup", twice, 1), (tmp_path / "none", pre, 0)):
+        result = clean_study(load_study(write_tiny_study(folder, first, post)))
+        assert len(result.quarantine) == expected
+        assert result.quarantine.dtypes.astype(str).to_dict() == {
+            "source": "str", "source_row": "int64", "wave": "str", "reason": "str", "detail": "str", "raw": "str"}
+
+
 def test_incomplete_then_complete_keeps_the_complete_one(tmp_path):
     pre = "Timestamp,Email,Consent,Q1 statement,Q2 reversed\n3/1/2026 9:00:00,a@x.org,Yes,Agree,Agree\n"
     post = "Timestamp,Email,Q1 statement,Q2 reversed,Note\n"
