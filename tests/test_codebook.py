@@ -74,3 +74,12 @@ def test_codebook_loads_alone(tmp_path):
     (tmp_path / "cb.yaml").write_text(AGREE3)
     cb = load_codebook(tmp_path / "cb.yaml")
     assert cb.variables["q2"].reverse and cb.variables["email"].pii
+
+
+def test_question_asked_in_slots_only_needs_role_text(tmp_path):
+    from analysis.codebook import Codebook, Variable
+
+    cb = Codebook(tmp_path / "codebook.yaml", {"q": Variable("q", "item", ("pre",), text=("Rate it",))}, {})
+    questions = {"Part #1:Rate it": "Rate it", "Part #2:Rate it": "Rate it"}
+    with pytest.raises(InputError, match="not a numbered part.*role text"):
+        cb.match_columns(questions, "pre", "export.csv", {c: str(k + 1) for k, c in enumerate(questions)})

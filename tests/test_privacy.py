@@ -243,3 +243,37 @@ def test_change_log_values_are_scrubbed_both_ways(tiny_study):
     changes = protect(result, study).changes
     repaired = changes[changes["rule"] == "repaired double-encoded UTF-8"]
     assert repaired[["old", "new"]].values.tolist() == [["mail [EMAIL]", "mail [EMAIL]"]]
+
+
+SURVEYGIZMO_SLOTS = """\
+Response ID,Time Started,Date Submitted,Status,Email,How do you run it?,Other - Write In:How do you run it?,\
+Tool #1:Which tools would you add?,Tool #2:Which tools would you add?,Instructor #1:Who taught you?,\
+Instructor #2:Who taught you?
+1,2016-01-01 10:00:00,2016-01-01 10:05:00,Complete,a@x.org,Standalone,,git, Slack ,Jan de Vries,
+2,2016-01-01 11:00:00,2016-01-01 11:05:00,Complete,b@x.org,Other - Write In,On my server; mail b@x.org,,,Anouk Bakker,Piet Jansen
+"""
+
+
+def test_slots_and_write_ins_are_free_text_scrubbed_and_gated(tmp_path):
+    (tmp_path / "sg.csv").write_text(SURVEYGIZMO_SLOTS, encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text("""\
+version: 1
+variables:
+  email: {role: identifier, waves: [pre], match: {text: [Email]}}
+  run_how: {role: text, waves: [pre], match: {text: ["How do you run it?"]}}
+  tools: {role: text, waves: [pre], match: {normalised: ["which tools would you add?"]}}
+  instructors: {role: text, pii: true, waves: [pre], match: {text: ["Who taught you?"]}}
+""")
+    (tmp_path / "study.yaml").write_text("codebook: codebook.yaml\nparticipant_key: email\npseudonym_key: demo\n"
+                                         "sources:\n  - {path: sg.csv, wave: pre}\n")
+    study = load_study(tmp_path / "study.yaml")
+    processed = process_study(study)
+    data = processed.data.set_index("source_row")
+    assert [c for c in data.columns if c.startswith(("run_how", "tools", "instructors"))] == [
+        "run_how", "run_how_other", "tools_1", "tools_2"]  # a PII question's slots are dropped
+    assert data.loc[3, "run_how_other"] == "On my server; mail [EMAIL]"  # a write-in is scrubbed
+    assert data.loc[2, "tools_2"] == "Slack"
+    leaky = tmp_path / "leaky.txt"
+    leaky.write_text("piet jansen wrote from b@x.org")
+    leaks, _ = check_privacy(study, leaky)
+    assert {"instructors", "free text email"} <= {leak.kind for leak in leaks}

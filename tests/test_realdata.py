@@ -81,6 +81,29 @@ def test_jupyter_surveygizmo_partial_and_complete(realdata):
     assert result.data["complete"].sum() + complete_set_aside == 779
 
 
+def test_jupyter_surveygizmo_slots_and_write_ins_are_one_variable(realdata):
+    """"Tool / Application #1:..#3:" is one variable; counts checked against the csv module."""
+    import csv
+
+    result = _clean("jupyter_notebook_ux/study.yaml")
+    (raw,) = result.raws
+    data = result.data
+    slots = [c for c in data.columns if c.startswith("integrations")]
+    assert slots == ["integrations_1", "integrations_2", "integrations_3"]
+    assert [c for c in data.columns if c.startswith("run_how")] == ["run_how", "run_how_other"]
+    with open(raw.path, encoding=raw.encoding, newline="") as fh:
+        records = list(csv.reader(fh))
+    header, body = records[0], records[1:]
+    for k in (1, 2, 3):
+        at = next(i for i, h in enumerate(header) if h.startswith(f"Tool / Application #{k}:"))
+        answered = sum(1 for r in body if r[at].strip())
+        assert data[f"integrations_{k}"].notna().sum() == answered > 50
+    at = header.index("Other - Write In:How do you run the Jupyter Notebook?")
+    assert data["run_how_other"].notna().sum() == sum(1 for r in body if r[at].strip()) > 50
+    # the choice itself is kept beside the write-in
+    assert (data["run_how"] == "Other - Write In").sum() > 0
+
+
 def test_ds4owd_csv_and_xlsx_twins_clean_to_identical_data(realdata):
     csv, xlsx = _clean("ds4owd/study_csv.yaml"), _clean("ds4owd/study_xlsx.yaml")
     _conserved(csv)

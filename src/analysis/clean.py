@@ -42,7 +42,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analysis.codebook import Scale, Study, Variable, normalise_text
+from analysis.codebook import Scale, Study, Variable, normalise_text, part_columns
 from analysis.io import COMPLETE, PREVIEW, ROW, SOURCE, TIMESTAMP_FORMATS, RawExport, read_export
 
 CHANGE_COLUMNS = ["source", "source_row", "variable", "old", "new", "rule"]
@@ -505,11 +505,16 @@ def _code_multiselect(frame: pd.DataFrame, cols: list[str], var: Variable, prov,
     return out
 
 
-def _clean_source(raw: RawExport, source, study: Study, changes: list) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
-    """Code one export; return its rows, a reason per row (NA = keep) and details."""
+def _clean_source(raw: RawExport, source, study: Study, changes: list,
+                  parts: dict) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Code one export; return its rows, a reason per row (NA = keep) and details.
+
+    ``parts`` gets, per variable, the clean-data columns of its parts (slots,
+    write-ins: see :func:`analysis.codebook.part_columns`) found in this export.
+    """
     codebook = study.codebook
     wave = source.wave
-    columns = codebook.match_columns(raw.questions, wave, raw.name)
+    columns = codebook.match_columns(raw.questions, wave, raw.name, raw.parts)
     frame = raw.frame
     if source.na_values:
         answers = raw.answer_columns
@@ -534,6 +539,12 @@ def _clean_source(raw: RawExport, source, study: Study, changes: list) -> tuple[
                   if codebook.variables[name].role in ("item", "consent")}
         for name, cols in columns.items():
             var = codebook.variables[name]
+            for column, col in part_columns(name, cols, raw.parts).items():  # free text, whatever the role
+                out[column] = _stripped_text(frame[col])
+                parts.setdefault(name, {})[column] = None
+            cols = [c for c in cols if c not in raw.parts]  # (parts come after the question's own column)
+            if not cols:  # a question asked in slots only
+                continue
             values = frame[cols[0]]
             if name in coding:
                 coded, logged = coding.pop(name).result()
@@ -743,16 +754,17 @@ _pages_before = True
 
 def _clean_study(study: Study) -> CleanResult:
     changes: list[pd.DataFrame] = []
-    parts, raws = [], []
+    parts: dict[str, dict] = {}  # variable -> clean-data columns of its slots and write-ins
+    frames, raws = [], []
     for source in study.sources:
         raw = read_export(source.path, source.format, source.name)
         raws.append((source, raw))
-        data, reason, detail = _clean_source(raw, source, study, changes)
+        data, reason, detail = _clean_source(raw, source, study, changes, parts)
         data["_reason"], data["_detail"] = reason, detail  # (the same index; an array would be inspected)
-        data["_order"] = len(parts)
-        parts.append(data)
-    rows = pd.concat(parts, ignore_index=True)
-    del parts, data  # rows has them all
+        data["_order"] = len(frames)
+        frames.append(data)
+    rows = pd.concat(frames, ignore_index=True)
+    del frames, data  # rows has them all
     # Source and wave are the same for all rows of an export: categoricals while cleaning, text
     # again where they leave (a text column of a million copies of a name is slow to build and take).
     order = rows["_order"].to_numpy()
@@ -783,7 +795,7 @@ def _clean_study(study: Study) -> CleanResult:
     with ThreadPoolExecutor(max_workers=1) as pool:
         # the clean data is sorted and built while the quarantine and the log are made here
         # (sorting a million keys takes 0.4 s on one core; neither side changes `rows`)
-        tidy = pool.submit(_tidy, rows, kept, groups, study)
+        tidy = pool.submit(_tidy, rows, kept, groups, study, parts)
         rows = rows[["source", "source_row", "wave", "_order", "_reason", "_detail"]]
         quarantine = _quarantine_frame(rows, raws)
         changes_frame = (pd.concat(changes, ignore_index=True) if changes
@@ -854,11 +866,12 @@ def _attach_groups(data: pd.DataFrame, study: Study, changes: list) -> pd.DataFr
     return data
 
 
-def _tidy(rows: pd.DataFrame, kept: np.ndarray, groups: pd.DataFrame, study: Study) -> pd.DataFrame:
+def _tidy(rows: pd.DataFrame, kept: np.ndarray, groups: pd.DataFrame, study: Study, parts: dict) -> pd.DataFrame:
     """The clean data: rows ``kept`` (positions) with their ``groups``, in wave and key order.
 
     ``groups`` holds ``key``, ``wave``, ``workshop`` and ``entry_point`` of the
-    kept rows, in the same order.
+    kept rows, in the same order; ``parts`` the columns of each variable's
+    slots and write-ins, which follow the variable's own columns.
     """
     cb = study.codebook
     first = ["key", "wave", "workshop", "entry_point"] + (["submitted"] if "submitted" in rows else []) + ["complete"]
@@ -872,6 +885,7 @@ def _tidy(rows: pd.DataFrame, kept: np.ndarray, groups: pd.DataFrame, study: Stu
             body += [c for c in var.option_columns() if c in rows]
         elif var.name in rows:
             body.append(var.name)
+        body += list(parts.get(var.name, ()))  # slots and write-in, in the order of the export's columns
     columns = first + body + ["source", "source_row"]
     # the wave's position among the study's waves, worked out per distinct wave
     wave_codes, waves = pd.factorize(groups["wave"], use_na_sentinel=False)

@@ -236,17 +236,29 @@ class Codebook:
     def by_role(self, *roles: str) -> list[Variable]:
         return [v for v in self.variables.values() if v.role in roles]
 
-    def match_columns(self, questions: dict, wave: str, source: str) -> dict[str, list[str]]:
+    def match_columns(self, questions: dict, wave: str, source: str,
+                      parts: dict | None = None) -> dict[str, list[str]]:
         """Map each variable of ``wave`` to its column(s) in one export.
 
         A variable matches exactly one column, except role ``ignore`` which
-        may match several (such as a tool's latitude and longitude).
+        may match several (such as a tool's latitude and longitude), and
+        except a question the export splits into parts (``parts``: column ->
+        ``"1"``, ``"2"``... or ``"other"``, see :class:`analysis.io.RawExport`):
+        then its column, if it has one, comes first and its parts follow.
 
         Raises
         ------
         InputError
             A variable that matches no column, or two columns.
+
+        Examples
+        --------
+        >>> cb = Codebook(Path("codebook.yaml"), {"tools": Variable("tools", "text", ("pre",), text=("Which?",))}, {})
+        >>> cb.match_columns({"T #1:Which?": "Which?", "T #2:Which?": "Which?"}, "pre", "export.csv",
+        ...                  {"T #1:Which?": "1", "T #2:Which?": "2"})
+        {'tools': ['T #1:Which?', 'T #2:Which?']}
         """
+        parts = parts or {}
         found: dict[str, list[str]] = {}
         for var in self.variables.values():
             if wave not in var.waves:
@@ -260,11 +272,32 @@ class Codebook:
             if not cols:
                 raise InputError(self.path, f"a column in {source} for variable {var.name!r} "
                                  "(check its match texts)", row=var.line, column=var.name)
-            if len(cols) > 1 and var.role != "ignore" and not (var.role == "multiselect" and var.layout == "columns"):
+            whole = [c for c in cols if c not in parts]
+            if len(whole) < len(cols) and len(whole) <= 1 and var.role != "ignore":
+                if not whole and var.role != "text":
+                    raise InputError(self.path, f"a column in {source} for variable {var.name!r} that is not "
+                                     f"a numbered part ({cols[0]!r}); give a variable with several answers "
+                                     "role text", row=var.line, column=var.name)
+                cols = whole + [c for c in cols if c in parts]
+            elif len(cols) > 1 and var.role != "ignore" and not (var.role == "multiselect" and var.layout == "columns"):
                 raise InputError(self.path, f"one column in {source} for variable {var.name!r}, "
                                  f"found {len(cols)}: {', '.join(cols[:3])}", row=var.line, column=var.name)
             found[var.name] = cols
         return found
+
+
+def part_columns(name: str, columns: list[str], parts: dict) -> dict[str, str]:
+    """Clean-data column -> export column, for the parts among variable ``name``'s ``columns``.
+
+    A numbered slot becomes ``<name>_1``, ``<name>_2``...; a write-in
+    ``<name>_other``. Parts are free text, whatever the variable's role.
+
+    Examples
+    --------
+    >>> part_columns("run", ["How?", "Other - Write In:How?"], {"Other - Write In:How?": "other"})
+    {'run_other': 'Other - Write In:How?'}
+    """
+    return {f"{name}_{parts[c]}": c for c in columns if c in parts}
 
 
 def _option_block(var: Variable, columns: list[str]) -> list[str]:

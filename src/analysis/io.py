@@ -107,6 +107,13 @@ class RawExport:
     repairs : pandas.DataFrame
         Cells repaired from double-encoded UTF-8: ``source_row``, ``column``,
         ``old``, ``new``.
+    parts : dict
+        Column -> which part of its question it holds, for columns that hold
+        one of several answers to a question: ``"1"``, ``"2"``... for
+        SurveyGizmo's numbered slots (``Tool #1:What tools...?``), ``"other"``
+        for the write-in of a question that has a column of its own
+        (``Other - Write In:How do you run it?``). Their ``questions`` entry is
+        the question itself, so one codebook variable finds them all.
     """
 
     path: Path
@@ -116,6 +123,7 @@ class RawExport:
     questions: dict = field(default_factory=dict)
     repairs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["source_row", "column", "old", "new"]))
     encoding: str = "utf-8"
+    parts: dict = field(default_factory=dict)
 
     @property
     def answer_columns(self) -> list[str]:
@@ -339,13 +347,43 @@ def _read_indico(path: Path, name: str, fmt: str) -> RawExport:
     return _assemble(path, name, fmt, records, header, texts, encoding)
 
 
-_SLOT = re.compile(r"^[^:#]*#\d+:\s*")
+# "Tool / Application #1:What tools...?": the first of several answers to one question
+_SLOT = re.compile(r"^[^:#]*#(\d+):\s*(.+)$", re.DOTALL)
+# "Other - Write In:How do you run it?", "Other word(s)::Select all the words...": a write-in
+_WRITE_IN = re.compile(r"^([^:]*(?:other|write|anders|overig)[^:]*):{1,2}\s*(.+)$", re.DOTALL | re.IGNORECASE)
+
+
+def question_parts(header: list[str]) -> tuple[list[str], list[str | None]]:
+    """The question of each SurveyGizmo header and the part of it the column holds.
+
+    Examples
+    --------
+    >>> question_parts(["How do you run it?", "Other - Write In:How do you run it?",
+    ...                 "Tool #1:Which tools?", "Tool #2:Which tools?", "Python:Which languages?"])
+    (['How do you run it?', 'How do you run it?', 'Which tools?', 'Which tools?', 'Python:Which languages?'], [None, 'other', '1', '2', None])
+    """
+    plain = {h.strip() for h in header}
+    questions, parts = [], []
+    for h in header:
+        slot, write_in = _SLOT.match(h.strip()), _WRITE_IN.match(h.strip())
+        if slot:
+            questions.append(slot[2].strip())
+            parts.append(str(int(slot[1])))
+        elif write_in and write_in[2].strip() in plain:  # only beside its own question's column
+            questions.append(write_in[2].strip())
+            parts.append("other")
+        else:
+            questions.append(h)
+            parts.append(None)
+    return questions, parts
 
 
 def _read_surveygizmo(path: Path, name: str, fmt: str) -> RawExport:
     records, encoding = _read_records(path)
     header = _header_rows(records, 1)[0]
-    raw = _assemble(path, name, fmt, records, header, encoding=encoding)
+    questions, parts = question_parts(header)
+    raw = _assemble(path, name, fmt, records, header, questions, encoding=encoding)
+    raw.parts = {col: part for col, part in zip(raw.frame.columns, parts) if part is not None}
     if "Status" in raw.frame:
         status = raw.frame["Status"].str.strip().str.casefold()
         raw.frame[COMPLETE] = (status == "complete").to_numpy()

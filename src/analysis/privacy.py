@@ -31,7 +31,7 @@ import pandas as pd
 import phonenumbers
 
 from analysis.clean import CleanResult, clean_study, normalise_key
-from analysis.codebook import Study, load_study
+from analysis.codebook import Study, load_study, part_columns
 from analysis.paths import user_config_dir
 
 #: Public key of the committed sample study. Never use it for real data.
@@ -213,6 +213,22 @@ class ProcessedStudy:
     raws: list  # the raw exports as read; private, for the leak gate
 
 
+def free_text_columns(study: Study, raws: list) -> list[tuple]:
+    """Where people typed free text: ``(raw export, variable, clean-data column, export column)``.
+
+    The columns of variables of role ``text``, and the slots and write-ins of
+    every variable (``<var>_1``, ``<var>_other``: typed, whatever the role).
+    """
+    found = []
+    for source, raw in zip(study.sources, raws):
+        columns = study.codebook.match_columns(raw.questions, source.wave, raw.name, raw.parts)
+        for name, cols in columns.items():
+            found += [(raw, name, column, col) for column, col in part_columns(name, cols, raw.parts).items()]
+            if study.codebook.variables[name].role == "text":
+                found += [(raw, name, name, col) for col in cols if col not in raw.parts]
+    return found
+
+
 def pii_values(study: Study, raws: list) -> dict[str, set[str]]:
     """Every value of an identifier or PII column in the raw exports, per variable.
 
@@ -221,7 +237,7 @@ def pii_values(study: Study, raws: list) -> dict[str, set[str]]:
     values: dict[str, set[str]] = {}
     pii_vars = {v.name for v in study.codebook.variables.values() if v.pii or v.role == "identifier"}
     for source, raw in zip(study.sources, raws):
-        columns = study.codebook.match_columns(raw.questions, source.wave, raw.name)
+        columns = study.codebook.match_columns(raw.questions, source.wave, raw.name, raw.parts)
         for name in pii_vars & columns.keys():
             for col in columns[name]:
                 found = {v.strip() for v in raw.frame[col] if v.strip()}
@@ -285,11 +301,14 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
     names = name_pattern(known_names(v for values in known.values() for v in sorted(values)) + list(study.roster))
     scrubbed: Counter = Counter()
     log = []
-    for var in cb.by_role("text"):
-        if var.name not in data:
+    position = {name: k for k, name in enumerate(cb.variables)}
+    texts = sorted(dict.fromkeys((name, column) for _, name, column, _ in free_text_columns(study, result.raws)),
+                   key=lambda t: position[t[0]])  # in codebook order
+    for name, column_name in texts:
+        if column_name not in data:
             continue
         cache: dict[str, tuple[str, Counter]] = {}
-        column = data[var.name]
+        column = data[column_name]
         new = []
         for row, text in zip(data.index, column):
             if pd.isna(text):
@@ -301,11 +320,12 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
             if counts:
                 scrubbed.update(counts)
                 log.append({"source": data.at[row, "source"], "source_row": data.at[row, "source_row"],
-                            "variable": var.name, "old": "[free text]", "new": "[scrubbed]",
+                            "variable": column_name, "old": "[free text]", "new": "[scrubbed]",
                             "rule": "scrubbed " + ", ".join(f"{k} x{n}" for k, n in sorted(counts.items()))})
             new.append(clean_text)
-        data[var.name] = pd.array(new, dtype="str")
+        data[column_name] = pd.array(new, dtype="str")
     drop = ["key"] + [v.name for v in cb.variables.values() if (v.pii or v.role == "identifier") and v.name in data]
+    drop += [column for name, column in texts if column != name and cb.variables[name].pii]  # their parts
     data = data.drop(columns=[c for c in data.columns if c in drop or any(c == f"{d}_code" or c == f"{d}_missing" for d in drop)])
     pii_vars = {v.name for v in cb.variables.values() if v.pii or v.role == "identifier"}
     changes = result.changes[~result.changes["variable"].isin(pii_vars)].copy()
@@ -433,13 +453,10 @@ def personal_values(study: Study, raws: list | None = None) -> dict[str, set[str
     if study.roster:
         values["roster name"] = set(study.roster)
     names = name_pattern(known_names(v for vs in values.values() for v in sorted(vs)))
-    text_vars = {v.name for v in study.codebook.by_role("text")}
-    for source, raw in zip(study.sources, raws):
-        columns = study.codebook.match_columns(raw.questions, source.wave, raw.name)
-        for name in text_vars & columns.keys():
-            for text in set(raw.frame[columns[name][0]]):
-                for start, end, kind in personal_spans(text, names):
-                    values.setdefault(f"free text {kind}", set()).add(text[start:end])
+    for raw, _, _, col in free_text_columns(study, raws):
+        for text in set(raw.frame[col]):
+            for start, end, kind in personal_spans(text, names):
+                values.setdefault(f"free text {kind}", set()).add(text[start:end])
     return values
 
 
