@@ -76,10 +76,53 @@ def test_codebook_loads_alone(tmp_path):
     assert cb.variables["q2"].reverse and cb.variables["email"].pii
 
 
-def test_question_asked_in_slots_only_needs_role_text(tmp_path):
+def _slots_codebook(tmp_path, **variables):
     from analysis.codebook import Codebook, Variable
 
-    cb = Codebook(tmp_path / "codebook.yaml", {"q": Variable("q", "item", ("pre",), text=("Rate it",))}, {})
-    questions = {"Part #1:Rate it": "Rate it", "Part #2:Rate it": "Rate it"}
-    with pytest.raises(InputError, match="not a numbered part.*role text"):
-        cb.match_columns(questions, "pre", "export.csv", {c: str(k + 1) for k, c in enumerate(questions)})
+    return Codebook(tmp_path / "codebook.yaml", {name: Variable(name, role, ("pre",), text=(text,))
+                                                 for name, (role, text) in variables.items()}, {})
+
+
+def test_question_asked_in_slots_only_needs_role_text(tmp_path):
+    from analysis.io import question_parts
+
+    header = ["Part #1:Rate it", "Part #2:Rate it"]
+    parts = {header[k]: part for k, part in question_parts(header).items()}
+    cb = _slots_codebook(tmp_path, q=("item", "Rate it"))
+    with pytest.raises(InputError, match="only numbered parts.*role text"):
+        cb.match_columns({h: h for h in header}, "pre", "export.csv", parts)
+    cb = _slots_codebook(tmp_path, q=("text", "Rate it"))
+    columns = cb.match_columns({h: h for h in header}, "pre", "export.csv", parts)
+    assert cb.match_parts(columns, parts, "export.csv") == {"q": {"q_1": "Part #1:Rate it", "q_2": "Part #2:Rate it"}}
+
+
+@pytest.mark.parametrize("header, variables, error", [
+    # a part named like another variable
+    (["Tool #1:Which?", "Tool #2:Which?", "First tool?"], {"tools": ("text", "Which?"), "tools_1": ("text", "First tool?")},
+     "named 'tools_1' like another variable"),
+    # two columns for one part
+    (["Tool #1:Which?", "Tool #2:Which?", "Version #1:Which?", "Version #2:Which?"], {"tools": ("text", "Which?")},
+     "two columns for part '1'"),
+])
+def test_parts_that_clash_are_clear_errors(tmp_path, header, variables, error):
+    from analysis.io import question_parts
+
+    parts = {header[k]: part for k, part in question_parts(header).items()}
+    cb = _slots_codebook(tmp_path, **variables)
+    columns = cb.match_columns({h: h for h in header}, "pre", "export.csv", parts)
+    with pytest.raises(InputError, match=error):
+        cb.match_parts(columns, parts, "export.csv")
+
+
+def test_columns_mapped_by_their_header_are_not_parts(tmp_path):
+    from analysis.io import question_parts
+
+    # a codebook that maps the write-in and a lone numbered grid row itself keeps working as before
+    header = ["How?", "Other - Write In:How?", "Session #1:Rate it"]
+    parts = {header[k]: part for k, part in question_parts(header).items()}
+    assert parts == {"Other - Write In:How?": ("How?", "other")}  # one "#1:" alone is not a slot
+    cb = _slots_codebook(tmp_path, how=("text", "How?"), how_other=("text", "Other - Write In:How?"),
+                         session=("item", "Session #1:Rate it"))
+    columns = cb.match_columns({h: h for h in header}, "pre", "export.csv", parts)
+    assert columns == {"how": ["How?"], "how_other": ["Other - Write In:How?"], "session": ["Session #1:Rate it"]}
+    assert cb.match_parts(columns, parts, "export.csv") == {}

@@ -246,11 +246,12 @@ def test_change_log_values_are_scrubbed_both_ways(tiny_study):
 
 
 SURVEYGIZMO_SLOTS = """\
-Response ID,Time Started,Date Submitted,Status,Email,How do you run it?,Other - Write In:How do you run it?,\
-Tool #1:Which tools would you add?,Tool #2:Which tools would you add?,Instructor #1:Who taught you?,\
-Instructor #2:Who taught you?
-1,2016-01-01 10:00:00,2016-01-01 10:05:00,Complete,a@x.org,Standalone,,git, Slack ,Jan de Vries,
-2,2016-01-01 11:00:00,2016-01-01 11:05:00,Complete,b@x.org,Other - Write In,On my server; mail b@x.org,,,Anouk Bakker,Piet Jansen
+Response ID,Time Started,Date Submitted,Status,Email,Other - Write In:Email,How do you run it?,\
+Other - Write In:How do you run it?,Tool #1:Which tools would you add?,Tool #2:Which tools would you add?,\
+Instructor #1:Who taught you?,Instructor #2:Who taught you?
+1,2016-01-01 10:00:00,2016-01-01 10:05:00,Complete,a@x.org,,Standalone,,git, Slack ,Jan de Vries,
+2,2016-01-01 11:00:00,2016-01-01 11:05:00,Complete,b@x.org,student 06 1234 5678,Other - Write In,On my server; mail b@x.org,,,\
+Anouk Bakker,Piet Jansen
 """
 
 
@@ -259,7 +260,7 @@ def test_slots_and_write_ins_are_free_text_scrubbed_and_gated(tmp_path):
     (tmp_path / "codebook.yaml").write_text("""\
 version: 1
 variables:
-  email: {role: identifier, waves: [pre], match: {text: [Email]}}
+  email: {role: identifier, pii: false, waves: [pre], match: {text: [Email]}}
   run_how: {role: text, waves: [pre], match: {text: ["How do you run it?"]}}
   tools: {role: text, waves: [pre], match: {normalised: ["which tools would you add?"]}}
   instructors: {role: text, pii: true, waves: [pre], match: {text: ["Who taught you?"]}}
@@ -269,8 +270,8 @@ variables:
     study = load_study(tmp_path / "study.yaml")
     processed = process_study(study)
     data = processed.data.set_index("source_row")
-    assert [c for c in data.columns if c.startswith(("run_how", "tools", "instructors"))] == [
-        "run_how", "run_how_other", "tools_1", "tools_2"]  # a PII question's slots are dropped
+    assert [c for c in data.columns if c.startswith(("email", "run_how", "tools", "instructors"))] == [
+        "run_how", "run_how_other", "tools_1", "tools_2"]  # an identifier's or PII question's parts are dropped
     assert data.loc[3, "run_how_other"] == "On my server; mail [EMAIL]"  # a write-in is scrubbed
     assert data.loc[2, "tools_2"] == "Slack"
     leaky = tmp_path / "leaky.txt"

@@ -42,7 +42,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analysis.codebook import Scale, Study, Variable, normalise_text, part_columns
+from analysis.codebook import Scale, Study, Variable, normalise_text
 from analysis.io import COMPLETE, PREVIEW, ROW, SOURCE, TIMESTAMP_FORMATS, RawExport, read_export
 
 CHANGE_COLUMNS = ["source", "source_row", "variable", "old", "new", "rule"]
@@ -509,23 +509,26 @@ def _clean_source(raw: RawExport, source, study: Study, changes: list,
                   parts: dict) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """Code one export; return its rows, a reason per row (NA = keep) and details.
 
-    ``parts`` gets, per variable, the clean-data columns of its parts (slots,
-    write-ins: see :func:`analysis.codebook.part_columns`) found in this export.
+    ``parts`` gets, per variable, the clean-data columns of its question's
+    parts (slots, write-ins: see :meth:`analysis.codebook.Codebook.match_parts`)
+    found in this export.
     """
     codebook = study.codebook
     wave = source.wave
     columns = codebook.match_columns(raw.questions, wave, raw.name, raw.parts)
+    own_parts = codebook.match_parts(columns, raw.parts, raw.name)
     frame = raw.frame
     if source.na_values:
         answers = raw.answer_columns
         frame = frame.copy()
         frame[answers] = frame[answers].mask(frame[answers].apply(lambda c: c.str.strip()).isin(source.na_values), "")
     prov = frame[[SOURCE, ROW]]
-    by_column = {c: name for name, cols in columns.items() for c in cols}
+    by_column = {c: (name, name) for name, cols in columns.items() for c in cols}  # -> variable, clean column
+    by_column.update({c: (name, column) for name, found in own_parts.items() for column, c in found.items()})
     for repair in raw.repairs.itertuples(index=False):
-        if repair.column in by_column and not codebook.variables[by_column[repair.column]].pii:
+        if repair.column in by_column and not codebook.variables[by_column[repair.column][0]].pii:
             changes.append(pd.DataFrame({"source": [raw.name], "source_row": [repair.source_row],
-                                         "variable": [by_column[repair.column]], "old": [repair.old],
+                                         "variable": [by_column[repair.column][1]], "old": [repair.old],
                                          "new": [repair.new], "rule": ["repaired double-encoded UTF-8"]}))
     out = {"source_row": frame[ROW].to_numpy(), "complete": frame[COMPLETE].to_numpy()}
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -539,10 +542,9 @@ def _clean_source(raw: RawExport, source, study: Study, changes: list,
                   if codebook.variables[name].role in ("item", "consent")}
         for name, cols in columns.items():
             var = codebook.variables[name]
-            for column, col in part_columns(name, cols, raw.parts).items():  # free text, whatever the role
+            for column, col in own_parts.get(name, {}).items():  # free text, whatever the role
                 out[column] = _stripped_text(frame[col])
                 parts.setdefault(name, {})[column] = None
-            cols = [c for c in cols if c not in raw.parts]  # (parts come after the question's own column)
             if not cols:  # a question asked in slots only
                 continue
             values = frame[cols[0]]
@@ -571,7 +573,7 @@ def _clean_source(raw: RawExport, source, study: Study, changes: list,
     set_aside(~_answered(raw, frame, columns, codebook), "empty", "no answers")
     set_aside(frame[PREVIEW], "preview", "marked as preview or test by the survey tool")
     for rule in study.exclude:
-        if rule.variable in columns:
+        if columns.get(rule.variable):  # (not a question asked in slots only)
             codes, uniques = pd.factorize(frame[columns[rule.variable][0]].str.strip())
             set_aside(np.array([bool(rule.pattern.search(v)) for v in uniques], dtype=bool)[codes],
                       "test submission", rule.reason)

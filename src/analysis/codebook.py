@@ -241,22 +241,15 @@ class Codebook:
         """Map each variable of ``wave`` to its column(s) in one export.
 
         A variable matches exactly one column, except role ``ignore`` which
-        may match several (such as a tool's latitude and longitude), and
-        except a question the export splits into parts (``parts``: column ->
-        ``"1"``, ``"2"``... or ``"other"``, see :class:`analysis.io.RawExport`):
-        then its column, if it has one, comes first and its parts follow.
+        may match several (such as a tool's latitude and longitude). A text
+        variable whose question the export asks only in numbered slots
+        (``parts``, see :class:`analysis.io.RawExport`) has no column of its
+        own: its list is empty and :meth:`match_parts` finds the slots.
 
         Raises
         ------
         InputError
             A variable that matches no column, or two columns.
-
-        Examples
-        --------
-        >>> cb = Codebook(Path("codebook.yaml"), {"tools": Variable("tools", "text", ("pre",), text=("Which?",))}, {})
-        >>> cb.match_columns({"T #1:Which?": "Which?", "T #2:Which?": "Which?"}, "pre", "export.csv",
-        ...                  {"T #1:Which?": "1", "T #2:Which?": "2"})
-        {'tools': ['T #1:Which?', 'T #2:Which?']}
         """
         parts = parts or {}
         found: dict[str, list[str]] = {}
@@ -267,37 +260,72 @@ class Codebook:
                 cols = _option_block(var, list(questions))
             else:
                 cols = [c for c, q in questions.items() if var.matches(c, q)]
+            if not cols and any(var.matches(q, q) for q, _ in parts.values()):
+                if var.role != "text":
+                    raise InputError(self.path, f"a column in {source} for variable {var.name!r}, found only "
+                                     "numbered parts of its question (a question with several answers needs "
+                                     "role text)", row=var.line, column=var.name)
+                found[var.name] = []
+                continue
             if not cols and var.optional:
                 continue
             if not cols:
                 raise InputError(self.path, f"a column in {source} for variable {var.name!r} "
                                  "(check its match texts)", row=var.line, column=var.name)
-            whole = [c for c in cols if c not in parts]
-            if len(whole) < len(cols) and len(whole) <= 1 and var.role != "ignore":
-                if not whole and var.role != "text":
-                    raise InputError(self.path, f"a column in {source} for variable {var.name!r} that is not "
-                                     f"a numbered part ({cols[0]!r}); give a variable with several answers "
-                                     "role text", row=var.line, column=var.name)
-                cols = whole + [c for c in cols if c in parts]
-            elif len(cols) > 1 and var.role != "ignore" and not (var.role == "multiselect" and var.layout == "columns"):
+            if len(cols) > 1 and var.role != "ignore" and not (var.role == "multiselect" and var.layout == "columns"):
                 raise InputError(self.path, f"one column in {source} for variable {var.name!r}, "
                                  f"found {len(cols)}: {', '.join(cols[:3])}", row=var.line, column=var.name)
             found[var.name] = cols
         return found
 
+    def match_parts(self, columns: dict, parts: dict, source: str) -> dict[str, dict[str, str]]:
+        """The slots and write-ins of each variable's question: ``{variable: {clean column: export column}}``.
 
-def part_columns(name: str, columns: list[str], parts: dict) -> dict[str, str]:
-    """Clean-data column -> export column, for the parts among variable ``name``'s ``columns``.
+        ``columns`` is what :meth:`match_columns` found; ``parts`` maps export
+        columns to ``(question, part)``. A part no variable has taken by its
+        own header belongs to the variable matching its question: slot ``"2"``
+        becomes ``<variable>_2``, a write-in ``<variable>_other``. Parts are
+        free text, whatever the variable's role.
 
-    A numbered slot becomes ``<name>_1``, ``<name>_2``...; a write-in
-    ``<name>_other``. Parts are free text, whatever the variable's role.
+        Raises
+        ------
+        InputError
+            Two columns for one part, or a part named like another variable.
 
-    Examples
-    --------
-    >>> part_columns("run", ["How?", "Other - Write In:How?"], {"Other - Write In:How?": "other"})
-    {'run_other': 'Other - Write In:How?'}
-    """
-    return {f"{name}_{parts[c]}": c for c in columns if c in parts}
+        Examples
+        --------
+        >>> cb = Codebook(Path("codebook.yaml"), {"tools": Variable("tools", "text", ("pre",), text=("Which?",))}, {})
+        >>> parts = {"T #1:Which?": ("Which?", "1"), "T #2:Which?": ("Which?", "2")}
+        >>> cb.match_parts(cb.match_columns({c: c for c in parts}, "pre", "export.csv", parts), parts, "export.csv")
+        {'tools': {'tools_1': 'T #1:Which?', 'tools_2': 'T #2:Which?'}}
+        """
+        taken = {c for cols in columns.values() for c in cols}
+        names = {name for name in self.variables} | {
+            f"{name}{suffix}" for name, var in self.variables.items() if var.role in ("item", "consent")
+            for suffix in ("_code", "_missing")} | {
+            c for var in self.variables.values() if var.role == "multiselect" for c in var.option_columns()}
+        found: dict[str, dict[str, str]] = {}
+        owner: dict[str, str] = {}
+        for name in columns:
+            var = self.variables[name]
+            if var.role == "ignore":
+                continue
+            for col, (question, part) in parts.items():
+                if col in taken or not var.matches(question, question):
+                    continue
+                if col in owner:
+                    raise InputError(self.path, f"variable {name!r} in {source}: the question of {col!r} is "
+                                     f"also variable {owner[col]!r}'s", row=var.line, column=name)
+                owner[col] = name
+                column = f"{name}_{part}"
+                mine = found.setdefault(name, {})
+                if column in mine or column in names:
+                    what = (f"two columns for part {part!r} ({mine[column]!r}, {col!r})" if column in mine
+                            else f"part {part!r} of its question ({col!r}) named {column!r} like another variable")
+                    raise InputError(self.path, f"variable {name!r} in {source}: {what}; map the columns "
+                                     "with variables of their own", row=var.line, column=name)
+                mine[column] = col
+        return found
 
 
 def _option_block(var: Variable, columns: list[str]) -> list[str]:

@@ -31,6 +31,7 @@ import datetime as dt
 import io as _io
 import mmap
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,12 +109,12 @@ class RawExport:
         Cells repaired from double-encoded UTF-8: ``source_row``, ``column``,
         ``old``, ``new``.
     parts : dict
-        Column -> which part of its question it holds, for columns that hold
-        one of several answers to a question: ``"1"``, ``"2"``... for
-        SurveyGizmo's numbered slots (``Tool #1:What tools...?``), ``"other"``
-        for the write-in of a question that has a column of its own
-        (``Other - Write In:How do you run it?``). Their ``questions`` entry is
-        the question itself, so one codebook variable finds them all.
+        Column -> ``(question, part)`` for columns that hold one of several
+        answers to a question: parts ``"1"``, ``"2"``... for SurveyGizmo's
+        numbered slots (``Tool #1:What tools...?``), ``"other"`` for the
+        write-in of a question that has a column of its own
+        (``Other - Write In:How do you run it?``). See
+        :meth:`analysis.codebook.Codebook.match_parts`.
     """
 
     path: Path
@@ -353,37 +354,36 @@ _SLOT = re.compile(r"^[^:#]*#(\d+):\s*(.+)$", re.DOTALL)
 _WRITE_IN = re.compile(r"^([^:]*(?:other|write|anders|overig)[^:]*):{1,2}\s*(.+)$", re.DOTALL | re.IGNORECASE)
 
 
-def question_parts(header: list[str]) -> tuple[list[str], list[str | None]]:
-    """The question of each SurveyGizmo header and the part of it the column holds.
+def question_parts(header: list[str]) -> dict[int, tuple[str, str]]:
+    """The columns of a SurveyGizmo header that hold a part of a question: position -> (question, part).
+
+    Numbered slots (at least two of one question) are parts ``"1"``, ``"2"``...;
+    a write-in beside its question's own column is part ``"other"``.
 
     Examples
     --------
-    >>> question_parts(["How do you run it?", "Other - Write In:How do you run it?",
-    ...                 "Tool #1:Which tools?", "Tool #2:Which tools?", "Python:Which languages?"])
-    (['How do you run it?', 'How do you run it?', 'Which tools?', 'Which tools?', 'Python:Which languages?'], [None, 'other', '1', '2', None])
+    >>> question_parts(["How do you run it?", "Other - Write In:How do you run it?", "Tool #1:Which tools?",
+    ...                 "Tool #2:Which tools?", "Python:Which languages?", "Session #1:Rate it"])
+    {1: ('How do you run it?', 'other'), 2: ('Which tools?', '1'), 3: ('Which tools?', '2')}
     """
     plain = {h.strip() for h in header}
-    questions, parts = [], []
-    for h in header:
-        slot, write_in = _SLOT.match(h.strip()), _WRITE_IN.match(h.strip())
-        if slot:
-            questions.append(slot[2].strip())
-            parts.append(str(int(slot[1])))
-        elif write_in and write_in[2].strip() in plain:  # only beside its own question's column
-            questions.append(write_in[2].strip())
-            parts.append("other")
-        else:
-            questions.append(h)
-            parts.append(None)
-    return questions, parts
+    slots = {k: _SLOT.match(h.strip()) for k, h in enumerate(header)}
+    slots = {k: (m[2].strip(), str(int(m[1]))) for k, m in slots.items() if m}
+    asked = Counter(question for question, _ in slots.values())
+    found = {k: slot for k, slot in slots.items() if asked[slot[0]] >= 2}  # one "#1:" alone is a header
+    for k, h in enumerate(header):
+        write_in = _WRITE_IN.match(h.strip())
+        if k not in slots and write_in and write_in[2].strip() in plain:  # only beside its own question
+            found[k] = (write_in[2].strip(), "other")
+    return dict(sorted(found.items()))
 
 
 def _read_surveygizmo(path: Path, name: str, fmt: str) -> RawExport:
     records, encoding = _read_records(path)
     header = _header_rows(records, 1)[0]
-    questions, parts = question_parts(header)
-    raw = _assemble(path, name, fmt, records, header, questions, encoding=encoding)
-    raw.parts = {col: part for col, part in zip(raw.frame.columns, parts) if part is not None}
+    raw = _assemble(path, name, fmt, records, header, encoding=encoding)
+    columns = list(raw.frame.columns)
+    raw.parts = {columns[k]: part for k, part in question_parts(header).items() if k < len(raw.answer_columns)}
     if "Status" in raw.frame:
         status = raw.frame["Status"].str.strip().str.casefold()
         raw.frame[COMPLETE] = (status == "complete").to_numpy()

@@ -31,7 +31,7 @@ import pandas as pd
 import phonenumbers
 
 from analysis.clean import CleanResult, clean_study, normalise_key
-from analysis.codebook import Study, load_study, part_columns
+from analysis.codebook import Study, load_study
 from analysis.paths import user_config_dir
 
 #: Public key of the committed sample study. Never use it for real data.
@@ -213,6 +213,13 @@ class ProcessedStudy:
     raws: list  # the raw exports as read; private, for the leak gate
 
 
+def _matched(study: Study, raws: list):
+    """Per export: the raw export, its variables' columns and its variables' parts (slots, write-ins)."""
+    for source, raw in zip(study.sources, raws):
+        columns = study.codebook.match_columns(raw.questions, source.wave, raw.name, raw.parts)
+        yield raw, columns, study.codebook.match_parts(columns, raw.parts, raw.name)
+
+
 def free_text_columns(study: Study, raws: list) -> list[tuple]:
     """Where people typed free text: ``(raw export, variable, clean-data column, export column)``.
 
@@ -220,13 +227,16 @@ def free_text_columns(study: Study, raws: list) -> list[tuple]:
     every variable (``<var>_1``, ``<var>_other``: typed, whatever the role).
     """
     found = []
-    for source, raw in zip(study.sources, raws):
-        columns = study.codebook.match_columns(raw.questions, source.wave, raw.name, raw.parts)
+    for raw, columns, parts in _matched(study, raws):
         for name, cols in columns.items():
-            found += [(raw, name, column, col) for column, col in part_columns(name, cols, raw.parts).items()]
             if study.codebook.variables[name].role == "text":
-                found += [(raw, name, name, col) for col in cols if col not in raw.parts]
+                found += [(raw, name, name, col) for col in cols]
+            found += [(raw, name, column, col) for column, col in parts.get(name, {}).items()]
     return found
+
+
+def _personal(var) -> bool:
+    return var.pii or var.role == "identifier"
 
 
 def pii_values(study: Study, raws: list) -> dict[str, set[str]]:
@@ -235,11 +245,10 @@ def pii_values(study: Study, raws: list) -> dict[str, set[str]]:
     Used to find names in free text, and by the leak gate.
     """
     values: dict[str, set[str]] = {}
-    pii_vars = {v.name for v in study.codebook.variables.values() if v.pii or v.role == "identifier"}
-    for source, raw in zip(study.sources, raws):
-        columns = study.codebook.match_columns(raw.questions, source.wave, raw.name, raw.parts)
+    pii_vars = {v.name for v in study.codebook.variables.values() if _personal(v)}
+    for raw, columns, parts in _matched(study, raws):
         for name in pii_vars & columns.keys():
-            for col in columns[name]:
+            for col in columns[name] + list(parts.get(name, {}).values()):
                 found = {v.strip() for v in raw.frame[col] if v.strip()}
                 values.setdefault(name, set()).update(found)
     return values
@@ -325,7 +334,7 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
             new.append(clean_text)
         data[column_name] = pd.array(new, dtype="str")
     drop = ["key"] + [v.name for v in cb.variables.values() if (v.pii or v.role == "identifier") and v.name in data]
-    drop += [column for name, column in texts if column != name and cb.variables[name].pii]  # their parts
+    drop += [column for name, column in texts if column != name and _personal(cb.variables[name])]  # their parts
     data = data.drop(columns=[c for c in data.columns if c in drop or any(c == f"{d}_code" or c == f"{d}_missing" for d in drop)])
     pii_vars = {v.name for v in cb.variables.values() if v.pii or v.role == "identifier"}
     changes = result.changes[~result.changes["variable"].isin(pii_vars)].copy()
