@@ -964,8 +964,7 @@ def _quarantine_frame(rows: pd.DataFrame, raws: list) -> pd.DataFrame:
         raw_json = _raw_json(raw, _positions(raw.frame[ROW].to_numpy(), sel["source_row"].to_numpy())) if len(sel) else []
         parts.append(pd.DataFrame({"source": sel["source"].astype("str"), "source_row": sel["source_row"],
                                    "wave": sel["wave"].astype("str"),
-                                   # text whatever was set aside (before, an export without a reason at
-                                   # first, or an empty quarantine, gave other types)
+                                   # text, also when nothing was set aside
                                    "reason": sel["_reason"].astype("str"), "detail": sel["_detail"].astype("str"),
                                    "raw": pd.array(raw_json, dtype="str")}, index=sel.index))
     return pd.concat(parts, ignore_index=True)[QUARANTINE_COLUMNS] if parts else pd.DataFrame(columns=QUARANTINE_COLUMNS)

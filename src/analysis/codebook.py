@@ -300,7 +300,7 @@ class Codebook:
         {'tools': {'tools_1': 'T #1:Which?', 'tools_2': 'T #2:Which?'}}
         """
         taken = {c for cols in columns.values() for c in cols}
-        names = {name for name in self.variables} | {
+        names = set(self.variables) | {
             f"{name}{suffix}" for name, var in self.variables.items() if var.role in ("item", "consent")
             for suffix in ("_code", "_missing")} | {
             c for var in self.variables.values() if var.role == "multiselect" for c in var.option_columns()}

@@ -382,8 +382,8 @@ def _read_surveygizmo(path: Path, name: str, fmt: str) -> RawExport:
     records, encoding = _read_records(path)
     header = _header_rows(records, 1)[0]
     raw = _assemble(path, name, fmt, records, header, encoding=encoding)
-    columns = list(raw.frame.columns)
-    raw.parts = {columns[k]: part for k, part in question_parts(header).items() if k < len(raw.answer_columns)}
+    answers = raw.answer_columns  # in header order (less trailing blank headers)
+    raw.parts = {answers[k]: part for k, part in question_parts(header).items() if k < len(answers)}
     if "Status" in raw.frame:
         status = raw.frame["Status"].str.strip().str.casefold()
         raw.frame[COMPLETE] = (status == "complete").to_numpy()

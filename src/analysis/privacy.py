@@ -333,10 +333,10 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
                             "rule": "scrubbed " + ", ".join(f"{k} x{n}" for k, n in sorted(counts.items()))})
             new.append(clean_text)
         data[column_name] = pd.array(new, dtype="str")
-    drop = ["key"] + [v.name for v in cb.variables.values() if (v.pii or v.role == "identifier") and v.name in data]
+    drop = ["key"] + [v.name for v in cb.variables.values() if _personal(v) and v.name in data]
     drop += [column for name, column in texts if column != name and _personal(cb.variables[name])]  # their parts
     data = data.drop(columns=[c for c in data.columns if c in drop or any(c == f"{d}_code" or c == f"{d}_missing" for d in drop)])
-    pii_vars = {v.name for v in cb.variables.values() if v.pii or v.role == "identifier"}
+    pii_vars = {v.name for v in cb.variables.values() if _personal(v)}
     changes = result.changes[~result.changes["variable"].isin(pii_vars)].copy()
     # A logged value may be anything a person typed (an answer off the scale, a repaired reflection).
     for column in ("old", "new"):
