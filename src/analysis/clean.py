@@ -837,7 +837,7 @@ def _duplicates(rows: pd.DataFrame, key_codes: np.ndarray) -> tuple[np.ndarray, 
     first[1:] = group[1:] != group[:-1]
     keeper = order[np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))]
     dup, keeper = order[~first], keeper[~first]
-    kept_at = _join("kept ", pa.array(rows["source"].iloc[keeper].astype("str").array), " row ",
+    kept_at = _join("kept ", pa.array(_text(rows["source"].iloc[keeper]).array), " row ",
                     pa.array(rows["source_row"].to_numpy()[keeper]))
     return dup, kept_at.to_numpy(zero_copy_only=False)
 
@@ -862,7 +862,7 @@ def _attach_groups(data: pd.DataFrame, study: Study, changes: list) -> pd.DataFr
     data["entry_point"] = pd.Series(entry.take(back).array, index=data.index)
     unmapped = data["workshop"].notna() & data["entry_point"].isna() & bool(study.entry_point_map)
     if unmapped.any():
-        changes.append(pd.DataFrame({"source": data.loc[unmapped, "source"].astype("str"), "source_row": data.loc[unmapped, "source_row"],
+        changes.append(pd.DataFrame({"source": _text(data.loc[unmapped, "source"]), "source_row": data.loc[unmapped, "source_row"],
                                      "variable": "entry_point", "old": data.loc[unmapped, "workshop"], "new": pd.NA,
                                      "rule": "workshop not in the study file's entry-point map"}))
     return data
@@ -919,7 +919,7 @@ def _tidy(rows: pd.DataFrame, kept: np.ndarray, groups: pd.DataFrame, study: Stu
             return {name: pd.Series(values, index=index, copy=False)
                     for name, values in _item_columns(positions, var).items()}
         column = rows[col].take(taken).reset_index(drop=True)
-        return {col: column.astype("str") if col == "source" else column}  # categorical while cleaning
+        return {col: _text(column) if col == "source" else column}  # categorical while cleaning
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # two at a time: taking rows mostly releases the GIL
         for built in pool.map(build, [c for c in columns if c not in made and c in rows]):  # not <item>_code...
@@ -935,12 +935,24 @@ def _tidy(rows: pd.DataFrame, kept: np.ndarray, groups: pd.DataFrame, study: Stu
 
 
 def _among(changes: pd.DataFrame, data: pd.DataFrame) -> np.ndarray:
-    """Which changes are of a row in ``data`` (same ``source`` and ``source_row``)."""
+    """Which changes are of a row in ``data`` (same ``source`` and ``source_row``).
+
+    Examples
+    --------
+    >>> changes = pd.DataFrame({"source": ["a", "a", "b"], "source_row": [2, 3, 2]})
+    >>> _among(changes, pd.DataFrame({"source": ["a", "b", "b"], "source_row": [3, 5, 2]})).tolist()
+    [False, True, True]
+    """
     found = np.zeros(len(changes), dtype=bool)
-    rows = data.groupby("source", observed=True)["source_row"].unique()
-    for source, rows_of in rows.items():
+    if not len(changes):
+        return found
+    # per source, not grouped: a groupby's unique() per group took 0.7 s on a million rows
+    codes, sources = pd.factorize(data["source"])
+    rows = data["source_row"].to_numpy()
+    for k, source in enumerate(sources):
         sel = (changes["source"] == source).to_numpy()
-        found[sel] = np.isin(changes["source_row"].to_numpy()[sel], rows_of)
+        if sel.any():
+            found[sel] = np.isin(changes["source_row"].to_numpy()[sel], rows[codes == k])
     return found
 
 
@@ -957,13 +969,32 @@ def _positions(row_numbers: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return pd.Index(row_numbers).get_indexer(wanted)
 
 
+def _text(values: pd.Series) -> pd.Series:
+    """``values.astype("str")`` of a categorical of text, made from its codes.
+
+    pandas turns every row into a Python string first: 0.4 s for a source name
+    on a million rows; taking the names by code is a hundred times faster.
+
+    Examples
+    --------
+    >>> _text(pd.Series(["pre", None, "post", "pre"], dtype="category")).tolist()
+    ['pre', nan, 'post', 'pre']
+    """
+    if not isinstance(values.dtype, pd.CategoricalDtype) or values.cat.categories.dtype != "str":
+        return values.astype("str")
+    codes = values.cat.codes.to_numpy()
+    names = pa.array(values.cat.categories.array).cast(pa.large_string())
+    taken = names.take(pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.array(taken, dtype="str"), index=values.index, name=values.name, copy=False)
+
+
 def _quarantine_frame(rows: pd.DataFrame, raws: list) -> pd.DataFrame:
     parts = []
     for k, (source, raw) in enumerate(raws):
         sel = rows[(rows["_order"] == k) & rows["_reason"].notna()]
         raw_json = _raw_json(raw, _positions(raw.frame[ROW].to_numpy(), sel["source_row"].to_numpy())) if len(sel) else []
-        parts.append(pd.DataFrame({"source": sel["source"].astype("str"), "source_row": sel["source_row"],
-                                   "wave": sel["wave"].astype("str"),
+        parts.append(pd.DataFrame({"source": _text(sel["source"]), "source_row": sel["source_row"],
+                                   "wave": _text(sel["wave"]),
                                    # text, also when nothing was set aside
                                    "reason": sel["_reason"].astype("str"), "detail": sel["_detail"].astype("str"),
                                    "raw": pd.array(raw_json, dtype="str")}, index=sel.index))
