@@ -144,3 +144,16 @@ def test_qualtrics_numeric_values_export_codes_like_the_choice_text_export(tmp_p
     assert len(shared) > 150
     pd.testing.assert_frame_equal(text_post.loc[shared], num_post.loc[shared])
     assert numeric_result.summary["sources"][1]["quarantined_by_reason"]["preview"] == 2
+
+
+def test_double_encoded_text_in_a_workbook_is_repaired(tmp_path):
+    """An .xlsx is compressed: its cells are looked at, not its bytes."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["Naam", "Opmerking"])
+    wb.active.append(["Jos", "Caf\u00e9 na afloop".encode().decode("cp1252")])  # "CafÃ© na afloop"
+    wb.save(tmp_path / "export.xlsx")
+    raw = read_export(tmp_path / "export.xlsx", "xlsx")
+    assert raw.frame["Opmerking"].tolist() == ["Café na afloop"]
+    assert raw.repairs[["source_row", "column", "old"]].values.tolist() == [[2, "Opmerking", "CafÃ© na afloop"]]

@@ -161,3 +161,82 @@ def test_decimal_comma_in_some_rows_only(tmp_path):
     result = clean_study(load_study(write_tiny_study(tmp_path, pre, post, codebook=codebook)))
     assert result.data.set_index("key")["hours"].to_dict() == {"a@x.org": 2.5, "b@x.org": 3.0}
     assert result.changes[["source_row", "old", "new", "rule"]].values.tolist() == [[2, "2,5", "2.5", "decimal comma"]]
+
+
+# --- reading a large file in parts (analysis.io._parse_in_parts) --------------------------------
+# The second implementation is pandas reading the same bytes in one piece.
+
+_CELLS = st.one_of(
+    st.text(alphabet="ab; é", max_size=8),  # plain
+    st.text(alphabet="ab, \n\r\"é", max_size=8).map(lambda t: '"' + t.replace('"', '""') + '"'),  # quoted
+)
+_STRAY = st.text(alphabet='ab,;"\r\n é', max_size=8)  # anything: stray quotes, bare CR, delimiters
+
+
+@st.composite
+def csv_bytes(draw):
+    width = draw(st.integers(1, 4))
+    messy = draw(st.booleans())  # now and then a ragged row or a stray quote
+    cell = st.one_of(_CELLS, _STRAY) if messy else _CELLS
+    rows = draw(st.lists(st.lists(cell, min_size=width - messy, max_size=width), min_size=4, max_size=30))
+    end = draw(st.sampled_from(["\n", "\r\n"]))
+    bom = draw(st.sampled_from(["", "\ufeff"]))
+    return (bom + end.join(",".join(r) for r in rows) + draw(st.sampled_from(["", end]))).encode("utf-8")
+
+
+def _one_piece(path):
+    try:
+        return pd.read_csv(path, encoding="utf-8", **_OPTIONS), None
+    except Exception as exc:  # noqa: BLE001
+        return None, exc
+
+
+# as _read_records reads a comma-separated file
+_OPTIONS = dict(sep=",", header=None, keep_default_na=False, na_filter=False, skip_blank_lines=False, engine="c")
+
+
+@SETTINGS
+@given(data=csv_bytes(), blocks=st.integers(2, 12), parts=st.integers(2, 5))
+def test_a_file_read_in_parts_reads_as_in_one_piece(tmp_path, data, blocks, parts):
+    from analysis.io import _parse_in_parts, _scan
+
+    path = tmp_path / "export.csv"
+    path.write_bytes(data)
+    whole, error = _one_piece(path)
+    try:
+        facts = _scan(path, 2, block=max(1, len(data) // blocks))
+        in_parts = _parse_in_parts(path, "utf-8", _OPTIONS, facts, parts, 2)
+    except UnicodeDecodeError:  # pragma: no cover - the data are UTF-8
+        raise
+    if in_parts is None:  # could not split, or a part failed: the caller reads it in one piece
+        return
+    assert error is None, f"parts parsed where one piece fails: {error}"
+    pd.testing.assert_frame_equal(in_parts, whole)
+
+
+def test_answers_with_line_breaks_are_read_in_parts(tmp_path):
+    """The case pandas cannot split: a line end inside an answer near every cut."""
+    from analysis.io import _parse_in_parts, _scan
+
+    rows = ['"Timestamp","Reflection"'] + [f'"3/1/2026 9:00:{k % 60:02d}","Line one\r\nline ""{k}"", two"'
+                                           for k in range(2000)]
+    path = tmp_path / "export.csv"
+    path.write_bytes("\r\n".join(rows).encode("utf-8") + b"\r\n")
+    facts = _scan(path, 2, block=4096)
+    in_parts = _parse_in_parts(path, "utf-8", _OPTIONS, facts, 4, 2)
+    assert in_parts is not None
+    pd.testing.assert_frame_equal(in_parts, _one_piece(path)[0])
+    assert in_parts[1].iloc[-1] == 'Line one\r\nline "1999", two'
+
+
+@SETTINGS
+@given(data=st.lists(st.sampled_from([b"a", b'"', b"\xc3", b"\x83", b"\x82", b"\xa2", b"\xe2", b"\xac", "é".encode()]),
+                     max_size=60).map(b"".join), block=st.integers(1, 9))
+def test_double_encoding_markers_found_in_any_block(tmp_path, data, block):
+    from analysis.io import _MOJIBAKE_BYTES, _scan
+
+    path = tmp_path / "export.csv"
+    path.write_bytes(data)
+    # second implementation: Python's own substring search
+    assert _scan(path, 2, block=block).mojibake == any(marker in data for marker in _MOJIBAKE_BYTES)
+    assert _scan(path, 2, block=block).quotes.sum() == data.count(b'"')

@@ -30,9 +30,12 @@ import csv
 import datetime as dt
 import io as _io
 import mmap
+import os
 import re
+import warnings
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -201,27 +204,182 @@ def _repair(text: str) -> str | None:
     return fixed if fixed != text else None
 
 
-# One pass for all markers: they share their first byte, which the regex engine finds with memchr
-# (three mmap.find calls took a second on a 500 MB file, this takes a tenth of it).
-_MOJIBAKE_MARKERS = re.compile(b"|".join(re.escape(marker) for marker in _MOJIBAKE_BYTES))
+# --- one pass over a file's bytes, and reading a large file in parts -------------------------
+
+_QUOTE, _LINE_END = ord('"'), ord("\n")
+_BLOCK = 4 << 20  # bytes looked at at a time
+_LOOK = 1 << 16  # how far past a block's start a line end outside quotes is looked for
 
 
-def _has_mojibake(path: Path) -> bool:
-    with path.open("rb") as fh:
-        if path.stat().st_size == 0:
-            return False
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            # every marker starts with byte C3, which a one-byte find (memchr) rules out ten times
-            # faster still, in a file without accented letters
-            first = mm.find(_MOJIBAKE_BYTES[0][:1])
-            return first >= 0 and _MOJIBAKE_MARKERS.search(mm, first) is not None
+@dataclass(frozen=True)
+class _Bytes:
+    """What one pass over a file's bytes finds, per block of ``block`` bytes.
+
+    ``quotes`` counts the ``"`` of each block. ``ends[b, p]`` is the offset
+    just after the first line end among the block's first ``_LOOK`` bytes that
+    has an even (``p = 0``) or odd (``p = 1``) number of the block's quotes
+    before it, -1 if there is none. ``mojibake``: a double-encoded character
+    (``_MOJIBAKE_BYTES``) occurs somewhere.
+    """
+
+    size: int
+    quotes: np.ndarray
+    ends: np.ndarray
+    mojibake: bool
+
+    def record_ends(self) -> np.ndarray:
+        """Per block, the offset after its first line end outside quotes (-1: none near its start).
+
+        In CSV every ``"`` opens or closes a quoted value or is one of the pair
+        that stands for a quote inside one, so a line end is outside quotes
+        when an even number of quotes comes before it in the file. (A stray
+        quote inside an unquoted value breaks this; :func:`_parse_in_parts`
+        notices and reads the file in one piece.)
+        """
+        before = (np.cumsum(self.quotes) - self.quotes) % 2
+        return self.ends[np.arange(len(before)), before]
 
 
-def _read_records(path: Path) -> tuple[pd.DataFrame, str]:
+def _marked(chunk: np.ndarray) -> bool:
+    """Whether one of ``_MOJIBAKE_BYTES`` starts in ``chunk`` (a numpy array of bytes)."""
+    lead = np.flatnonzero(chunk == _MOJIBAKE_BYTES[0][0])  # all markers start with this byte
+    for marker in _MOJIBAKE_BYTES:
+        at = lead[lead + len(marker) <= len(chunk)]
+        for k in range(1, len(marker)):
+            at = at[chunk[at + k] == marker[k]]
+        if len(at):
+            return True
+    return False
+
+
+def _scan(path: Path, workers: int = 1, block: int = _BLOCK) -> _Bytes:
+    """One pass over the bytes of ``path`` in blocks, ``workers`` at a time (numpy releases the GIL).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "export.csv"
+    ...     _ = path.write_bytes('q,"a\\nb"\\n1,CafÃ©\\n'.encode())
+    ...     facts = _scan(path, block=8)
+    >>> facts.quotes.tolist(), facts.record_ends().tolist(), facts.mojibake
+    ([2, 0, 0], [8, -1, 18], True)
+    """
+    size = path.stat().st_size
+    if not size:
+        return _Bytes(0, np.zeros(0, dtype=np.int64), np.zeros((0, 2), dtype=np.int64), False)
+    longest = max(len(marker) for marker in _MOJIBAKE_BYTES)
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        data = np.frombuffer(mm, dtype=np.uint8)
+
+        def look(start: int) -> tuple[int, list, bool]:
+            own = data[start: start + block]
+            near = own[:_LOOK]
+            at = np.flatnonzero(near == _LINE_END)
+            odd = np.cumsum(near == _QUOTE)[at] % 2
+            ends = [start + int(found[0]) + 1 if len(found) else -1 for found in (at[odd == 0], at[odd == 1])]
+            # the marker check runs on into the next block, for a marker that starts at the end of this one
+            return int(np.count_nonzero(own == _QUOTE)), ends, _marked(data[start: start + block + longest - 1])
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            found = list(pool.map(look, range(0, size, block)))
+        del data  # (the map cannot close while an array points into it)
+    return _Bytes(size, np.array([q for q, _, _ in found], dtype=np.int64),
+                  np.array([e for _, e, _ in found], dtype=np.int64).reshape(-1, 2), any(m for _, _, m in found))
+
+
+class _Ranges(_io.RawIOBase):
+    """Byte ranges of a file, read one after the other as if they were one file."""
+
+    def __init__(self, path: Path, ranges: list[tuple[int, int]]):
+        super().__init__()
+        self._fh = path.open("rb", buffering=0)
+        self._ranges = [r for r in ranges if r[1] > r[0]]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, out) -> int:
+        while self._ranges:
+            start, end = self._ranges[0]
+            n = os.preadv(self._fh.fileno(), [memoryview(out)[: end - start]], start)
+            if n:
+                self._ranges[0] = (start + n, end)
+                if start + n >= end:
+                    self._ranges.pop(0)
+                return n
+            self._ranges = []  # the file is shorter than it was
+        return 0
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _parse_in_parts(path: Path, encoding: str, options: dict, facts: _Bytes, parts: int,
+                    workers: int) -> pd.DataFrame | None:
+    """``pd.read_csv(path, encoding=encoding, **options)``, parsed in about ``parts`` parts at once.
+
+    pandas splits a large file itself, but at any line end; in an export with
+    line breaks inside answers the split lands inside one, and pandas then
+    reads the whole file again on one core. Here each part starts at a line
+    end outside quotes (see :meth:`_Bytes.record_ends`) and is parsed after
+    the file's first record, so that its columns are read as text as they are
+    in one piece (the record is dropped again).
+
+    The result is exactly the one-piece result, or ``None``: the parser
+    starts each part in the state it is in after a record, and a part that
+    does not end outside quotes fails with "EOF inside string", so every part
+    that parses was cut where a record ends. Anything that fails (a stray
+    quote, a malformed row, a record longer than ``_LOOK``...) gives ``None``,
+    and the caller reads the file in one piece, which also reports the error
+    with the right line number. Bytes that are not UTF-8 raise
+    ``UnicodeDecodeError`` as the one-piece read does (parts start after a
+    line end: no character is cut).
+    """
+    ends = facts.record_ends()
+    ends = ends[(ends > 0) & (ends < facts.size)]  # (increasing: one per block at most)
+    bounds = [0]
+    for k in range(1, parts):  # the first record end from k/parts of the file on
+        later = ends[(ends >= k * facts.size // parts) & (ends > bounds[-1])]
+        if len(later):
+            bounds.append(int(later[0]))
+    bounds.append(facts.size)
+    if len(bounds) < 3:
+        return None
+    first = int(ends[0])  # the end of the first record (checked below)
+
+    def parse(ranges: list) -> pd.DataFrame:
+        with _Ranges(path, ranges) as raw, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the one-piece read gives any warning again
+            return pd.read_csv(_io.BufferedReader(raw, 1 << 20), encoding=encoding, **options)
+
+    try:
+        if len(parse([(0, first)])) != 1:  # the first record is one record on its own
+            return None
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            pieces = list(pool.map(parse, [[(0, b)] if a == 0 else [(0, first), (a, b)]
+                                           for a, b in zip(bounds, bounds[1:])]))
+    except UnicodeDecodeError:
+        raise
+    except Exception:  # noqa: BLE001 - see above: the one-piece read decides
+        return None
+    if len({piece.shape[1] for piece in pieces}) > 1:
+        return None
+    return pd.concat([pieces[0]] + [piece.iloc[1:] for piece in pieces[1:]], ignore_index=True)
+
+
+def _read_records(path: Path) -> tuple[pd.DataFrame, str, bool]:
     """Every record of a delimited text file as a frame of strings (positional columns).
 
-    pandas' C parser does the work; a file that is not UTF-8 fails fast and is
-    read again with the next encoding.
+    Returns the frame, the encoding and whether double-encoded UTF-8 may be in
+    it. pandas' C parser does the work, on a large UTF-8 file in parts on all
+    cores (:func:`_parse_in_parts`); a file that is not UTF-8 fails fast and
+    is read again with the next encoding.
 
     The parser is left to infer column types, because that builds text columns
     several times faster than ``dtype=str``; with the header row among the
@@ -232,10 +390,18 @@ def _read_records(path: Path) -> tuple[pd.DataFrame, str]:
         head = fh.read(1 << 16).decode("latin-1").lstrip("\ufeff").lstrip("\xef\xbb\xbf")
     options = dict(sep=_delimiter(head), header=None, keep_default_na=False, na_filter=False,
                    skip_blank_lines=False, engine="c")
+    workers = _cores()
+    facts = None
     try:
         for encoding in _encodings(path):
             try:
-                frame = pd.read_csv(path, encoding=encoding, **options)
+                frame = None
+                if encoding.startswith("utf-8"):
+                    facts = _scan(path, workers)
+                    if workers > 1 and facts.size >= 4 * _BLOCK:
+                        frame = _parse_in_parts(path, encoding, options, facts, workers, workers)
+                if frame is None:
+                    frame = pd.read_csv(path, encoding=encoding, **options)
                 break
             except UnicodeDecodeError:
                 continue
@@ -252,7 +418,7 @@ def _read_records(path: Path) -> tuple[pd.DataFrame, str]:
             width, line, saw = map(int, found.groups())
             raise InputError(path, f"at most {width} fields as in the header, found {saw}", row=line) from None
         raise InputError(path, f"well-formed CSV ({str(exc).strip().splitlines()[-1]})") from None
-    return frame.fillna(""), encoding
+    return frame.fillna(""), encoding, encoding.startswith("utf-8") and facts.mojibake
 
 
 def _unique(headers: list[str]) -> list[str]:
@@ -277,8 +443,12 @@ def _unique(headers: list[str]) -> list[str]:
 
 def _assemble(path: Path, name: str, fmt: str, records: pd.DataFrame, header: list[str],
               questions: list[str] | None = None, encoding: str = "utf-8",
-              header_rows: int | None = None) -> RawExport:
-    """Data records under their headers, with provenance and double-encoding repairs."""
+              header_rows: int | None = None, mojibake: bool = True) -> RawExport:
+    """Data records under their headers, with provenance and double-encoding repairs.
+
+    Cells are looked at for double-encoded UTF-8 only when ``mojibake`` (the
+    bytes of a text file hold a marker: see :func:`_read_records`).
+    """
     header_rows = FORMATS[fmt].header_rows if header_rows is None else header_rows
     body = records.iloc[header_rows:].reset_index(drop=True)
     while header and not header[-1] and not (body.iloc[:, len(header) - 1] != "").any():
@@ -293,7 +463,7 @@ def _assemble(path: Path, name: str, fmt: str, records: pd.DataFrame, header: li
     body.columns = _unique([h.strip() for h in header])
     body = body.astype("str")
     repairs = []
-    if encoding.startswith("utf-8") and _has_mojibake(path):
+    if mojibake:
         for col in body.columns:
             suspect = body[col].str.contains(_MOJIBAKE, regex=True)
             for k in np.flatnonzero(suspect.to_numpy()):
@@ -318,17 +488,17 @@ def _header_rows(records: pd.DataFrame, n: int) -> list[list[str]]:
 # --- one reader per tool ----------------------------------------------------------------
 
 def _read_simple(path: Path, name: str, fmt: str) -> RawExport:
-    records, encoding = _read_records(path)
-    return _assemble(path, name, fmt, records, _header_rows(records, 1)[0], encoding=encoding)
+    records, encoding, mojibake = _read_records(path)
+    return _assemble(path, name, fmt, records, _header_rows(records, 1)[0], encoding=encoding, mojibake=mojibake)
 
 
 def _read_qualtrics(path: Path, name: str, fmt: str) -> RawExport:
-    records, encoding = _read_records(path)
+    records, encoding, mojibake = _read_records(path)
     rows = _header_rows(records, 3)
     if len(rows) < 3 or not rows[2][0].lstrip().startswith("{"):
         raise InputError(path, "a Qualtrics export: three header rows, the third with ImportId JSON", row=3)
     ids, texts = rows[0], [t or i for t, i in zip(rows[1], rows[0])]
-    raw = _assemble(path, name, fmt, records, ids, texts, encoding)
+    raw = _assemble(path, name, fmt, records, ids, texts, encoding, mojibake=mojibake)
     status = raw.frame["Status"].str.strip().str.casefold() if "Status" in raw.frame else None
     if status is not None:  # choice-text export says "Survey Preview", numeric export 1 (preview) / 8 (spam)
         raw.frame[PREVIEW] = status.isin({"survey preview", "spam", "survey test", "1", "8"}).to_numpy()
@@ -338,14 +508,14 @@ def _read_qualtrics(path: Path, name: str, fmt: str) -> RawExport:
 
 
 def _read_indico(path: Path, name: str, fmt: str) -> RawExport:
-    records, encoding = _read_records(path)
+    records, encoding, mojibake = _read_records(path)
     header = _header_rows(records, 1)[0]
     # "Background information: Which workshop ...?" -> the question without its section title;
     # a title is a prefix that heads at least two columns.
     prefixes = [h.split(": ", 1)[0] for h in header if ": " in h]
     sections = {p for p in prefixes if prefixes.count(p) >= 2}
     texts = [h.split(": ", 1)[1] if ": " in h and h.split(": ", 1)[0] in sections else h for h in header]
-    return _assemble(path, name, fmt, records, header, texts, encoding)
+    return _assemble(path, name, fmt, records, header, texts, encoding, mojibake=mojibake)
 
 
 # "Tool / Application #1:What tools...?": the first of several answers to one question
@@ -379,9 +549,9 @@ def question_parts(header: list[str]) -> dict[int, tuple[str, str]]:
 
 
 def _read_surveygizmo(path: Path, name: str, fmt: str) -> RawExport:
-    records, encoding = _read_records(path)
+    records, encoding, mojibake = _read_records(path)
     header = _header_rows(records, 1)[0]
-    raw = _assemble(path, name, fmt, records, header, encoding=encoding)
+    raw = _assemble(path, name, fmt, records, header, encoding=encoding, mojibake=mojibake)
     answers = raw.answer_columns  # in header order (less trailing blank headers)
     raw.parts = {answers[k]: part for k, part in question_parts(header).items() if k < len(answers)}
     if "Status" in raw.frame:
@@ -402,7 +572,7 @@ def _read_surveymonkey(path: Path, name: str, fmt: str) -> RawExport:
     ``Column12`` or ``Unnamed: 12``; such a column continues the question
     before it and its question text gets the column's position in that block.
     """
-    records, encoding = _read_records(path)
+    records, encoding, mojibake = _read_records(path)
     top, sub = (_header_rows(records, 2) + [[], []])[:2]
     two_rows = any(c.strip().casefold() in {"response", "open-ended response"} for c in sub)
     questions, header, current, position = [], [], "", 0
@@ -419,7 +589,8 @@ def _read_surveymonkey(path: Path, name: str, fmt: str) -> RawExport:
             text = current if position == 1 else f"{current} [{position}]"
         questions.append(text)
         header.append(head if not _UNNAMED.match(head) else text)
-    return _assemble(path, name, fmt, records, header, questions, encoding, header_rows=2 if two_rows else 1)
+    return _assemble(path, name, fmt, records, header, questions, encoding, header_rows=2 if two_rows else 1,
+                     mojibake=mojibake)
 
 
 def _read_limesurvey(path: Path, name: str, fmt: str) -> RawExport:
