@@ -20,8 +20,9 @@ Columns of :attr:`CleanResult.data`: ``key`` (the normalised participant key;
 it still identifies people and is replaced by a pseudonym in
 :mod:`analysis.privacy`), ``wave``, ``workshop``, ``entry_point``,
 ``submitted``, then per item ``<var>`` (ordered categorical of canonical
-labels, as answered), ``<var>_code`` (numeric, reverse-keyed items recoded so
-that higher always means more of the construct) and ``<var>_missing``
+labels, as answered), ``<var>_code`` (nullable integer, ``Int16`` for any
+Likert scale; reverse-keyed items recoded so that higher always means more of
+the construct) and ``<var>_missing``
 (``blank``, a missing code such as ``dont_know``, ``invalid``; NA when
 answered), other variables as text, and ``source``, ``source_row``.
 """
@@ -191,10 +192,8 @@ def _code_items(values: pd.Series, var: Variable, provenance: pd.DataFrame, chan
     return {var.name: np.array(found, dtype=_outcome_dtype(outcomes))[inverse]}
 
 
-def _factorize(values: pd.Series, uniques: bool = True) -> tuple[np.ndarray, list | None]:
+def _factorize(values: pd.Series) -> tuple[np.ndarray, list]:
     """``pd.factorize(values, sort=False)`` of a text column, done by pyarrow as pandas does it.
-
-    With ``uniques=False`` only the codes are made (the uniques are ``None``).
 
     Examples
     --------
@@ -202,9 +201,9 @@ def _factorize(values: pd.Series, uniques: bool = True) -> tuple[np.ndarray, lis
     >>> codes.tolist(), uniques
     ([0, 1, -1, 0], ['b', 'a'])
 
-    Twice as fast as pandas on a million e-mail addresses (0.15 s, 0.34 s), and
-    without pandas' copies of the codes to 64-bit integers: 16 MB less memory
-    to allocate per column of a million rows (and fresh memory is slow).
+    Faster than pandas, and without pandas' copies of the codes to 64-bit
+    integers: 16 MB less memory to allocate per column of a million rows
+    (and fresh memory is slow).
     """
     text = pa.array(values.array) if values.dtype == "str" else None
     if text is None:
@@ -215,8 +214,7 @@ def _factorize(values: pd.Series, uniques: bool = True) -> tuple[np.ndarray, lis
     codes = encoded.indices
     if codes.null_count:
         codes = codes.fill_null(-1)  # as pandas marks them
-    # (a million distinct keys take a tenth of a second to become Python strings: only when asked)
-    return codes.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist() if uniques else None
+    return codes.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
 
 
 @dataclass(frozen=True)
@@ -264,23 +262,44 @@ def _item_scores(positions: np.ndarray, var: Variable) -> np.ndarray:
     return np.array([o.score for o in _outcomes(var)], dtype=float)[positions]
 
 
+def _code_dtype(scores: np.ndarray) -> type:
+    """The integer type of an item's ``<var>_code``: int16, unless a code needs int32 or int64.
+
+    Likert codes are small: 16 bits hold them and any sum of them a person is
+    likely to compute (a thousand items of 32), in a quarter of the memory of
+    int64 (240 MB less for a million answers to 40 items). Sums and means over
+    columns or rows (``.sum()``, ``.mean(axis=1)``) are computed in 64 bits.
+
+    Examples
+    --------
+    >>> _code_dtype(np.array([1.0, 5.0, np.nan])).__name__, _code_dtype(np.array([0.0, 1e6])).__name__
+    ('int16', 'int32')
+    """
+    codes = scores[~np.isnan(scores)]
+    for dtype in (np.int16, np.int32):
+        if not len(codes) or (codes.min() >= np.iinfo(dtype).min and codes.max() <= np.iinfo(dtype).max):
+            return dtype
+    return np.int64
+
+
 def _item_columns(positions: np.ndarray, var: Variable) -> dict:
     """``<var>``, ``<var>_code`` and ``<var>_missing`` of outcome ``positions``.
 
-    The same values and dtypes the rows' columns had, concatenated and taken:
-    an ordered categorical of the scale's labels, Int64, and a categorical of
-    the reasons present (sorted), "not asked" where a source lacked the question.
+    An ordered categorical of the scale's labels, a nullable integer of the
+    codes (see :func:`_code_dtype`), and a categorical of the reasons present
+    (sorted), "not asked" where a source lacked the question.
     """
     outcomes = _outcomes(var)
     label = pd.Categorical.from_codes(np.array([o.label for o in outcomes], dtype=_outcome_dtype(outcomes))[positions],
                                       dtype=pd.CategoricalDtype(var.scale.labels, ordered=True))
     score = np.array([o.score for o in outcomes], dtype=float)
+    dtype = _code_dtype(score)
     if np.all(np.isnan(score) | (score == np.round(score))):
         missing_score = np.isnan(score)
-        code = pd.arrays.IntegerArray(np.where(missing_score, 0, score).astype(np.int64)[positions],
+        code = pd.arrays.IntegerArray(np.where(missing_score, 0, score).astype(dtype)[positions],
                                       missing_score[positions])
-    else:  # as before: a float column converted at the end (which fails on a non-integer score)
-        code = pd.Series(score[positions]).astype("Int64").array
+    else:  # a float column converted, which fails with pandas' error on a non-integer score
+        code = pd.Series(score[positions]).astype(pd.api.types.pandas_dtype(dtype.__name__.capitalize())).array
     # the reasons present, as the categorical pandas makes of them
     used = np.zeros(len(outcomes), dtype=bool)
     used[positions] = True  # (np.bincount would first copy the positions to 64-bit integers)
@@ -611,6 +630,34 @@ def _answered(raw: RawExport, frame: pd.DataFrame, columns: dict, codebook) -> n
     return answered
 
 
+def _take(text, rows: np.ndarray) -> pa.Array:
+    """``text.take(rows)`` of a pyarrow array, chunk by chunk.
+
+    pyarrow first joins the chunks of a chunked array into one to take from
+    it: a copy of the whole column for every take (169 MB for the benchmark's
+    reflections, to take the 29,000 rows set aside).
+
+    Examples
+    --------
+    >>> _take(pa.chunked_array([["a", "b"], ["c"], ["d", "e"]]), np.array([4, 0, 2, 3])).to_pylist()
+    ['e', 'a', 'c', 'd']
+    """
+    if not isinstance(text, pa.ChunkedArray) or text.num_chunks < 2:
+        return _one_piece(text).take(pa.array(rows, type=pa.int64()))
+    order = np.argsort(rows, kind="stable")
+    ordered = rows[order]
+    starts = np.cumsum([0] + [len(chunk) for chunk in text.chunks])
+    cuts = np.searchsorted(ordered, starts)  # where each chunk's rows begin among the ordered rows
+    pieces = [chunk.take(pa.array(ordered[cuts[k]:cuts[k + 1]] - starts[k]))
+              for k, chunk in enumerate(text.chunks) if cuts[k + 1] > cuts[k]]
+    taken = pa.concat_arrays(pieces) if pieces else pa.array([], type=text.type)
+    if (np.diff(order) > 0).all():  # asked in order (rows set aside are)
+        return taken
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    return taken.take(pa.array(back))
+
+
 def _one_piece(array) -> pa.Array:
     """A pyarrow array in one piece (pandas keeps a column as a chunked array)."""
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
@@ -627,7 +674,7 @@ def _join(*pieces) -> pa.Array:
 _JSON_ESCAPED = r'[\x00-\x1f"\\]'
 _JSON_ESCAPED_BYTES = np.zeros(256, dtype=bool)
 _JSON_ESCAPED_BYTES[[*range(0x20), ord('"'), ord("\\")]] = True
-_JSON_BATCH = 50_000  # rows per piece of work when writing JSON: bounds the memory of the parts
+_JSON_BATCH = 5_000  # rows per piece of work when writing JSON: bounds the memory of the parts
 
 
 def _json_escape(text: pa.Array) -> pa.Array:
@@ -648,9 +695,11 @@ def _json_escape(text: pa.Array) -> pa.Array:
 def _raw_json(raw: RawExport, rows: np.ndarray):
     """The answers of ``rows`` (positions) as one JSON object per row, as ``json.dumps`` writes it.
 
-    The objects are put together with pyarrow: the rows' values of each column
-    are taken and escaped, then joined with keys and quotes, in batches of rows,
-    two at a time (pyarrow releases the GIL).
+    The objects are put together with pyarrow, in batches of rows, two at a
+    time (pyarrow releases the GIL): the batch's values of each column are
+    taken and escaped, then joined with keys and quotes. Only the batches'
+    values are held at once: on 29,000 rows with reflections that is 70 MB
+    less at the peak of a clean than taking each column's values first.
 
     Examples
     --------
@@ -671,19 +720,16 @@ def _raw_json(raw: RawExport, rows: np.ndarray):
         return [json.dumps(dict(zip(sub.columns, r)), ensure_ascii=False) for r in sub.itertuples(index=False)]
     # {"<column 1>": "<value 1>", "<column 2>": "<value 2>"}: heads before each value, a tail after the last
     heads = [("{" if k == 0 else '", ') + json.dumps(c, ensure_ascii=False) + ': "' for k, c in enumerate(columns)]
-    at = pa.array(rows)
+    texts = [pa.array(raw.frame[column].array) for column in columns]  # (its chunks: not copied)
 
-    def values(column: str) -> pa.Array:  # taken from the column's chunks: no copy of the whole column
-        return _json_escape(_one_piece(pa.array(raw.frame[column].array).take(at)))
-
-    def batch(start: int) -> pa.Array:
+    def batch(start: int) -> pa.Array:  # the batch's values are taken, escaped and joined, then let go
+        at = rows[start: start + _JSON_BATCH]
         pieces = []
         for head, text in zip(heads, texts):
-            pieces += [head, text.slice(start, _JSON_BATCH)]
+            pieces += [head, _json_escape(_take(text, at))]
         return _join(*pieces, '"}')
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        texts = list(pool.map(values, columns))
         batches = list(pool.map(batch, range(0, len(rows), _JSON_BATCH)))
     return pd.array(pa.chunked_array(batches, type=pa.large_string()), dtype="str")
 
@@ -775,7 +821,8 @@ def _clean_study(study: Study) -> CleanResult:
         rows[column] = pd.Categorical.from_codes(dtype.categories.get_indexer(values)[order], dtype=dtype)
 
     # Consent given in one wave covers the person; a refusal anywhere sets aside all their rows.
-    key_codes = _factorize(rows["key"], uniques=False)[0]  # -1 where missing
+    key_codes, by_key = _key_order(rows["key"])
+    rows["_key"] = key_codes
     refused = np.unique(key_codes[rows["_reason"].eq("no consent").to_numpy()])
     refused = refused[refused >= 0]
     if len(refused):
@@ -791,13 +838,13 @@ def _clean_study(study: Study) -> CleanResult:
     # The clean rows: their groups and order are worked out on a few columns, and all columns
     # are taken only once, in _tidy.
     kept = np.flatnonzero(rows["_reason"].isna().to_numpy())
-    small = ["key", "wave", "_order", "source", "source_row"]
+    small = ["_key", "wave", "_order", "source", "source_row"]
     small += [c for c in dict.fromkeys([study.workshop, "workshop"]) if c in rows and c not in small]
     groups = _attach_groups(rows[small].iloc[kept], study, changes)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # the clean data is sorted and built while the quarantine and the log are made here
-        # (sorting a million keys takes 0.4 s on one core; neither side changes `rows`)
-        tidy = pool.submit(_tidy, rows, kept, groups, study, parts)
+        # the clean data is built while the quarantine and the log are made here (taking a
+        # million texts in key order takes a while on one core; neither side changes `rows`)
+        tidy = pool.submit(_tidy, rows, kept, groups, by_key, study, parts)
         rows = rows[["source", "source_row", "wave", "_order", "_reason", "_detail"]]
         quarantine = _quarantine_frame(rows, raws)
         changes_frame = (pd.concat(changes, ignore_index=True) if changes
@@ -809,6 +856,35 @@ def _clean_study(study: Study) -> CleanResult:
     return CleanResult(data, changes_frame, quarantine, summary, [raw for _, raw in raws])
 
 
+def _key_order(keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of participant keys numbered in sorted order (-1 where missing), and the rows in key order.
+
+    One sort of the keys numbers them (equal keys are neighbours) and gives
+    the order of the clean data: hashing a million distinct keys to number
+    them and sorting the clean rows by key again took 0.7 s and 90 MB more.
+    Keys compare by code point, as Python compares strings.
+
+    Examples
+    --------
+    >>> codes, order = _key_order(pd.Series(["b", None, "a", "b"], dtype="str"))
+    >>> codes.tolist(), order.tolist()
+    ([1, -1, 0, 1], [2, 0, 3, 1])
+    """
+    if keys.dtype == "str":
+        text = pa.array(keys.array)
+    else:  # (keys normalised one by one: Python strings)
+        text = pa.array(keys.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    order = pc.sort_indices(text).to_numpy()  # stable, missing keys last
+    present = len(text) - text.null_count
+    ordered = _one_piece(text).take(pa.array(order[:present]))
+    new = np.ones(present, dtype=bool)
+    if present > 1:
+        new[1:] = pc.not_equal(ordered.slice(1), ordered.slice(0, present - 1)).to_numpy(zero_copy_only=False)
+    codes = np.full(len(text), -1, dtype=np.int64)
+    codes[order[:present]] = np.cumsum(new) - 1
+    return codes, order
+
+
 def _duplicates(rows: pd.DataFrame, key_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows (positions) that repeat a participant's wave, and for each ``kept <source> row <n>``.
 
@@ -816,7 +892,7 @@ def _duplicates(rows: pd.DataFrame, key_codes: np.ndarray) -> tuple[np.ndarray, 
     the complete one, then the latest submitted, then the one from the later
     source, then the later row. Sorting on codes of key and wave instead of the
     strings themselves gives the same choice: only the order within a group
-    matters. ``key_codes`` are ``_factorize(rows["key"])[0]`` (-1 where missing).
+    matters. ``key_codes`` are from :func:`_key_order` (-1 where missing).
     """
     live = np.flatnonzero(rows["_reason"].isna().to_numpy())
     key = key_codes[live]  # rows set aside for a missing key are not live: no -1 here
@@ -849,8 +925,8 @@ def _attach_groups(data: pd.DataFrame, study: Study, changes: list) -> pd.DataFr
             data["workshop"] = pd.NA
     else:
         given = data.dropna(subset=[study.workshop]).sort_values("_order", kind="stable")
-        per_key = given.drop_duplicates("key").set_index("key")[study.workshop]
-        data["workshop"] = data["key"].map(per_key)
+        per_key = given.drop_duplicates("_key").set_index("_key")[study.workshop]
+        data["workshop"] = data["_key"].map(per_key)
     # looked up once per distinct workshop (missing included), then taken back to the rows
     codes = pd.factorize(data["workshop"])[0]  # numbered in order of first appearance, -1 if missing
     first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)  # of codes 0, 1, ...
@@ -868,12 +944,14 @@ def _attach_groups(data: pd.DataFrame, study: Study, changes: list) -> pd.DataFr
     return data
 
 
-def _tidy(rows: pd.DataFrame, kept: np.ndarray, groups: pd.DataFrame, study: Study, parts: dict) -> pd.DataFrame:
+def _tidy(rows: pd.DataFrame, kept: np.ndarray, groups: pd.DataFrame, by_key: np.ndarray, study: Study,
+          parts: dict) -> pd.DataFrame:
     """The clean data: rows ``kept`` (positions) with their ``groups``, in wave and key order.
 
-    ``groups`` holds ``key``, ``wave``, ``workshop`` and ``entry_point`` of the
-    kept rows, in the same order; ``parts`` the columns of each variable's
-    slots and write-ins, which follow the variable's own columns.
+    ``groups`` holds ``wave``, ``workshop`` and ``entry_point`` of the kept
+    rows, in the same order; ``by_key`` all rows in key order (see
+    :func:`_key_order`); ``parts`` the columns of each variable's slots and
+    write-ins, which follow the variable's own columns.
     """
     cb = study.codebook
     first = ["key", "wave", "workshop", "entry_point"] + (["submitted"] if "submitted" in rows else []) + ["complete"]
@@ -892,15 +970,13 @@ def _tidy(rows: pd.DataFrame, kept: np.ndarray, groups: pd.DataFrame, study: Stu
     # the wave's position among the study's waves, worked out per distinct wave
     wave_codes, waves = pd.factorize(groups["wave"], use_na_sentinel=False)
     w = pd.Series(waves).map({w: k for k, w in enumerate(study.waves)}).to_numpy()[wave_codes]
-    key = groups["key"].reset_index(drop=True)
-    if key.dtype == "str":
-        # wave and key are unique among clean rows, so any sort gives the order a stable sort
-        # gives, and pyarrow's is faster than pandas' (both compare strings by code point)
-        at = pc.sort_indices(pa.table({"_w": w, "key": pa.array(key.array)}),
-                             sort_keys=[("_w", "ascending"), ("key", "ascending")])  # NaN and null last
-        at = at.to_numpy()
-    else:
-        at = pd.DataFrame({"_w": w, "key": key}).sort_values(["_w", "key"], kind="stable").index.to_numpy()
+    # kept rows in key order, then by wave: a person has one clean row per wave, so this is the
+    # order of wave and key
+    among_kept = np.full(len(rows), -1, dtype=np.int64)
+    among_kept[kept] = np.arange(len(kept))
+    at = among_kept[by_key]
+    at = at[at >= 0]
+    at = at[np.argsort(w[at], kind="stable")]
     taken = kept[at]
     index = pd.RangeIndex(len(at))
 
@@ -1019,7 +1095,7 @@ def _summary(rows: pd.DataFrame, raws: list, changes: pd.DataFrame, data: pd.Dat
         # the clean rows have a key each, distinct within a wave (duplicates are set aside), so
         # counting keys counts participants without hashing them all again
         "participants_per_wave": dict(sorted(  # waves in alphabetical order, as text
-            (str(w), int(n)) for w, n in data.groupby("wave", observed=True)["key"].count().items())),
+            (str(w), int(n)) for w, n in data.groupby("wave", observed=True)["_key"].count().items())),
         "changes_by_rule": {str(r): int(n) for r, n in changes["rule"].value_counts().sort_index().items()},
     }
 
