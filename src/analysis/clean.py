@@ -630,12 +630,16 @@ def _answered(raw: RawExport, frame: pd.DataFrame, columns: dict, codebook) -> n
     return answered
 
 
-def _take(text, rows: np.ndarray) -> pa.Array:
-    """``text.take(rows)`` of a pyarrow array, chunk by chunk.
+_TAKE_BLOCK = 1 << 16  # rows taken at a time by _take
+
+
+def _take(text, rows: np.ndarray):
+    """``text.take(rows)`` of a pyarrow array, block by block from the chunks the rows are in.
 
     pyarrow first joins the chunks of a chunked array into one to take from
-    it: a copy of the whole column for every take (169 MB for the benchmark's
-    reflections, to take the 29,000 rows set aside).
+    it: a copy of the whole column for every take, 169 MB for the
+    benchmark's reflections. Here each block of ``_TAKE_BLOCK`` rows is taken
+    from the chunks it needs; the result is chunked by block.
 
     Examples
     --------
@@ -644,18 +648,25 @@ def _take(text, rows: np.ndarray) -> pa.Array:
     """
     if not isinstance(text, pa.ChunkedArray) or text.num_chunks < 2:
         return _one_piece(text).take(pa.array(rows, type=pa.int64()))
-    order = np.argsort(rows, kind="stable")
-    ordered = rows[order]
     starts = np.cumsum([0] + [len(chunk) for chunk in text.chunks])
-    cuts = np.searchsorted(ordered, starts)  # where each chunk's rows begin among the ordered rows
-    pieces = [chunk.take(pa.array(ordered[cuts[k]:cuts[k + 1]] - starts[k]))
-              for k, chunk in enumerate(text.chunks) if cuts[k + 1] > cuts[k]]
-    taken = pa.concat_arrays(pieces) if pieces else pa.array([], type=text.type)
-    if (np.diff(order) > 0).all():  # asked in order (rows set aside are)
-        return taken
-    back = np.empty_like(order)
-    back[order] = np.arange(len(order))
-    return taken.take(pa.array(back))
+
+    def block(wanted: np.ndarray) -> pa.Array:
+        order = np.argsort(wanted, kind="stable")
+        ordered = wanted[order]
+        cuts = np.searchsorted(ordered, starts)  # where each chunk's rows begin among the ordered rows
+        pieces = [chunk.take(pa.array(ordered[cuts[k]:cuts[k + 1]] - starts[k]))
+                  for k, chunk in enumerate(text.chunks) if cuts[k + 1] > cuts[k]]
+        taken = pa.concat_arrays(pieces) if pieces else pa.array([], type=text.type)
+        if (np.diff(order) > 0).all():  # asked in order (as rows set aside are)
+            return taken
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+        return taken.take(pa.array(back))
+
+    blocks = [block(rows[at: at + _TAKE_BLOCK]) for at in range(0, len(rows), _TAKE_BLOCK)]
+    if len(blocks) == 1:
+        return blocks[0]
+    return pa.chunked_array(blocks, type=text.type)
 
 
 def _one_piece(array) -> pa.Array:
@@ -809,7 +820,7 @@ def _clean_study(study: Study) -> CleanResult:
         raws.append((source, raw))
         data, reason, detail = _clean_source(raw, source, study, changes, parts)
         data["_reason"], data["_detail"] = reason, detail  # (the same index; an array would be inspected)
-        data["_order"] = len(frames)
+        data["_order"] = np.int16(len(frames))  # (a small integer: a million of them)
         frames.append(data)
     rows = pd.concat(frames, ignore_index=True)
     del frames, data  # rows has them all
@@ -880,7 +891,7 @@ def _key_order(keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     new = np.ones(present, dtype=bool)
     if present > 1:
         new[1:] = pc.not_equal(ordered.slice(1), ordered.slice(0, present - 1)).to_numpy(zero_copy_only=False)
-    codes = np.full(len(text), -1, dtype=np.int64)
+    codes = np.full(len(text), -1, dtype=np.int32 if len(text) < 2**31 else np.int64)
     codes[order[:present]] = np.cumsum(new) - 1
     return codes, order
 
@@ -994,6 +1005,8 @@ def _tidy(rows: pd.DataFrame, kept: np.ndarray, groups: pd.DataFrame, by_key: np
             # copy=False: the arrays are new (pandas would copy them otherwise, a second per 40 items)
             return {name: pd.Series(values, index=index, copy=False)
                     for name, values in _item_columns(positions, var).items()}
+        if rows[col].dtype == "str":  # (see _take)
+            return {col: pd.Series(pd.array(_take(pa.array(rows[col].array), taken), dtype="str"), index=index)}
         column = rows[col].take(taken).reset_index(drop=True)
         return {col: _text(column) if col == "source" else column}  # categorical while cleaning
 
