@@ -354,16 +354,18 @@ def _parse_in_parts(path: Path, encoding: str, options: dict, facts: _Bytes, par
     first = int(ends[0])  # the end of the first record (checked below)
 
     def parse(ranges: list) -> pd.DataFrame:
-        with _Ranges(path, ranges) as raw, warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the one-piece read gives any warning again
+        with _Ranges(path, ranges) as raw:
             return pd.read_csv(_io.BufferedReader(raw, 1 << 20), encoding=encoding, **options)
 
     try:
-        if len(parse([(0, first)])) != 1:  # the first record is one record on its own
-            return None
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            pieces = list(pool.map(parse, [[(0, b)] if a == 0 else [(0, first), (a, b)]
-                                           for a, b in zip(bounds, bounds[1:])]))
+        # (warnings are filtered here, not in the threads: the filters are global state)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a part's warning would come once per part
+            if len(parse([(0, first)])) != 1:  # the first record is one record on its own
+                return None
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                pieces = list(pool.map(parse, [[(0, b)] if a == 0 else [(0, first), (a, b)]
+                                               for a, b in zip(bounds, bounds[1:])]))
     except UnicodeDecodeError:
         raise
     except Exception:  # noqa: BLE001 - see above: the one-piece read decides
