@@ -157,3 +157,20 @@ def test_double_encoded_text_in_a_workbook_is_repaired(tmp_path):
     raw = read_export(tmp_path / "export.xlsx", "xlsx")
     assert raw.frame["Opmerking"].tolist() == ["Café na afloop"]
     assert raw.repairs[["source_row", "column", "old"]].values.tolist() == [[2, "Opmerking", "CafÃ© na afloop"]]
+
+
+def test_compressed_export_is_a_clear_error(tmp_path):
+    """Its bytes are not the export's: delimiter, encoding and double-encoding are judged from bytes."""
+    import gzip
+
+    path = tmp_path / "export.csv.gz"
+    path.write_bytes(gzip.compress("naam,opmerking\np1,Caf\u00e9\n".encode("utf-8")))
+    with pytest.raises(InputError, match="export.csv.gz.*compressed file: unpack it"):
+        read_export(path, "csv")
+
+
+def test_bytes_that_are_not_utf8_after_a_bom_are_a_clear_error(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"\xef\xbb\xbfa,b\n1,\xff\n")
+    with pytest.raises(InputError, match="export.csv.*byte-order mark"):
+        read_export(path, "csv")

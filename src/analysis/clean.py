@@ -648,6 +648,8 @@ def _take(text, rows: np.ndarray):
     """
     if not isinstance(text, pa.ChunkedArray) or text.num_chunks < 2:
         return _one_piece(text).take(pa.array(rows, type=pa.int64()))
+    if len(rows) and (rows.min() < 0 or rows.max() >= len(text)):
+        raise IndexError(f"rows out of bounds for {len(text)} values")
     starts = np.cumsum([0] + [len(chunk) for chunk in text.chunks])
 
     def block(wanted: np.ndarray) -> pa.Array:
@@ -737,7 +739,7 @@ def _raw_json(raw: RawExport, rows: np.ndarray):
         at = rows[start: start + _JSON_BATCH]
         pieces = []
         for head, text in zip(heads, texts):
-            pieces += [head, _json_escape(_take(text, at))]
+            pieces += [head, _json_escape(_one_piece(_take(text, at)))]
         return _join(*pieces, '"}')
 
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -407,6 +407,8 @@ def _read_records(path: Path) -> tuple[pd.DataFrame, str, bool]:
                 break
             except UnicodeDecodeError:
                 continue
+        else:  # only after a byte-order mark: no other encoding is tried
+            raise InputError(path, "UTF-8 text after its byte-order mark, found bytes that are not UTF-8")
         inferred = [k for k, dtype in enumerate(frame.dtypes) if dtype != "str"]
         if inferred:
             again = pd.read_csv(path, encoding=encoding, dtype=str, usecols=inferred, **options)
@@ -680,6 +682,9 @@ def detect_format(path) -> str:
     return "csv"
 
 
+_COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst", ".tar")  # names of compressed files (not read)
+
+
 def read_export(path, fmt: str | None = None, name: str | None = None) -> RawExport:
     """Read one export with the reader for ``fmt`` (detected when ``None``).
 
@@ -702,6 +707,8 @@ def read_export(path, fmt: str | None = None, name: str | None = None) -> RawExp
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "an existing export file")
+    if path.name.lower().endswith(_COMPRESSED):  # its bytes are not the export's: unpacked, it is read
+        raise InputError(path, "an export as the survey tool wrote it, found a compressed file: unpack it first")
     fmt = fmt or detect_format(path)
     if fmt not in READERS:
         raise InputError(path, f"a format among {', '.join(FORMATS)}, got {fmt!r}", column="format")
