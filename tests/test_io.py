@@ -174,3 +174,25 @@ def test_bytes_that_are_not_utf8_after_a_bom_are_a_clear_error(tmp_path):
     path.write_bytes(b"\xef\xbb\xbfa,b\n1,\xff\n")
     with pytest.raises(InputError, match="export.csv.*byte-order mark"):
         read_export(path, "csv")
+
+
+@pytest.mark.parametrize("name", ["pre_google_forms.csv", "post_qualtrics.csv"])
+def test_exports_read_in_parts_read_as_in_one_piece(monkeypatch, name):
+    """Through read_export: small blocks so that the sample exports are read in parts."""
+    import analysis.io as io
+
+    one_piece = read_export(RAW / name)
+    calls = []
+    real = io._parse_in_parts
+
+    def spy(*args):
+        calls.append(real(*args))
+        return calls[-1]
+
+    monkeypatch.setattr(io, "_BLOCK", 512)
+    monkeypatch.setattr(io, "_cores", lambda: 3)
+    monkeypatch.setattr(io, "_parse_in_parts", spy)
+    in_parts = read_export(RAW / name)
+    assert calls and calls[0] is not None  # it was read in parts
+    pd.testing.assert_frame_equal(in_parts.frame, one_piece.frame)
+    assert in_parts.questions == one_piece.questions and in_parts.encoding == one_piece.encoding

@@ -252,7 +252,7 @@ def _marked(chunk: np.ndarray) -> bool:
     return False
 
 
-def _scan(path: Path, workers: int = 1, block: int = _BLOCK) -> _Bytes:
+def _scan(path: Path, workers: int = 1, block: int | None = None) -> _Bytes:
     """One pass over the bytes of ``path`` in blocks, ``workers`` at a time (numpy releases the GIL).
 
     Examples
@@ -265,6 +265,7 @@ def _scan(path: Path, workers: int = 1, block: int = _BLOCK) -> _Bytes:
     >>> facts.quotes.tolist(), facts.record_ends().tolist(), facts.mojibake
     ([2, 0, 0], [8, -1, 18], True)
     """
+    block = block or _BLOCK
     size = path.stat().st_size
     if not size:
         return _Bytes(0, np.zeros(0, dtype=np.int64), np.zeros((0, 2), dtype=np.int64), False)
