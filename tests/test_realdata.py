@@ -163,3 +163,29 @@ def test_typeform_option_columns_match_a_plain_count(realdata):
             expected += (frame.iloc[:, git].str.strip() != "").sum()
     assert expected > 100
     assert result.data["version_control:git"].sum() == expected
+
+
+def test_real_exports_read_in_parts_read_as_in_one_piece(realdata, monkeypatch):
+    """Every real CSV export, forced into parts (4 KB blocks), reads as pandas reads it in one piece.
+
+    These are the exports with line breaks, quotes and commas inside answers that a large file
+    would have; the second implementation is the one-piece read itself.
+    """
+    import analysis.io as io
+
+    monkeypatch.setattr(io, "_BLOCK", 4096)
+    monkeypatch.setattr(io, "_cores", lambda: 2)
+    read_in_parts = 0
+    for path in sorted(realdata.rglob("*.csv")):
+        with monkeypatch.context() as one_piece:
+            one_piece.setattr(io, "_cores", lambda: 1)
+            expected = io._read_records(path)
+        found = []
+        real = io._parse_in_parts
+        monkeypatch.setattr(io, "_parse_in_parts", lambda *a: found.append(real(*a)) or found[-1])
+        got = io._read_records(path)
+        monkeypatch.setattr(io, "_parse_in_parts", real)
+        pd.testing.assert_frame_equal(got[0], expected[0], obj=str(path))
+        assert got[1:] == expected[1:]
+        read_in_parts += bool(found and found[0] is not None)
+    assert read_in_parts >= 30  # 37 of the 54 are large enough for 4 KB blocks
