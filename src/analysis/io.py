@@ -19,7 +19,9 @@ Bytes as they come: UTF-8 with or without BOM, else Windows-1252, else
 Latin-1; delimiter ``,`` ``;`` or tab (from the header record); CRLF, LF or
 mixed line ends; line breaks inside quoted answers. Text that was UTF-8
 encoded twice (``CafÃ©``) is repaired cell by cell where the repair is
-unambiguous, and every repair is listed in :attr:`RawExport.repairs`.
+unambiguous, and every repair is listed in :attr:`RawExport.repairs`. A large
+UTF-8 file is parsed on all cores, in parts that start where a record ends; a
+compressed file (``.csv.gz``) is refused with a clear error.
 
 Formats (:data:`FORMATS`) are detected from the file, or named in the study file.
 """
