@@ -36,7 +36,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from analysis import compare
-from analysis.privacy import process_study
+from analysis.protect import process_study
 from analysis.profiles import study_posteriors
 from analysis.simulate import Design, simulate_study
 

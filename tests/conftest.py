@@ -40,7 +40,7 @@ def sample_clean(sample_study):
 
 @pytest.fixture(scope="session")
 def sample_processed(sample_study, sample_clean):
-    from analysis.privacy import protect
+    from analysis.protect import protect
 
     return protect(sample_clean, sample_study)
 

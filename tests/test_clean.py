@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.clean import clean_study, code_label, missingness, normalise_key, source_table, wave_table
+from analysis.clean import clean_study, code_label, normalise_key
+from analysis.summarise import missingness, source_table, wave_table
 from analysis.codebook import load_study
 
 from conftest import TINY_POST, TINY_PRE, write_tiny_study

@@ -13,7 +13,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats import proportion
 
-from analysis import compare, plots
+from analysis import compare, plots, summarise
 
 PROFILE_ORDER = ["new to the tools", "focused but tool-shy", "confident explorers"]
 
@@ -213,7 +213,7 @@ def test_small_cells_are_marked_and_show_no_p(sample_processed):
     assert math.isnan(cell["p"]) and math.isnan(cell["p_adjusted"])
     inter = effects[(effects["comparison"] == "interaction") & (effects["outcome"] == "confidence")].iloc[0]
     assert inter["interpretable"] == "no"
-    assert "too few to interpret" in compare.plain_summary(effects, "confidence")
+    assert "too few to interpret" in summarise.plain_summary(effects, "confidence")
 
 
 def test_posteriors_are_checked_and_profiles_csv_layout_accepted():
@@ -238,12 +238,12 @@ def test_write_effects_has_the_contract_columns(sample_processed, truth_posterio
 
 
 def test_plain_summary_is_made_from_the_numbers(sample_effects):
-    text = compare.plain_summary(sample_effects, "confidence")
+    text = summarise.plain_summary(sample_effects, "confidence")
     row = sample_effects[(sample_effects["outcome"] == "confidence") & (sample_effects["profile"] == "new to the tools")
                          & (sample_effects["effect_type"] == "mean difference")].iloc[0]
     assert f"{row['estimate']:+.2f}" in text and f"{row['ci_low']:.2f} to {row['ci_high']:.2f}" in text
     assert "smallest possible p-value is 0.1" in text
-    adoption = compare.plain_summary(sample_effects, "adopt_networking")
+    adoption = summarise.plain_summary(sample_effects, "adopt_networking")
     assert "percentage points" in adoption
 
 
@@ -263,7 +263,7 @@ def test_likert_bars_dont_know_does_not_move_the_centre(sample_study):
 def test_likert_bars_and_forest_from_the_sample(sample_processed, sample_effects):
     items = [f"post_conf_{s}" for s in ("cooperation", "branding")]
     post = sample_processed.data[sample_processed.data["wave"] == "post"]
-    counts = compare.likert_counts(post, items, codebook=sample_processed.study.codebook)
+    counts = summarise.likert_counts(post, items, codebook=sample_processed.study.codebook)
     fig = plots.likert_bars(counts, sample_effects)
     labels = fig.axes[0].get_yticklabels()
     assert [t.get_color() for t in labels[:2]] == [plots.ENTRY_POINT_COLOURS["strategy-first"],

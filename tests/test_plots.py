@@ -1,7 +1,7 @@
 """Figures: built from the stage tables, one colour per meaning."""
 
 from analysis import plots
-from analysis.clean import missingness, source_table
+from analysis.summarise import missingness, source_table
 
 
 def test_rows_by_source_stacks_every_row(sample_processed):

@@ -7,8 +7,9 @@ import pytest
 
 from analysis.clean import clean_study
 from analysis.codebook import load_study
-from analysis.privacy import (DEMO_KEY, check_privacy, name_pattern, neutralise_formulas, pii_values, process_study, protect,
-                              pseudonym, resolve_key, scrub_text, write_processed)
+from analysis.protect import DEMO_KEY, pii_values, process_study, protect, pseudonym, resolve_key
+from analysis.publish import check_privacy, neutralise_formulas, write_processed
+from analysis.scrub import name_pattern, scrub_text
 
 
 def test_pseudonym_is_keyed_and_stable():
@@ -191,7 +192,7 @@ def _notebook(path, source):
 
 def test_report_refuses_to_publish_a_leak(tmp_path, sample_study, sample_clean):
     from analysis.paths import SAMPLE_STUDY
-    from analysis.privacy import PrivacyLeak
+    from analysis.publish import PrivacyLeak
     from analysis.report import render_reports
 
     email = sorted(pii_values(sample_study, sample_clean.raws)["email"])[0]

@@ -10,8 +10,8 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 
-from analysis import profiles
-from analysis.privacy import process_study
+from analysis import profiles, summarise
+from analysis.protect import process_study
 from analysis.simulate import Design, simulate_study
 
 from conftest import SEED
@@ -114,7 +114,7 @@ def test_sample_is_stable_without_cautions(sample_fit, sample_stability):
     print("\nsample stability:", dict(zip(per["profile"], per["jaccard"].round(3))),
           f"ARI {sample_stability.ari_mean:.3f}")
     assert per["stable"].all() and (per["verdict"] == "stable").all()
-    assert profiles.cautions(sample_fit, sample_stability) == []
+    assert summarise.cautions(sample_fit, sample_stability) == []
     km = sample_fit.comparison.set_index("method")["ari_vs_mixture"]
     assert km["k-means"] > 0.9 and np.isfinite(km["Ward"])
 
@@ -122,7 +122,7 @@ def test_sample_is_stable_without_cautions(sample_fit, sample_stability):
 def test_harder_study_reports_lower_stability_and_says_so(harder, sample_stability):
     result, stab, truth = harder
     planted = _truth_labels(result, truth)
-    notes = profiles.cautions(result, stab)
+    notes = summarise.cautions(result, stab)
     print(f"\nharder (n = 120, separation 0.6): k = {result.k}, mean Jaccard {stab.mean_jaccard:.3f} "
           f"(sample {sample_stability.mean_jaccard:.3f}), ARI resamples {stab.ari_mean:.3f} "
           f"(sample {sample_stability.ari_mean:.3f}), ARI vs truth {adjusted_rand_score(planted, result.label):.3f}")
@@ -223,7 +223,7 @@ def test_coderefinery_pre_survey_profiles(realdata, monkeypatch):
     scores = profiles.readiness_scores(processed, constructs=CODEREFINERY)
     result = profiles.fit_profiles(scores, constructs=CODEREFINERY, k_max=5, blrt_reps=0, progress=False)
     stab = profiles.stability(result, resamples=50, progress=False)
-    notes = profiles.cautions(result, stab)
+    notes = summarise.cautions(result, stab)
     print(f"\nCodeRefinery: alpha(tool familiarity) {familiarity['alpha']:.2f} "
           f"[{familiarity['alpha_ci_low']:.2f}, {familiarity['alpha_ci_high']:.2f}], "
           f"omega {familiarity['omega']:.2f}; k = {result.k} ({result.covariance_type})")

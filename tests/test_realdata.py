@@ -119,7 +119,7 @@ def test_jupyter_instructor_names_reach_no_processed_output(realdata, tmp_path):
 
     from analysis.cli import main
     from analysis.io import read_export
-    from analysis.privacy import check_privacy
+    from analysis.publish import check_privacy
 
     study = STUDIES / "jupyter_education/study.yaml"
     assert main(["clean", str(study), "--out", str(tmp_path)]) == 0

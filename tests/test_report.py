@@ -40,7 +40,7 @@ def test_reports_are_self_contained_and_show_no_code(rendered):
 
 
 def test_reports_show_no_personal_data(rendered, sample_study, sample_clean):
-    from analysis.privacy import pii_values
+    from analysis.protect import pii_values
 
     out, _ = rendered
     text = "\n".join(p.read_text(encoding="utf-8").lower() for p in out.glob("*.html"))

@@ -18,7 +18,7 @@ Coding of answers
 
 Columns of :attr:`CleanResult.data`: ``key`` (the normalised participant key;
 it still identifies people and is replaced by a pseudonym in
-:mod:`analysis.privacy`), ``wave``, ``workshop``, ``entry_point``,
+:mod:`analysis.protect`), ``wave``, ``workshop``, ``entry_point``,
 ``submitted``, then per item ``<var>`` (ordered categorical of canonical
 labels, as answered), ``<var>_code`` (nullable integer, ``Int16`` for any
 Likert scale; reverse-keyed items recoded so that higher always means more of
@@ -1113,77 +1113,3 @@ def _summary(rows: pd.DataFrame, raws: list, changes: pd.DataFrame, data: pd.Dat
             (str(w), int(n)) for w, n in data.groupby("wave", observed=True)["_key"].count().items())),
         "changes_by_rule": {str(r): int(n) for r, n in changes["rule"].value_counts().sort_index().items()},
     }
-
-
-# --- data-quality views for notebooks ------------------------------------------
-
-def source_table(summary: dict) -> pd.DataFrame:
-    """One row per source: wave, format, rows in/clean/quarantined, by reason.
-
-    Examples
-    --------
-    >>> source_table({"sources": [{"source": "a.csv", "wave": "pre", "format": "csv", "rows_in": 3,
-    ...     "rows_clean": 2, "rows_quarantined": 1, "quarantined_by_reason": {"empty": 1}}]})
-      source wave format  rows_in  rows_clean  rows_quarantined  empty
-    0  a.csv  pre    csv        3           2                 1      1
-    """
-    rows = [{k: v for k, v in s.items() if k != "quarantined_by_reason"} | s["quarantined_by_reason"]
-            for s in summary["sources"]]
-    return pd.DataFrame(rows).fillna(0).astype({c: int for c in pd.DataFrame(rows).columns
-                                                if c not in ("source", "wave", "format")})
-
-
-def wave_table(data: pd.DataFrame, *, participant: str = "participant", wave: str = "wave") -> pd.DataFrame:
-    """Participants per wave and how many of them also answered the first wave.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``wave``, ``participants``, ``linked_to_first_wave``, ``share_linked``.
-
-    Examples
-    --------
-    >>> d = pd.DataFrame({"participant": ["a", "b", "a", "c"], "wave": ["pre", "pre", "post", "post"]})
-    >>> wave_table(d)
-       wave  participants  linked_to_first_wave  share_linked
-    0   pre             2                     2           1.0
-    1  post             2                     1           0.5
-    """
-    column = data[wave]
-    waves = list(column.cat.categories) if isinstance(column.dtype, pd.CategoricalDtype) else list(dict.fromkeys(column))
-    first = set(data.loc[column == waves[0], participant])
-    rows = []
-    for w in waves:
-        ids = set(data.loc[column == w, participant])
-        rows.append({"wave": w, "participants": len(ids), "linked_to_first_wave": len(ids & first),
-                     "share_linked": round(len(ids & first) / len(ids), 3) if ids else np.nan})
-    return pd.DataFrame(rows)
-
-
-def missingness(data: pd.DataFrame, study: Study) -> pd.DataFrame:
-    """Share of missing answers per item and wave, split by why.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per (wave, variable) asked in that wave: ``n`` rows, then the
-        share of ``answered``, ``blank``, each missing code, ``invalid``.
-    """
-    rows = []
-    for var in study.codebook.by_role("item"):
-        for wave in var.waves:
-            sel = data.loc[data["wave"] == wave, f"{var.name}_missing"]
-            if sel.empty:
-                continue
-            counts = sel.astype("object").fillna("answered").value_counts()
-            rows.append({"wave": wave, "variable": var.name, "n": len(sel)}
-                        | {k: round(v / len(sel), 4) for k, v in counts.items()})
-    table = pd.DataFrame(rows).fillna(0.0)
-    # blank and invalid are always reported, and every missing code of the scales, answered or not
-    reasons = {"blank", "invalid"} | {r for v in study.codebook.by_role("item") for r in v.scale.missing}
-    reasons |= {c for c in table.columns if c not in ("wave", "variable", "n", "answered")}
-    for reason in reasons - set(table.columns):
-        table[reason] = 0.0
-    if "answered" not in table:
-        table["answered"] = 0.0
-    return table[["wave", "variable", "n", "answered"] + sorted(reasons)]

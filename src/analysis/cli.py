@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from analysis.errors import InputError
-from analysis.privacy import PrivacyLeak
+from analysis.publish import PrivacyLeak
 
 
 def _simulate(args) -> str:
@@ -34,7 +34,8 @@ def _simulate(args) -> str:
 
 
 def _clean(args) -> str:
-    from analysis.privacy import process_study, write_processed
+    from analysis.protect import process_study
+    from analysis.publish import write_processed
 
     processed = process_study(args.study)
     out = write_processed(processed, args.out)
@@ -47,7 +48,7 @@ def _clean(args) -> str:
 
 def _published(study, files) -> None:
     """Run the leak gate over the files a command wrote; on a leak remove them all (status 3)."""
-    from analysis.privacy import check_privacy
+    from analysis.publish import check_privacy
 
     leaks, _ = check_privacy(study, *files)
     if leaks:
@@ -57,7 +58,7 @@ def _published(study, files) -> None:
 
 
 def _profiles(args) -> str:
-    from analysis.privacy import process_study
+    from analysis.protect import process_study
     from analysis.profiles import write_profiles
 
     processed = process_study(args.study)
@@ -73,7 +74,7 @@ def _compare(args) -> str:
     import pandas as pd
 
     from analysis.compare import check_posteriors, write_effects
-    from analysis.privacy import process_study
+    from analysis.protect import process_study
     from analysis.profiles import study_posteriors
 
     processed = process_study(args.study)
@@ -100,7 +101,7 @@ def _report(args) -> str:
 
 
 def _check_privacy(args) -> str:
-    from analysis.privacy import check_privacy
+    from analysis.publish import check_privacy
 
     leaks, files = check_privacy(args.study, *args.outputs)
     if leaks:

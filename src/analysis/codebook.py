@@ -15,6 +15,9 @@ The **study file** says where the exports are and how the study is built::
     exclude:                         # rows set aside as test submissions
       - {variable: email, pattern: "^test@", reason: test submission}
     roster: trainers.txt             # names (one per line) scrubbed from free text too
+    analysis:                        # optional settings (see analysis.settings)
+      readiness: [tool_skills, focus, guts]
+      baseline: pre                  # wave roles; default: the waves in order
 
 The **codebook** names every variable the analysis uses and how to find it::
 
@@ -31,6 +34,15 @@ The **codebook** names every variable the analysis uses and how to find it::
         pii: false
         waves: [pre]                 # must match exactly one column in these waves' sources
         match: {text: [...], normalised: [...], regex: [...]}
+        label: {en: "I can post on Twitter", nl: ...}   # as shown in reports (optional)
+    constructs:                      # plain labels of constructs (optional)
+      tool_skills: {label: {en: tool skills, nl: vaardigheid met de tools}, aspect: tool_skills}
+    outcomes:                        # what the entry-point comparison measures
+      confidence:
+        label: {en: confidence, nl: zelfvertrouwen}
+        family: confidence           # confidence, intention, adoption, satisfaction or other
+        items: [post_conf_cooperation, post_conf_branding]
+        baseline: [pre_conf_cooperation, pre_conf_branding]   # optional: adds confidence_gain
 
 Every problem is an :class:`~analysis.errors.InputError` naming the file, the
 line and the key.
@@ -48,9 +60,15 @@ import yaml
 
 from analysis.errors import InputError
 from analysis.io import FORMATS
+from analysis.settings import KEYS as SETTING_KEYS, Settings
 
 ROLES = ("identifier", "group", "timestamp", "consent", "item", "multiselect", "number", "text", "ignore")
 MATCH_KINDS = ("text", "normalised", "regex")
+#: What an outcome measures, as reports name it.
+OUTCOME_FAMILIES = ("confidence", "intention", "adoption", "satisfaction", "other")
+#: The workshop's three readiness aspects; a construct may say it measures one (``aspect:``),
+#: which lets profiles be named in the trainers' words whatever the construct is called.
+READINESS_ASPECTS = ("tool_skills", "focus", "guts")
 
 
 # --- YAML with line numbers ------------------------------------------------------
@@ -202,6 +220,22 @@ class Variable:
     options: tuple = ()
     separator: str | None = None
     layout: str = "joined"
+    #: How reports show the variable: language -> text (default: its question text).
+    label: dict = field(default_factory=dict)
+
+    def shown(self, language: str = "en") -> str:
+        """The variable as a participant read it: its label, else its question text, else its name.
+
+        Examples
+        --------
+        >>> Variable("q", "item", ("pre",), text=("How much do you agree? [I plan my time]",)).shown()
+        'How much do you agree? [I plan my time]'
+        >>> Variable("q", "item", ("pre",), label={"en": "I plan", "nl": "Ik plan"}).shown("nl")
+        'Ik plan'
+        """
+        if self.label:
+            return in_language(self.label, language)
+        return (self.text or self.normalised or (self.name,))[0]
 
     def option_columns(self) -> list[str]:
         """Names of the output columns of a multi-select variable (``var:key``)."""
@@ -225,13 +259,74 @@ class Variable:
         return any(re.search(p, c) for p in self.regex for c in candidates)
 
 
+def in_language(labels: dict, language: str = "en") -> str:
+    """A text in the wanted language, else English, else the first given.
+
+    Examples
+    --------
+    >>> in_language({"en": "focus", "nl": "focus op doelen"}, "nl"), in_language({"en": "guts"}, "nl")
+    ('focus op doelen', 'guts')
+    """
+    for lang in (language, "en"):
+        if labels.get(lang):
+            return labels[lang]
+    return next(iter(labels.values()))
+
+
+@dataclass(frozen=True)
+class Construct:
+    """A construct measured by several items, with the label reports use."""
+
+    name: str
+    label: dict = field(default_factory=dict)
+    #: Which readiness aspect (:data:`READINESS_ASPECTS`) it measures, if any.
+    aspect: str | None = None
+
+    def shown(self, language: str = "en") -> str:
+        """Plain label, or the name with spaces.
+
+        Examples
+        --------
+        >>> Construct("prior_use").shown(), Construct("ts", {"en": "tool skills"}).shown()
+        ('prior use', 'tool skills')
+        """
+        return in_language(self.label, language) if self.label else self.name.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class OutcomeSpec:
+    """An outcome the entry-point comparison measures, as the codebook declares it.
+
+    One item is compared on its own (ordinal, or binary for a two-level
+    scale); several items form a composite, the mean of a person's answered
+    items, and each item is also compared on its own. ``baseline`` items
+    (one per item, asked before the workshop) add a gain: after minus before.
+    """
+
+    name: str
+    family: str
+    items: tuple
+    label: dict = field(default_factory=dict)
+    baseline: tuple = ()
+    line: int = 0
+
+    def shown(self, language: str = "en") -> str:
+        return in_language(self.label, language) if self.label else self.name.replace("_", " ")
+
+
 @dataclass(frozen=True)
 class Codebook:
-    """All variables and scales of a study."""
+    """All variables, scales, constructs and outcomes of a study."""
 
     path: Path
     variables: dict
     scales: dict
+    constructs: dict = field(default_factory=dict)
+    outcomes: dict = field(default_factory=dict)
+
+    def construct(self, name: str) -> Construct:
+        """The construct called ``name`` (declared or not)."""
+        return self.constructs.get(name) or Construct(name)
 
     def by_role(self, *roles: str) -> list[Variable]:
         return [v for v in self.variables.values() if v.role in roles]
@@ -418,7 +513,7 @@ def load_codebook(path) -> Codebook:
     """
     path = Path(path)
     data = _load_yaml(path)
-    _check_keys(path, data, ("version", "scales", "variables"), required=("variables",))
+    _check_keys(path, data, ("version", "scales", "variables", "constructs", "outcomes"), required=("variables",))
     scales = {name: _load_scale(path, name, spec) for name, spec in (data.get("scales") or {}).items()}
     variables = {}
     allowed = ("role", "waves", "match", "scale", "reverse", "construct", "pii", "label", "description",
@@ -457,8 +552,81 @@ def load_codebook(path) -> Codebook:
             scale=scale, reverse=bool(spec.get("reverse", False)), construct=spec.get("construct"),
             pii=bool(spec.get("pii", spec["role"] == "identifier")), line=data["variables"].lines[name],
             optional=bool(spec.get("optional", False)), options=options,
-            separator=spec.get("separator"), layout=str(spec.get("layout", "joined")))
-    return Codebook(path, variables, scales)
+            separator=spec.get("separator"), layout=str(spec.get("layout", "joined")),
+            label=_load_label(path, spec, "label", where))
+    constructs = _load_constructs(path, data, variables)
+    outcomes = _load_outcomes(path, data, variables)
+    return Codebook(path, variables, scales, constructs, outcomes)
+
+
+def _load_label(path: Path, spec, key: str, where: str) -> dict:
+    """A label: a plain text, or a mapping language -> text."""
+    value = spec.get(key)
+    if value is None:
+        return {}
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return {"en": str(value)}
+    if isinstance(value, dict) and value and all(isinstance(v, (str, int, float)) for v in value.values()):
+        return {str(k): str(v) for k, v in value.items()}
+    raise InputError(path, "a text, or a mapping of language to text (en: ..., nl: ...)",
+                     row=spec.lines.get(key, spec.line), column=f"{where}.{key}")
+
+
+def _load_constructs(path: Path, data, variables: dict) -> dict:
+    measured = {v.construct for v in variables.values() if v.construct}
+    out = {}
+    for name, spec in (data.get("constructs") or {}).items():
+        where = f"constructs.{name}"
+        _check_keys(path, spec, ("label", "aspect", "description"), where=where)
+        if name not in measured:
+            raise InputError(path, f"a construct that some item measures (construct: {name})",
+                             row=data["constructs"].lines[name], column=where)
+        aspect = spec.get("aspect")
+        if aspect is not None and aspect not in READINESS_ASPECTS:
+            raise InputError(path, f"an aspect among {', '.join(READINESS_ASPECTS)}", row=spec.lines["aspect"],
+                             column=f"{where}.aspect")
+        out[name] = Construct(name, _load_label(path, spec, "label", where), aspect)
+    for name in sorted(measured - set(out)):  # undeclared: labelled by their name
+        out[name] = Construct(name, {}, name if name in READINESS_ASPECTS else None)
+    return out
+
+
+def _load_outcomes(path: Path, data, variables: dict) -> dict:
+    out = {}
+    names = set(variables)
+    for name, spec in (data.get("outcomes") or {}).items():
+        where = f"outcomes.{name}"
+        _check_keys(path, spec, ("label", "family", "items", "baseline", "description"), required=("items",),
+                    where=where)
+        family = spec.get("family", "other")
+        if family not in OUTCOME_FAMILIES:
+            raise InputError(path, f"a family among {', '.join(OUTCOME_FAMILIES)}", row=spec.lines["family"],
+                             column=f"{where}.family")
+        lists = {}
+        for key in ("items", "baseline"):
+            value = _as_list(spec.get(key) or [])
+            if key == "items" and not value:
+                raise InputError(path, "at least one item", row=spec.lines[key], column=f"{where}.{key}")
+            for item in value:
+                var = variables.get(item)
+                if var is None or var.role != "item":
+                    raise InputError(path, f"a variable of role item (found {item!r})", row=spec.lines[key],
+                                     column=f"{where}.{key}")
+            lists[key] = tuple(map(str, value))
+        if lists["baseline"] and len(lists["baseline"]) != len(lists["items"]):
+            raise InputError(path, f"one baseline item per item ({len(lists['items'])}), found "
+                             f"{len(lists['baseline'])}", row=spec.lines["baseline"], column=f"{where}.baseline")
+        scales = {variables[i].scale.name for i in lists["items"] + lists["baseline"]}
+        if len(scales) > 1:
+            raise InputError(path, f"items on one answer scale, found {', '.join(sorted(scales))}",
+                             row=spec.lines["items"], column=f"{where}.items")
+        clash = ({name, f"{name}_gain"} & names) if len(lists["items"]) > 1 or lists["baseline"] else set()
+        if name in out or clash:
+            raise InputError(path, f"an outcome name that is not also a variable ({', '.join(sorted(clash))})",
+                             row=data["outcomes"].lines[name], column=where)
+        out[name] = OutcomeSpec(name, family, lists["items"], _load_label(path, spec, "label", where),
+                                lists["baseline"], data["outcomes"].lines[name])
+    return out
 
 
 # --- study file -------------------------------------------------------------------
@@ -496,10 +664,42 @@ class Study:
     exclude: tuple
     #: Names of people who are not identifiers in the exports (trainers): scrubbed and gated too.
     roster: tuple = ()
+    #: The group variable whose answers the entry-point map is applied to (default: the workshop).
+    entry_point_from: str | None = None
+    settings: Settings = field(default_factory=Settings)
 
     @property
     def root(self) -> Path:
         return self.path.parent
+
+    def wave(self, role: str) -> str | None:
+        """The wave that plays ``role`` (baseline, after, followup): set in ``analysis:``, else by order.
+
+        Examples
+        --------
+        >>> from analysis.paths import SAMPLE_STUDY
+        >>> study = load_study(SAMPLE_STUDY)
+        >>> study.wave("baseline"), study.wave("after"), study.wave("followup")
+        ('pre', 'post', 'followup')
+        """
+        set_to = getattr(self.settings, role)
+        if set_to is not None:
+            return set_to
+        position = ("baseline", "after", "followup").index(role)
+        return self.waves[position] if position < len(self.waves) else None
+
+    @property
+    def readiness(self) -> tuple:
+        """The constructs that define readiness profiles (empty: none declared)."""
+        return self.settings.readiness
+
+    def with_settings(self, settings: Settings) -> Study:
+        """The same study analysed with other settings (checked against the study)."""
+        import dataclasses
+
+        study = dataclasses.replace(self, settings=settings)
+        _check_settings(study)
+        return study
 
 
 def _expand(root: Path, pattern: str) -> list[tuple[Path, str]]:
@@ -519,7 +719,54 @@ def _expand(root: Path, pattern: str) -> list[tuple[Path, str]]:
 
 
 _STUDY_KEYS = ("study", "codebook", "participant_key", "pseudonym_key", "sources", "waves", "groups",
-               "exclude", "roster", "description")
+               "exclude", "roster", "description", "analysis")
+
+
+def _load_settings(path: Path, data) -> Settings:
+    """The ``analysis:`` block over the defaults; a bad value names its line and key."""
+    spec = data.get("analysis")
+    if spec is None:
+        return Settings()
+    _check_keys(path, spec, SETTING_KEYS, where="analysis")
+    values = dict(spec)
+    if "readiness" in values:
+        values["readiness"] = tuple(_as_list(values["readiness"] or []))
+    try:
+        return Settings().replace(origin="study file", **values)
+    except ValueError as exc:
+        key = next((k for k in spec if str(exc).startswith(k + " ")), None)
+        raise InputError(path, str(exc), row=spec.lines.get(key, spec.line),
+                         column=f"analysis.{key}" if key else "analysis") from None
+
+
+def _check_settings(study: Study) -> None:
+    """Settings that name waves or constructs must name the study's own."""
+    s, cb = study.settings, study.codebook
+    where = study.path
+    for role in ("baseline", "after", "followup"):
+        wave = getattr(s, role)
+        if wave is not None and wave not in study.waves:
+            raise InputError(where, f"a wave among {', '.join(study.waves)} for {role}, got {wave!r}",
+                             column=f"analysis.{role}")
+    measured = construct_waves(cb)
+    baseline = study.wave("baseline")
+    for construct in s.readiness:
+        if construct not in measured:
+            raise InputError(where, f"a construct of the codebook for readiness (have: "
+                             f"{', '.join(sorted(measured)) or 'none'}), got {construct!r}", column="analysis.readiness")
+        if baseline not in measured[construct]:
+            raise InputError(where, f"readiness construct {construct!r} measured in the baseline wave "
+                             f"{baseline!r}; its items are asked in {', '.join(sorted(measured[construct]))}",
+                             column="analysis.readiness")
+
+
+def construct_waves(codebook: Codebook) -> dict[str, set]:
+    """The waves each construct's items are asked in."""
+    found: dict[str, set] = {}
+    for var in codebook.variables.values():
+        if var.role == "item" and var.construct:
+            found.setdefault(var.construct, set()).update(var.waves)
+    return found
 
 
 def load_study(path) -> Study:
@@ -572,14 +819,17 @@ def load_study(path) -> Study:
 
     key = known_variable(data.get("participant_key"), "participant_key", ("identifier",))
     groups = data.get("groups") or _Mapping()
-    workshop, entry_map = None, {}
+    workshop, entry_map, entry_from = None, {}, None
     if groups:
         _check_keys(path, groups, ("workshop", "entry_point"), where="groups")
         workshop = known_variable(groups.get("workshop"), "groups", ("group",))
         entry = groups.get("entry_point")
         if entry is not None:
             _check_keys(path, entry, ("from", "map"), required=("from", "map"), where="groups.entry_point")
-            known_variable(entry["from"], "groups", ("group",))
+            entry_from = known_variable(entry["from"], "groups", ("group",))
+            if not isinstance(entry["map"], dict) or not entry["map"]:
+                raise InputError(path, "a mapping of answers to entry points", row=entry.lines["map"],
+                                 column="groups.entry_point.map")
             entry_map = {normalise_text(k): str(v) for k, v in entry["map"].items()}
     rules = []
     for spec in data.get("exclude") or []:
@@ -600,6 +850,16 @@ def load_study(path) -> Study:
                              column="roster")
         lines = roster_file.read_text(encoding="utf-8-sig").splitlines()
         roster = tuple(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
-    return Study(path=path, title=str(data.get("study", path.stem)), codebook=codebook, sources=tuple(sources),
-                 waves=waves, participant_key=key, pseudonym_key=data.get("pseudonym_key"),
-                 workshop=workshop, entry_point_map=entry_map, exclude=tuple(rules), roster=roster)
+    settings = _load_settings(path, data)
+    study = Study(path=path, title=str(data.get("study", path.stem)), codebook=codebook, sources=tuple(sources),
+                  waves=waves, participant_key=key, pseudonym_key=data.get("pseudonym_key"),
+                  workshop=workshop, entry_point_map=entry_map, exclude=tuple(rules), roster=roster,
+                  entry_point_from=entry_from, settings=settings)
+    try:
+        _check_settings(study)
+    except InputError as exc:  # name the line of the analysis block
+        block = data.get("analysis")
+        key = (exc.column or "").removeprefix("analysis.")
+        raise InputError(path, exc.expected, row=block.lines.get(key, block.line) if block else None,
+                         column=exc.column) from None
+    return study

@@ -5,12 +5,11 @@ positive number means tool-first participants scored higher.
 
 Outcomes and effect sizes
 -------------------------
-Outcomes are found in the codebook (:func:`find_outcomes`), never by name:
-items measured after the first wave are outcomes; items sharing a construct
-prefix (``confidence_cooperation``, ``confidence_branding``, ...) also form a
-composite (``confidence``), the mean of a person's answered items. A composite
-whose constructs were also asked in the first wave gets a ``<name>_gain``
-outcome (after minus before). Effect size by outcome kind:
+Outcomes are declared in the codebook's ``outcomes:`` section
+(:func:`find_outcomes`): a composite of several items (the mean of a
+person's answered items), each of its items on its own, a single item, and
+the gain (after minus before) of an outcome with baseline items. Effect size
+by outcome kind:
 
 * ``interval`` (composites, gains): mean difference and Hedges' g;
 * ``ordinal`` (one Likert item): Cliff's delta, P(T > S) - P(T < S);
@@ -109,7 +108,10 @@ class Outcome:
     """One outcome the comparison reports.
 
     ``items`` are the codebook variables it is made of (one for a single
-    item); ``baseline`` the first-wave items subtracted for a gain.
+    item); ``baseline`` the items asked before the workshop, subtracted for a
+    gain. ``family`` groups outcomes for the multiplicity adjustment;
+    ``measure`` says what it measures (the codebook's ``family``:
+    confidence, intention, adoption, satisfaction or other).
     """
 
     name: str
@@ -118,34 +120,29 @@ class Outcome:
     label: str
     items: tuple
     baseline: tuple = ()
+    measure: str = "other"
 
 
-def _prefix(construct: str) -> str:
-    return construct.split("_", 1)[0]
+def find_outcomes(codebook, *, gains: bool = True) -> list[Outcome]:
+    """The outcomes a codebook declares (its ``outcomes:`` section), ready to compare.
 
-
-def find_outcomes(codebook, *, gains: bool = True, first_wave: str | None = None) -> list[Outcome]:
-    """Outcomes of a study, found from its codebook.
-
-    An outcome item is a variable of role ``item`` with a scale that is not
-    asked in the first wave of the codebook's items (readiness and baseline
-    questions are). Items whose constructs share a prefix before ``_`` form a
-    composite named by that prefix.
+    An outcome of several items is a composite (``interval``: the mean of a
+    person's answered items) and each of its items is also compared on its
+    own (family ``<outcome> items``); with ``baseline`` items it also gets
+    ``<outcome>_gain`` (after minus before). An outcome of one item is
+    ``binary`` on a two-level scale and ``ordinal`` otherwise.
 
     Parameters
     ----------
     codebook : analysis.codebook.Codebook
     gains : bool
-        Add ``<composite>_gain`` (after minus before) when every item of a
-        composite has a first-wave twin with the same construct.
-    first_wave : str, optional
-        The study's baseline wave (``study.waves[0]``); default: the wave of
-        the codebook's first item.
+        Add the gains of outcomes that have baseline items.
 
     Returns
     -------
     list of Outcome
-        Composites first, then single items grouped by family.
+        Composites first, then gains, single-item outcomes, and the items of
+        composites grouped by outcome.
 
     Examples
     --------
@@ -158,39 +155,27 @@ def find_outcomes(codebook, *, gains: bool = True, first_wave: str | None = None
     >>> [o.name for o in out if o.kind == "binary"][:2]
     ['adopt_cooperation', 'adopt_branding']
     """
-    items = [v for v in codebook.variables.values() if v.role == "item" and v.scale is not None]
-    first = first_wave or (items[0].waves[0] if items else None)
-    outcome_items = [v for v in items if first not in v.waves]
-    baseline = {v.construct: v.name for v in items if first in v.waves and v.construct}
-    groups: dict[str, list] = {}
-    for v in outcome_items:
-        if v.construct:
-            groups.setdefault(_prefix(v.construct), []).append(v)
-    composites, gain_list, singles = [], [], []
-    for prefix, members in groups.items():
-        if len(members) < 2:
-            continue
-        binary = len(members[0].scale.levels) == 2
-        lo, hi = members[0].scale.min_code, members[0].scale.max_code
-        label = (f"{prefix}: share of {len(members)} yes/no items answered yes" if binary
-                 else f"{prefix}: mean of {len(members)} items ({lo}-{hi})")
-        names = tuple(v.name for v in members)
-        composites.append(Outcome(prefix, "interval", "summary outcomes", label, names))
-        base = tuple(baseline.get(v.construct) for v in members)
-        if gains and all(base):
-            gain_list.append(Outcome(f"{prefix}_gain", "interval", "summary outcomes",
-                                     f"{prefix} gain: after minus before ({lo}-{hi} scale)", names, base))
-    grouped = {v.name for m in groups.values() if len(m) >= 2 for v in m}
-    for v in outcome_items:
-        kind = "binary" if len(v.scale.levels) == 2 else "ordinal"
-        if v.name in grouped:
-            family = f"{_prefix(v.construct)} items"
+    composites, gain_list, singles, item_rows = [], [], [], []
+    variables = codebook.variables
+    for spec in codebook.outcomes.values():
+        scale = variables[spec.items[0]].scale
+        binary = len(scale.levels) == 2
+        lo, hi = scale.min_code, scale.max_code
+        label = spec.shown("en")
+        if len(spec.items) > 1:
+            composites.append(Outcome(spec.name, "interval", "summary outcomes", label, spec.items,
+                                      measure=spec.family))
+            for item in spec.items:
+                item_rows.append(Outcome(item, "binary" if binary else "ordinal", f"{spec.name} items",
+                                         variables[item].shown("en"), (item,), measure=spec.family))
         else:
-            family = "summary outcomes"
-        singles.append(Outcome(v.name, kind, family, v.name.replace("_", " "), (v.name,)))
-    summary_singles = [o for o in singles if o.family == "summary outcomes"]
-    item_singles = [o for o in singles if o.family != "summary outcomes"]
-    return composites + gain_list + summary_singles + item_singles
+            singles.append(Outcome(spec.name, "binary" if binary else "ordinal", "summary outcomes", label,
+                                   spec.items, measure=spec.family))
+        if spec.baseline and gains:
+            gain_list.append(Outcome(f"{spec.name}_gain", "interval", "summary outcomes",
+                                     f"{label} gain: after minus before ({lo}-{hi} scale)", spec.items,
+                                     spec.baseline, measure=spec.family))
+    return composites + gain_list + singles + item_rows
 
 
 def outcome_scores(data: pd.DataFrame, outcomes: Iterable[Outcome], *,
@@ -204,7 +189,7 @@ def outcome_scores(data: pd.DataFrame, outcomes: Iterable[Outcome], *,
     Parameters
     ----------
     data : pandas.DataFrame
-        :attr:`analysis.privacy.ProcessedStudy.data` (``participant``,
+        :attr:`analysis.protect.ProcessedStudy.data` (``participant``,
         ``workshop``, ``entry_point``, ``<item>_code``).
     outcomes : iterable of Outcome
         From :func:`find_outcomes`.
@@ -696,13 +681,13 @@ def compare_study(processed, posteriors: pd.DataFrame | None = None, **options) 
 
     Parameters
     ----------
-    processed : analysis.privacy.ProcessedStudy
+    processed : analysis.protect.ProcessedStudy
     posteriors : pandas.DataFrame, optional
         Profile posteriors (e.g. from the profiles stage).
     **options
         Passed to :func:`entry_point_effects`.
     """
-    outcomes = find_outcomes(processed.study.codebook, first_wave=processed.study.waves[0])
+    outcomes = find_outcomes(processed.study.codebook)
     scores = outcome_scores(processed.data, outcomes)
     return entry_point_effects(scores, outcomes=outcomes, posteriors=posteriors, **options)
 
@@ -720,6 +705,8 @@ def write_effects(processed, posteriors: pd.DataFrame | None, out_dir, **options
     pathlib.Path
         The path of ``effects.csv``.
     """
+    from analysis.summarise import methods_text
+
     effects = compare_study(processed, posteriors, **options)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -727,245 +714,3 @@ def write_effects(processed, posteriors: pd.DataFrame | None, out_dir, **options
     effects.round(4).to_csv(path, index=False)
     (out / "effects_methods.txt").write_text(methods_text(effects) + "\n", encoding="utf-8")
     return path
-
-
-def methods_text(effects: pd.DataFrame) -> str:
-    """The methods behind an effects table, in a few plain lines.
-
-    Examples
-    --------
-    >>> print(methods_text(pd.DataFrame(columns=COLUMNS)).splitlines()[0])
-    Every effect is tool-first minus strategy-first: above 0 means tool-first scored higher.
-    """
-    a = effects.attrs
-    return "\n".join([
-        f"Every effect is {CONTRAST}: above 0 means tool-first scored higher.",
-        f"Intervals: {a.get('interval', f'{CONFIDENCE:.0%} {CI_METHOD}')}.",
-        f"p-values: {P_METHOD}; adjusted with {a.get('adjustment', ADJUSTMENT + ' within family')}.",
-        f"Profiles: every person weighted by their posterior probability of the profile ({PROFILE_METHOD}).",
-        f"Cells with fewer than {a.get('min_n', MIN_N)} people or {a.get('min_sessions', MIN_SESSIONS)} "
-        f"sessions in an arm are '{TOO_FEW}' and show no p-value.",
-    ])
-
-
-_UNITS = {"mean difference": "points", "risk difference": "percentage points", "Cliff's delta": "",
-          "Hedges' g": "standard deviations"}
-
-
-def _fmt(value: float, scale: float) -> str:
-    return f"{scale * value:+.{0 if scale >= 100 else 2}f}"
-
-
-def _interval(row, scale: float) -> str:
-    digits = 0 if scale >= 100 else 2
-    return f"{scale * row['ci_low']:.{digits}f} to {scale * row['ci_high']:.{digits}f}"
-
-
-def _verdict(row, positive: str = "tool-first ahead", negative: str = "strategy-first ahead") -> str:
-    if row["interpretable"] != "yes":
-        return TOO_FEW
-    if row["ci_low"] > 0:
-        return positive
-    if row["ci_high"] < 0:
-        return negative
-    return "no clear difference (the interval includes 0)"
-
-
-def plain_summary(effects: pd.DataFrame, outcome: str = "confidence", *, label: str | None = None,
-                  unit: str | None = None, scale: float | None = None) -> str:
-    """A short plain-language summary of one outcome, generated from the numbers.
-
-    Parameters
-    ----------
-    effects : pandas.DataFrame
-        From :func:`entry_point_effects`.
-    outcome : str
-        Which outcome to summarise.
-    label : str, optional
-        How to name the outcome in the text (default: its name).
-    unit, scale : optional
-        Unit of the effect in words and the factor to show it in (default:
-        "points" for a mean difference; "percentage points" and 100 for a
-        risk difference). For a share, ``unit="percentage points",
-        scale=100``.
-
-    Examples
-    --------
-    >>> e = pd.DataFrame([{"outcome": "y", "profile": "all", "effect_type": "mean difference",
-    ...                    "estimate": 0.3, "ci_low": 0.1, "ci_high": 0.5, "p": 0.05, "p_adjusted": 0.05,
-    ...                    "n_strategy_first": 60, "n_tool_first": 58, "sessions_strategy_first": 3,
-    ...                    "sessions_tool_first": 3, "interpretable": "yes", "comparison": "overall",
-    ...                    "kind": "interval", "family": "f", "p_min": 0.05, "note": ""}])
-    >>> print(plain_summary(e, "y"))  # doctest: +NORMALIZE_WHITESPACE
-    y, tool-first minus strategy-first (95% intervals; 3 + 3 sessions):
-    - Everyone (58 tool-first, 60 strategy-first): +0.30 points (0.10 to 0.50): tool-first ahead.
-    With 3 sessions per arm the smallest possible p-value is 0.05, so read the intervals, not the p-values.
-    Each interval stands on its own: with this many comparisons, one that just excludes zero can be chance;
-    the adjusted p-values in the tables take the number of comparisons into account.
-    """
-    sel = effects[(effects["outcome"] == outcome)]
-    if sel.empty:
-        raise ValueError(f"no effects for outcome {outcome!r}")
-    primary = EFFECT_TYPES[sel["kind"].iloc[0]][0]
-    sel = sel[sel["effect_type"] == primary]
-    if unit is None:
-        unit = _UNITS[primary]
-    if scale is None:
-        scale = 100 if primary == "risk difference" else 1
-    overall = sel[sel["comparison"] == "overall"].iloc[0]
-    lines = [f"{label or outcome}, {CONTRAST} ({CONFIDENCE:.0%} intervals; "
-             f"{overall['sessions_tool_first']} + {overall['sessions_strategy_first']} sessions):"]
-
-    def effect_line(name, row):
-        return (f"- {name} ({row['n_tool_first']} tool-first, {row['n_strategy_first']} strategy-first): "
-                f"{_fmt(row['estimate'], scale)}{' ' + unit if unit else ''} ({_interval(row, scale)}): "
-                f"{_verdict(row)}.")
-
-    lines.append(effect_line("Everyone", overall))
-    for _, row in sel[sel["comparison"] == "profile"].iterrows():
-        lines.append(effect_line(f"'{row['profile']}'", row))
-    inter = sel[sel["comparison"] == "interaction"]
-    if len(inter):
-        lines.append("Does the better entry point depend on the profile? Difference between profiles in the effect:")
-        for _, row in inter.iterrows():
-            a, b = row["profile"].split(" minus ")
-            verdict = _verdict(row, f"tool-first suits '{a}' better than '{b}'",
-                               f"tool-first suits '{b}' better than '{a}'")
-            lines.append(f"- '{a}' vs '{b}': {_fmt(row['estimate'], scale)}{' ' + unit if unit else ''} "
-                         f"({_interval(row, scale)}): {verdict}.")
-    p_min = float(overall["p_min"])
-    if not math.isnan(p_min) and p_min >= 0.01:
-        lines.append(f"With {min(overall['sessions_tool_first'], overall['sessions_strategy_first'])} sessions "
-                     f"per arm the smallest possible p-value is {p_min:.2g}, so read the intervals, "
-                     "not the p-values.")
-    lines.append("Each interval stands on its own: with this many comparisons, one that just excludes zero "
-                 "can be chance; the adjusted p-values in the tables take the number of comparisons into account.")
-    return "\n".join(lines)
-
-
-def display_table(effects: pd.DataFrame, *, comparison: str | None = None, outcomes: Iterable[str] | None = None,
-                  family: str | None = None, primary_only: bool = True, digits: int = 2) -> pd.DataFrame:
-    """A rounded, readable selection of an effects table (for notebooks and reports).
-
-    Parameters
-    ----------
-    effects : pandas.DataFrame
-        From :func:`entry_point_effects`.
-    comparison : {"overall", "profile", "interaction"}, optional
-    outcomes : iterable of str, optional
-        Keep these outcomes, in this order.
-    family : str, optional
-        Keep rows whose family starts with this (e.g. ``"confidence items"``).
-    primary_only : bool
-        Only the tested effect type of each outcome (drops Hedges' g).
-    digits : int
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``outcome``, ``profile``, ``effect``, ``estimate``, ``95% CI``,
-        ``p``, ``p adjusted``, ``n tool-first``, ``n strategy-first``,
-        ``sessions (tool + strategy)``, ``interpretable``.
-
-    Examples
-    --------
-    >>> e = pd.DataFrame([{"outcome": "y", "profile": "all", "effect_type": "mean difference",
-    ...                    "estimate": 0.31234, "ci_low": 0.1, "ci_high": 0.5, "p": 0.1, "p_adjusted": 0.3,
-    ...                    "n_strategy_first": 60, "n_tool_first": 58, "sessions_strategy_first": 3,
-    ...                    "sessions_tool_first": 3, "interpretable": "yes", "comparison": "overall",
-    ...                    "kind": "interval", "family": "f | all", "p_min": 0.1, "p_jackknife": 0.02, "note": ""}])
-    >>> display_table(e).iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
-    {'outcome': 'y', 'profile': 'all', 'effect': 'mean difference', 'estimate': 0.31, '95% CI': '[0.10, 0.50]',
-     'p': 0.1, 'p adjusted': 0.3, 'n tool-first': 58, 'n strategy-first': 60, 'sessions (tool + strategy)': '3 + 3',
-     'interpretable': 'yes'}
-    """
-    sel = effects
-    if comparison is not None:
-        sel = sel[sel["comparison"] == comparison]
-    if family is not None:
-        sel = sel[sel["family"].str.startswith(family)]
-    if primary_only:
-        sel = sel[[t == EFFECT_TYPES[k][0] for t, k in zip(sel["effect_type"], sel["kind"])]]
-    if outcomes is not None:
-        order = {o: i for i, o in enumerate(outcomes)}
-        sel = sel[sel["outcome"].isin(order)]
-        sel = sel.iloc[np.argsort([order[o] for o in sel["outcome"]], kind="stable")]
-    return pd.DataFrame({
-        "outcome": sel["outcome"].to_numpy(), "profile": sel["profile"].to_numpy(),
-        "effect": sel["effect_type"].to_numpy(), "estimate": sel["estimate"].round(digits).to_numpy(),
-        "95% CI": [f"[{lo:.{digits}f}, {hi:.{digits}f}]" for lo, hi in zip(sel["ci_low"], sel["ci_high"])],
-        "p": sel["p"].round(digits).to_numpy(), "p adjusted": sel["p_adjusted"].round(digits).to_numpy(),
-        "n tool-first": sel["n_tool_first"].to_numpy(), "n strategy-first": sel["n_strategy_first"].to_numpy(),
-        "sessions (tool + strategy)": [f"{t} + {s}" for t, s in zip(sel["sessions_tool_first"], sel["sessions_strategy_first"])],
-        "interpretable": sel["interpretable"].to_numpy()})
-
-
-# --- tables behind the figures -----------------------------------------------------------
-
-def likert_counts(data: pd.DataFrame, variables: Iterable[str], *, codebook) -> pd.DataFrame:
-    """Answers per level, "don't know" and N/A, per item and entry point.
-
-    Blanks and invalid answers are not counted. ``n`` is the number of
-    answers on the scale (the base of the percentages in
-    :func:`analysis.plots.likert_bars`).
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        Processed data (``entry_point``, ``<var>_code``, ``<var>_missing``).
-    variables : iterable of str
-        Likert items sharing one scale.
-    codebook : analysis.codebook.Codebook
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``variable``, ``entry_point``, one column per scale label
-        (counts), ``dont_know``, ``not_applicable``, ``n``.
-
-    Examples
-    --------
-    >>> from analysis.codebook import load_codebook
-    >>> from analysis.paths import SAMPLE_DIR
-    >>> cb = load_codebook(SAMPLE_DIR / "codebook.yaml")
-    >>> d = pd.DataFrame({"entry_point": ["tool-first", "tool-first", "strategy-first"],
-    ...                   "satisfaction_code": pd.array([5, None, 2], dtype="Int64"),
-    ...                   "satisfaction_missing": [None, "dont_know", None]})
-    >>> likert_counts(d, ["satisfaction"], codebook=cb).iloc[:, [0, 1, 3, 6, 7, 9]]
-           variable     entry_point  Dissatisfied  Very satisfied  dont_know  n
-    0  satisfaction  strategy-first             1               0          0  1
-    1  satisfaction      tool-first             0               1          1  1
-    """
-    variables = list(variables)
-    scales = {codebook.variables[v].scale.name for v in variables}
-    if len(scales) != 1:
-        raise ValueError(f"the items must share one scale, found {sorted(scales)}")
-    scale = codebook.variables[variables[0]].scale
-    rows = []
-    for v in variables:
-        for arm in ARMS:
-            sel = data[data["entry_point"] == arm]
-            codes = pd.to_numeric(sel[f"{v}_code"], errors="coerce")
-            reasons = sel[f"{v}_missing"].astype("object") if f"{v}_missing" in sel else pd.Series(dtype=object)
-            row = {"variable": v, "entry_point": arm}
-            for (code, _), label in zip(scale.levels, scale.labels):
-                row[label] = int((codes == code).sum())
-            row["dont_know"] = int((reasons == "dont_know").sum())
-            row["not_applicable"] = int((reasons == "not_applicable").sum())
-            row["n"] = int(codes.notna().sum())
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
-_STRATEGY_WORDS = re.compile(r"^(post_conf|post_int|adopt|pre_conf)_")
-
-
-def item_label(variable: str) -> str:
-    """Short label of an outcome item for figures.
-
-    Examples
-    --------
-    >>> item_label("post_conf_networking")
-    'networking'
-    """
-    return _STRATEGY_WORDS.sub("", variable).replace("_", " ")

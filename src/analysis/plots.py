@@ -41,7 +41,7 @@ def rows_by_source(sources: pd.DataFrame) -> Figure:
     Parameters
     ----------
     sources : pandas.DataFrame
-        From :func:`analysis.clean.source_table`.
+        From :func:`analysis.summarise.source_table`.
 
     Examples
     --------
@@ -75,7 +75,7 @@ def missing_answers(missing: pd.DataFrame) -> Figure:
     Parameters
     ----------
     missing : pandas.DataFrame
-        From :func:`analysis.clean.missingness`.
+        From :func:`analysis.summarise.missingness`.
     """
     reasons = [c for c in missing.columns if c not in ("wave", "variable", "n", "answered")]
     waves = list(dict.fromkeys(missing["wave"]))
@@ -138,7 +138,7 @@ def likert_bars(counts: pd.DataFrame, effects: pd.DataFrame | None = None, *, ti
     Parameters
     ----------
     counts : pandas.DataFrame
-        From :func:`analysis.compare.likert_counts`.
+        From :func:`analysis.summarise.likert_counts`.
     effects : pandas.DataFrame, optional
         From :func:`analysis.compare.entry_point_effects` (rows with profile
         ``"all"`` and the item's first effect type are used).

@@ -154,7 +154,7 @@ def readiness_scores(processed, *, constructs: Sequence[str] = READINESS_CONSTRU
 
     Parameters
     ----------
-    processed : analysis.privacy.ProcessedStudy
+    processed : analysis.protect.ProcessedStudy
     constructs : sequence of str
         Constructs to score (their items come from the codebook).
     wave : str
@@ -169,7 +169,7 @@ def readiness_scores(processed, *, constructs: Sequence[str] = READINESS_CONSTRU
 
     Examples
     --------
-    >>> from analysis.privacy import process_study
+    >>> from analysis.protect import process_study
     >>> from analysis.paths import SAMPLE_STUDY
     >>> s = readiness_scores(process_study(SAMPLE_STUDY))
     >>> s.shape, list(s.columns[:2])
@@ -715,45 +715,6 @@ def assignment_certainty(result: ProfileResult, *, threshold: float = SURE_POSTE
     return pd.DataFrame(rows)
 
 
-_VERDICT_PHRASES = {"dissolves": "dissolves when the data are resampled", "doubtful": "is doubtful",
-                    "stable, not in every resample": "is stable on average but not in every resample"}
-
-
-def cautions(result: ProfileResult, stab: Stability | None = None) -> list[str]:
-    """Plain-language warnings about a solution; empty when nothing calls for care.
-
-    Warns when no profiles were found (k = 1), when a solution with more
-    profiles had a lower BIC but a too small profile, when a profile is not
-    stable in every resample (mean Jaccard < 0.75, or its 2.5% quantile below
-    0.75), when the entropy is below 0.8, and when fewer than 80% of
-    participants have a profile probability of at least 0.8.
-    """
-    out = []
-    fit = result.fit
-    chosen = fit[fit["chosen"]].iloc[0]
-    if result.k == 1:
-        out.append("No distinct profiles: one group describes these participants best.")
-    better = fit[(fit["bic"] < chosen["bic"]) & fit["small_profile"]]
-    if len(better):
-        row = better.sort_values("bic").iloc[0]
-        out.append(f"A {row['k']}-profile solution ({row['model']}) fitted better but had a profile of only "
-                   f"{row['smallest_n']} participants; it was not chosen.")
-    if stab is not None and result.k > 1:
-        for _, row in stab.per_profile.iterrows():
-            if row["verdict"] != "stable":
-                out.append(f"Profile {row['profile']!r} {_VERDICT_PHRASES[row['verdict']]} (mean Jaccard "
-                           f"{row['jaccard']:.2f}, lowest 2.5% {row['jaccard_low']:.2f}, "
-                           f"over {stab.resamples} resamples).")
-    entropy = chosen["entropy"]
-    if result.k > 1 and entropy < ENTROPY_CAUTION:
-        out.append(f"Profiles overlap: entropy {entropy:.2f} is below {ENTROPY_CAUTION}.")
-    certainty = assignment_certainty(result)
-    sure = float(certainty["share_sure"].iloc[-1])
-    if result.k > 1 and sure < SURE_SHARE_CAUTION:
-        out.append(f"Only {sure:.0%} of participants belong to their profile with probability >= {SURE_POSTERIOR}.")
-    return out
-
-
 # --- the command's files ---------------------------------------------------------
 
 def study_posteriors(processed, *, constructs: Sequence[str] = READINESS_CONSTRUCTS, k_max: int = 6,
@@ -798,7 +759,7 @@ def write_profiles(processed, out_dir, *, constructs: Sequence[str] = READINESS_
 
     Parameters
     ----------
-    processed : analysis.privacy.ProcessedStudy
+    processed : analysis.protect.ProcessedStudy
     out_dir : path-like
     constructs, wave, min_items
         See :func:`readiness_scores` (scores use ``missing="available"``).

@@ -6,7 +6,7 @@ Each notebook in ``notebooks/`` is executed by papermill into a temporary copy
 through the ``offline`` template: figures inline, no script or stylesheet
 fetched from the network. ``index.html`` links every report. The privacy leak
 gate then reads every page; if any holds a personal value from the raw inputs,
-all pages are removed and :class:`~analysis.privacy.PrivacyLeak` is raised.
+all pages are removed and :class:`~analysis.publish.PrivacyLeak` is raised.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from analysis import __version__
 from analysis.codebook import load_study
 from analysis.errors import InputError
 from analysis.paths import NOTEBOOKS_DIR, REPORT_TEMPLATE_DIR
-from analysis.privacy import PrivacyLeak, check_privacy
+from analysis.publish import PrivacyLeak, check_privacy
 
 #: A script or stylesheet that would be fetched from elsewhere: reports must have none.
 EXTERNAL_ASSET = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//", re.IGNORECASE)
@@ -117,7 +117,7 @@ def render_reports(study, out_dir, *, notebooks: list[Path] | None = None, kerne
 
     Raises
     ------
-    analysis.privacy.PrivacyLeak
+    analysis.publish.PrivacyLeak
         A page contained a personal value; no page is written.
     analysis.errors.InputError
         A notebook could not run on this study (one line: notebook, cell, error).

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from analysis.privacy import DEMO_KEY, pseudonym
+from analysis.protect import DEMO_KEY, pseudonym
 
 # --- the study's content ------------------------------------------------------
 
@@ -639,22 +639,23 @@ def sample_codebook() -> dict:
     }
     for var, construct, reverse, text in READINESS_ITEMS:
         variables[var] = {"role": "item", "construct": construct, "scale": "agree5", "reverse": reverse,
-                          "waves": ["pre"], "match": {"text": [Q_PRE_GRID.format(text)]}}
+                          "waves": ["pre"], "match": {"text": [Q_PRE_GRID.format(text)]}, "label": text}
     for s, (en, nl) in STRATEGIES.items():
-        variables[f"pre_conf_{s}"] = {"role": "item", "construct": f"confidence_{s}", "scale": "agree5",
-                                      "waves": ["pre"], "match": {"text": [Q_PRE_CONF.format(en)]}}
+        variables[f"pre_conf_{s}"] = {"role": "item", "scale": "agree5", "waves": ["pre"],
+                                      "match": {"text": [Q_PRE_CONF.format(en)]}, "label": {"en": en, "nl": nl}}
     for s, (en, nl) in STRATEGIES.items():
-        variables[f"post_conf_{s}"] = {"role": "item", "construct": f"confidence_{s}", "scale": "agree5",
-                                       "waves": ["post"], "match": {"text": [Q_POST_CONF.format(nl)]}}
+        variables[f"post_conf_{s}"] = {"role": "item", "scale": "agree5", "waves": ["post"],
+                                       "match": {"text": [Q_POST_CONF.format(nl)]}, "label": {"en": en, "nl": nl}}
     for s, (en, nl) in STRATEGIES.items():
-        variables[f"post_int_{s}"] = {"role": "item", "construct": f"intention_{s}", "scale": "agree5",
-                                      "waves": ["post"], "match": {"text": [Q_POST_INT.format(nl)]}}
+        variables[f"post_int_{s}"] = {"role": "item", "scale": "agree5", "waves": ["post"],
+                                      "match": {"text": [Q_POST_INT.format(nl)]}, "label": {"en": en, "nl": nl}}
     variables["satisfaction"] = {"role": "item", "scale": "satisfaction5", "waves": ["post"],
-                                 "match": {"text": [Q_SATISFACTION]}}
+                                 "match": {"text": [Q_SATISFACTION]},
+                                 "label": {"en": "How satisfied are you with this workshop?", "nl": Q_SATISFACTION}}
     variables["reflection"] = {"role": "text", "waves": ["post"], "match": {"text": [Q_REFLECTION]}}
     for s, (en, nl) in STRATEGIES.items():
-        variables[f"adopt_{s}"] = {"role": "item", "construct": f"adoption_{s}", "scale": "yesno",
-                                   "waves": ["followup"], "match": {"text": [Q_FOLLOW_ADOPT.format(en)]}}
+        variables[f"adopt_{s}"] = {"role": "item", "scale": "yesno", "waves": ["followup"],
+                                   "match": {"text": [Q_FOLLOW_ADOPT.format(en)]}, "label": {"en": en, "nl": nl}}
     variables["followup_comment"] = {"role": "text", "waves": ["followup"], "match": {"text": [Q_FOLLOW_COMMENT]}}
     # Columns the tools add that identify people: never analysed, known to the leak gate.
     variables["ip_address"] = {"role": "ignore", "pii": True, "waves": ["post"], "match": {"text": ["IPAddress"]}}
@@ -667,6 +668,22 @@ def sample_codebook() -> dict:
                                       "not_applicable": ["N/A", "n.v.t."]}),
             "satisfaction5": _scale(SATISFACTION5, {"dont_know": ["I don't know", "Weet ik niet"]}),
             "yesno": _scale(YESNO),
+        },
+        "constructs": {
+            "tool_skills": {"label": {"en": "tool skills", "nl": "vaardigheid met de tools"}},
+            "focus": {"label": {"en": "focus", "nl": "focus"}},
+            "guts": {"label": {"en": "guts", "nl": "durf"}},
+        },
+        "outcomes": {
+            "confidence": {"label": {"en": "confidence", "nl": "zelfvertrouwen"}, "family": "confidence",
+                           "items": [f"post_conf_{s}" for s in STRATEGIES],
+                           "baseline": [f"pre_conf_{s}" for s in STRATEGIES]},
+            "intention": {"label": {"en": "intention", "nl": "voornemen"}, "family": "intention",
+                          "items": [f"post_int_{s}" for s in STRATEGIES]},
+            "adoption": {"label": {"en": "adoption", "nl": "in gebruik genomen"}, "family": "adoption",
+                         "items": [f"adopt_{s}" for s in STRATEGIES]},
+            "satisfaction": {"label": {"en": "satisfaction", "nl": "tevredenheid"}, "family": "satisfaction",
+                             "items": ["satisfaction"]},
         },
         "variables": variables,
     }
@@ -693,6 +710,7 @@ def sample_study_file() -> dict:
             {"variable": "email", "pattern": r"^(test|trainer\+test)@", "reason": "test submission"},
             {"variable": "name", "pattern": r"(?i)^\s*test\b", "reason": "test submission"},
         ],
+        "analysis": {"readiness": list(CONSTRUCTS)},
     }
 
 
@@ -746,7 +764,7 @@ def simulate_study(out_dir, seed: int = 2026, design: Design = Design()) -> Path
         "design": {"n_participants": design.n_participants, "separation": design.separation,
                    "effect_scale": design.effect_scale, "within_sd": design.within_sd,
                    "item_sd": design.item_sd, "session_sd": design.session_sd},
-        "pseudonym_key": "demo (analysis.privacy.DEMO_KEY)",
+        "pseudonym_key": "demo (analysis.protect.DEMO_KEY)",
         "profiles": [{"name": p.name, "share": p.share,
                       "means": {c: round(float(m), 4) for c, m in zip(CONSTRUCTS, means)}}
                      for p, means in zip(design.profiles, _profile_means(design))],
