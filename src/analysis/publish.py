@@ -188,15 +188,46 @@ def check_privacy(study, *folders) -> tuple[list[Leak], int]:
     return scan_outputs(folders, personal_values(study))
 
 
-def save_personal_values(values: dict[str, set[str]], path: Path) -> None:
-    """Keep the gate's personal values for later stages (under ``private/``: they are raw values)."""
-    path.write_text(json.dumps({kind: sorted(vals) for kind, vals in sorted(values.items())}, ensure_ascii=False),
-                    encoding="utf-8")
+class Gate:
+    """The leak gate of one study: what it looks for, and the check itself.
 
+    Built once from the raw exports (:meth:`from_raws`), kept under
+    ``private/`` for later stages (:meth:`save`, :meth:`load`), and asked to
+    check files (:meth:`check`).
 
-def load_personal_values(path: Path) -> dict[str, set[str]]:
-    """The values :func:`save_personal_values` kept."""
-    return {kind: set(vals) for kind, vals in json.loads(path.read_text(encoding="utf-8")).items()}
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.html").write_text("<p>JAN.JANSEN@example.nl</p>")
+    >>> [str(leak) for leak in Gate({"email": {"jan.jansen@example.nl"}}).check([d / "a.html"])]
+    ["a.html: 1 value(s) of kind 'email'"]
+    """
+
+    FILE = "gate.json"
+
+    def __init__(self, values: dict[str, set[str]]):
+        self.values = values
+
+    @classmethod
+    def from_raws(cls, study: Study, raws: list) -> Gate:
+        return cls(personal_values(study, raws))
+
+    def save(self, private: Path) -> Path:
+        """Keep what the gate looks for (raw values: under ``private/`` only)."""
+        path = Path(private) / self.FILE
+        path.write_text(json.dumps({kind: sorted(vals) for kind, vals in sorted(self.values.items())},
+                                   ensure_ascii=False), encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, private: Path) -> Gate:
+        path = Path(private) / cls.FILE
+        return cls({kind: set(vals) for kind, vals in json.loads(path.read_text(encoding="utf-8")).items()})
+
+    def check(self, paths) -> list[Leak]:
+        """Leaks in files or folders (``private/`` skipped); empty when nothing leaked."""
+        return scan_outputs(paths, self.values)[0]
 
 
 # --- one publish step ------------------------------------------------------------------
@@ -220,7 +251,7 @@ def _write(path: Path, content) -> None:
         path.write_text(str(content), encoding="utf-8")
 
 
-def publish(out, files: dict, values: dict[str, set[str]], *, private: dict | None = None) -> dict[str, Path]:
+def publish(out, files: dict, gate: Gate, *, private: dict | None = None) -> dict[str, Path]:
     """Write public ``files`` into ``out`` only if the leak gate finds no personal value in them.
 
     Parameters
@@ -231,8 +262,8 @@ def publish(out, files: dict, values: dict[str, set[str]], *, private: dict | No
         File name (relative to ``out``) -> content: a DataFrame (``.parquet``,
         or ``.csv`` with formulas neutralised), a dict (JSON), text, bytes, or
         a callable that writes the file at the path it is given.
-    values : dict
-        Personal values per kind (:func:`personal_values`).
+    gate : Gate
+        The study's leak gate.
     private : dict, optional
         Files for ``out/private/`` (never gated, never public).
 
@@ -250,9 +281,10 @@ def publish(out, files: dict, values: dict[str, set[str]], *, private: dict | No
     --------
     >>> import tempfile
     >>> out = Path(tempfile.mkdtemp())
-    >>> sorted(publish(out, {"a.txt": "fine"}, {"email": {"jan.jansen@example.nl"}}))
+    >>> gate = Gate({"email": {"jan.jansen@example.nl"}})
+    >>> sorted(publish(out, {"a.txt": "fine"}, gate))
     ['a.txt']
-    >>> publish(out, {"b.txt": "mail Jan.Jansen@example.nl"}, {"email": {"jan.jansen@example.nl"}})
+    >>> publish(out, {"b.txt": "mail Jan.Jansen@example.nl"}, gate)
     Traceback (most recent call last):
     ...
     analysis.publish.PrivacyLeak: b.txt: 1 value(s) of kind 'email'
@@ -276,7 +308,7 @@ def publish(out, files: dict, values: dict[str, set[str]], *, private: dict | No
             path.parent.mkdir(parents=True, exist_ok=True)
             _write(path, content)
             staged[name] = path
-        leaks, _ = scan_outputs([staging], values)
+        leaks = gate.check([staging])
         if leaks:
             raise PrivacyLeak(leaks)
         written = {}
@@ -304,8 +336,8 @@ def private_folder(out) -> Path:
 def write_processed(processed, out_dir) -> Path:
     """Publish a processed study: ``responses.parquet``/``.csv``, ``changes.csv``, ``summary.json``;
     the quarantine under ``private/``."""
-    values = personal_values(processed.study, processed.raws)
+    gate = Gate.from_raws(processed.study, processed.raws)
     publish(out_dir, {"responses.parquet": processed.data, "responses.csv": processed.data,
-                      "changes.csv": processed.changes, "summary.json": processed.summary}, values,
+                      "changes.csv": processed.changes, "summary.json": processed.summary}, gate,
             private={"quarantine.csv": lambda p: processed.quarantine.to_csv(p, index=False)})
     return Path(out_dir)
