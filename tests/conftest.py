@@ -54,7 +54,7 @@ def sample_truth():
 
 @pytest.fixture(scope="session")
 def sample_outputs(tmp_path_factory):
-    """The sample study's full public output: ``processed/`` (clean) and ``reports/``."""
+    """The sample study's full public output: ``processed/`` (clean), ``reports/`` and ``reports/results/``."""
     from analysis.cli import main
     from analysis.report import notebook_paths
 
@@ -64,6 +64,14 @@ def sample_outputs(tmp_path_factory):
     assert main(["report", str(SAMPLE_STUDY), "--out", str(out / "reports")]) == 0
     assert {p: p.read_bytes() for p in notebook_paths()} == committed, "report must not modify notebooks"
     return out
+
+
+@pytest.fixture(scope="session")
+def sample_results(sample_outputs):
+    """The sample study's stored results (as the report built them)."""
+    from analysis import results
+
+    return results.load(sample_outputs / "reports" / "results")
 
 
 @pytest.fixture

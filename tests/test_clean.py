@@ -172,7 +172,7 @@ def test_quality_tables(sample_processed):
     waves = wave_table(sample_processed.data)
     assert waves["wave"].tolist() == ["pre", "post", "followup"]
     assert (waves["linked_to_first_wave"] <= waves["participants"]).all()
-    missing = missingness(sample_processed.data, sample_processed.study)
+    missing = missingness(sample_processed.data, sample_processed.study.codebook)
     shares = missing.drop(columns=["wave", "variable", "n"]).sum(axis=1)
     assert np.allclose(shares, 1.0, atol=1e-3)
     assert missing.loc[missing["wave"] == "post", "dont_know"].sum() > 0

@@ -43,7 +43,8 @@ def test_missing_study_file(tmp_path):
 
 
 def test_profiles_and_compare_contracts(tmp_path, sample_truth):
-    """The files ../shared/DESIGN.md promises, joinable with truth.json on participant."""
+    """The files ../shared/DESIGN.md promises, joinable with truth.json on participant; compare uses the
+    profiles of the same results folder."""
     out = tmp_path / "out"
     assert main(["profiles", "data/sample/study.yaml", "--out", str(out), "--resamples", "20"]) == 0
     reliability = pd.read_csv(out / "reliability.csv")
@@ -57,13 +58,38 @@ def test_profiles_and_compare_contracts(tmp_path, sample_truth):
     assert len(posterior) == fit.loc[fit["chosen"], "k"].item()
     assert set(profiles["participant"]) == set(sample_truth["participants"])
     assert abs(profiles[posterior].sum(axis=1) - 1).max() < 1e-9
+    before = (out / "profiles.csv").stat().st_mtime_ns
 
-    assert main(["compare", "data/sample/study.yaml", "--out", str(out), "--profiles", str(out / "profiles.csv")]) == 0
+    result = _run("compare", "data/sample/study.yaml", "--out", out, "--resamples", "20")
+    assert result.returncode == 0, result.stderr
+    assert "within 3 profiles" in result.stdout
+    assert (out / "profiles.csv").stat().st_mtime_ns == before  # the stored profiles, not a refit
     effects = pd.read_csv(out / "effects.csv")
     for column in ("outcome", "profile", "effect_type", "estimate", "ci_low", "ci_high", "p", "p_adjusted",
                    "n_strategy_first", "n_tool_first", "sessions_strategy_first", "sessions_tool_first",
                    "interpretable"):
         assert column in effects.columns
-    assert {"all", "new to the tools", "confident explorers"} <= set(effects["profile"])
+    assert set(effects["profile"]) >= {"all"} | {c.removeprefix("posterior: ") for c in posterior}
     assert effects["profile"].str.contains(" minus ").any()  # interaction rows
     assert (effects["sessions_tool_first"] == 3).all() and (effects["sessions_strategy_first"] == 3).all()
+
+
+def test_profile_names_with_commas_are_not_joined_with_commas(tmp_path):
+    out = tmp_path / "out"
+    result = _run("profiles", "data/sample/study.yaml", "--out", out, "--resamples", "5", "--k-max", "3")
+    assert result.returncode == 0, result.stderr
+    assert "('new to the tools'; 'focused but tool-shy'; 'confident explorers')" in result.stdout
+
+
+def test_a_stage_the_study_cannot_run_says_what_it_lacks(tmp_path, tiny_study):
+    result = _run("profiles", tiny_study, "--out", tmp_path / "out")
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("profiles: not available: This study declares no readiness constructs.")
+    assert "analysis: {readiness:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_setting_on_the_command_line_is_one_line(tmp_path):
+    result = _run("compare", "data/sample/study.yaml", "--out", tmp_path / "o", "--confidence", "1.5")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("error: command line: expected confidence must be a number from 0.5 to below 1, "
+                                     "such as 0.95; got 1.5")

@@ -225,16 +225,15 @@ def test_posteriors_are_checked_and_profiles_csv_layout_accepted():
     assert list(compare.check_posteriors(table).columns) == ["x", "y"]
 
 
-def test_write_effects_has_the_contract_columns(sample_processed, truth_posteriors, tmp_path):
-    path = compare.write_effects(sample_processed, truth_posteriors, tmp_path)
-    table = pd.read_csv(path)
+def test_stored_effects_have_the_contract_columns(sample_results):
+    table = pd.read_csv(sample_results.folder / "effects.csv")
     contract = ["outcome", "profile", "effect_type", "estimate", "ci_low", "ci_high", "p", "p_adjusted",
                 "n_strategy_first", "n_tool_first", "sessions_strategy_first", "sessions_tool_first", "interpretable"]
     assert list(table.columns[:len(contract)]) == contract
     assert set(table["interpretable"]) <= {"yes", "no"}
     assert {"all", *PROFILE_ORDER} <= set(table["profile"])
     assert table["profile"].str.contains(" minus ").any()
-    assert "tool-first minus strategy-first" in (tmp_path / "effects_methods.txt").read_text(encoding="utf-8")
+    assert "tool-first minus strategy-first" in summarise.methods_text(sample_results)
 
 
 def test_plain_summary_is_made_from_the_numbers(sample_effects):
@@ -274,13 +273,10 @@ def test_likert_bars_and_forest_from_the_sample(sample_processed, sample_effects
     assert [t.get_text() for t in forest.axes[0].get_yticklabels()][:4] == ["everyone", *PROFILE_ORDER]
 
 
-def test_planted_effects_recovered_with_the_fitted_profiles(sample_processed, sample_truth):
-    """The pipeline's own path: posteriors from the fitted profiles, not the planted labels."""
-    from analysis.profiles import study_posteriors
-
-    posteriors = study_posteriors(sample_processed)
-    assert list(posteriors.columns) == PROFILE_ORDER
-    effects = compare.compare_study(sample_processed, posteriors)
+def test_planted_effects_recovered_with_the_fitted_profiles(sample_results, sample_truth):
+    """The pipeline's own path: posteriors from the fitted profiles of the same run, not the planted labels."""
+    assert list(sample_results.posteriors.columns) == PROFILE_ORDER
+    effects = sample_results.effects
     planted = sample_truth["effects"]["observed"]["confidence"]
     rows = effects[(effects["outcome"] == "confidence") & (effects["effect_type"] == "mean difference")
                    & (effects["comparison"] == "profile")].set_index("profile")

@@ -18,7 +18,7 @@ def test_rows_by_source_stacks_every_row(sample_processed):
 
 
 def test_missing_answers_one_panel_per_wave_same_colour_per_reason(sample_processed):
-    table = missingness(sample_processed.data, sample_processed.study)
+    table = missingness(sample_processed.data, sample_processed.study.codebook)
     fig = plots.missing_answers(table)
     assert [ax.get_title(loc="left").split(" ")[0] for ax in fig.axes] == ["pre", "post", "followup"]
     colours = {}

@@ -145,7 +145,7 @@ def test_canaries_reach_no_public_output(canary_study, tmp_path):
     assert sorted(notes) == ["Bel me op [PHONE], of mail [EMAIL]. Groeten aan [NAME]",
                              "Follow me on [HANDLE], call [PHONE] or see [URL]"]
     leaks, files = check_privacy(canary_study, out)
-    assert leaks == [] and files == 4
+    assert leaks == [] and files == 6  # responses .parquet and .csv, changes, summary, study, manifest
 
 
 def test_gate_passes_the_sample_outputs_and_committed_notebooks(sample_outputs):
@@ -183,14 +183,14 @@ def _notebook(path, source):
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# Probe"),
-                nbformat.v4.new_code_cell('study = ""', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell('results_folder = ""', metadata={"tags": ["parameters"]}),
                 nbformat.v4.new_code_cell(source)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, path)
     return path
 
 
-def test_report_refuses_to_publish_a_leak(tmp_path, sample_study, sample_clean):
+def test_report_refuses_to_publish_a_leak(tmp_path, sample_study, sample_clean, sample_results):
     from analysis.paths import SAMPLE_STUDY
     from analysis.publish import PrivacyLeak
     from analysis.report import render_reports
@@ -198,18 +198,19 @@ def test_report_refuses_to_publish_a_leak(tmp_path, sample_study, sample_clean):
     email = sorted(pii_values(sample_study, sample_clean.raws)["email"])[0]
     nb = _notebook(tmp_path / "01_leak.ipynb", f"print({email!r})")
     with pytest.raises(PrivacyLeak) as err:
-        render_reports(SAMPLE_STUDY, tmp_path / "out", notebooks=[nb], progress=False)
+        render_reports(SAMPLE_STUDY, tmp_path / "out", results=sample_results.folder, notebooks=[nb],
+                       progress=False)
     assert [leak.kind for leak in err.value.leaks] == ["email"]
     assert list((tmp_path / "out").glob("*.html")) == []
 
 
-def test_free_text_is_escaped_in_reports(tmp_path):
+def test_free_text_is_escaped_in_reports(tmp_path, sample_results):
     from analysis.paths import SAMPLE_STUDY
     from analysis.report import render_reports
 
     nb = _notebook(tmp_path / "01_text.ipynb", "import pandas as pd\n"
                    "pd.DataFrame({'reflection': ['<script>alert(1)</script>', '<img src=x onerror=alert(2)>']})")
-    render_reports(SAMPLE_STUDY, tmp_path / "out", notebooks=[nb], progress=False)
+    render_reports(SAMPLE_STUDY, tmp_path / "out", results=sample_results.folder, notebooks=[nb], progress=False)
     page = (tmp_path / "out" / "01_text.html").read_text()
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

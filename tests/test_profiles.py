@@ -114,7 +114,8 @@ def test_sample_is_stable_without_cautions(sample_fit, sample_stability):
     print("\nsample stability:", dict(zip(per["profile"], per["jaccard"].round(3))),
           f"ARI {sample_stability.ari_mean:.3f}")
     assert per["stable"].all() and (per["verdict"] == "stable").all()
-    assert summarise.cautions(sample_fit, sample_stability) == []
+    assert summarise.cautions(sample_fit.fit, sample_stability.per_profile.assign(resamples=sample_stability.resamples),
+                              profiles.assignment_certainty(sample_fit)) == []
     km = sample_fit.comparison.set_index("method")["ari_vs_mixture"]
     assert km["k-means"] > 0.9 and np.isfinite(km["Ward"])
 
@@ -122,7 +123,8 @@ def test_sample_is_stable_without_cautions(sample_fit, sample_stability):
 def test_harder_study_reports_lower_stability_and_says_so(harder, sample_stability):
     result, stab, truth = harder
     planted = _truth_labels(result, truth)
-    notes = summarise.cautions(result, stab)
+    notes = summarise.cautions(result.fit, stab.per_profile.assign(resamples=stab.resamples),
+                               profiles.assignment_certainty(result))
     print(f"\nharder (n = 120, separation 0.6): k = {result.k}, mean Jaccard {stab.mean_jaccard:.3f} "
           f"(sample {sample_stability.mean_jaccard:.3f}), ARI resamples {stab.ari_mean:.3f} "
           f"(sample {sample_stability.ari_mean:.3f}), ARI vs truth {adjusted_rand_score(planted, result.label):.3f}")
@@ -176,17 +178,15 @@ def test_summaries(sample_fit):
     assert certainty["n"].iloc[-1] == 240 and certainty["share_sure"].iloc[-1] > 0.9
 
 
-def test_write_profiles_files_join_with_truth(sample_processed, sample_truth, tmp_path):
-    run = profiles.write_profiles(sample_processed, tmp_path, resamples=5, blrt_reps=0, n_boot=20, n_init=2,
-                                  progress=False)
-    assert {p.name for p in tmp_path.iterdir()} == {"reliability.csv", "fit.csv", "profiles.csv", "stability.csv"}
-    rel = pd.read_csv(tmp_path / "reliability.csv")
-    assert rel.columns[:6].tolist() == ["construct", "n_items", "n", "alpha", "alpha_ci_low", "alpha_ci_high"]
+def test_stored_profiles_join_with_truth(sample_results, sample_truth):
+    folder = sample_results.folder
+    rel = pd.read_csv(folder / "reliability.csv")
+    assert rel.columns[:7].tolist() == ["wave", "construct", "n_items", "n", "alpha", "alpha_ci_low", "alpha_ci_high"]
     assert {"omega", "omega_ci_low", "omega_ci_high"} <= set(rel.columns)
-    fit = pd.read_csv(tmp_path / "fit.csv")
+    fit = pd.read_csv(folder / "fit.csv")
     assert fit["chosen"].sum() == 1 and fit.loc[fit["chosen"], "k"].item() == 3
-    table = pd.read_csv(tmp_path / "profiles.csv")
-    names = run["result"].names
+    table = pd.read_csv(folder / "profiles.csv")
+    names = sample_results.profile_names
     assert table.columns.tolist() == ["participant", "profile"] + [f"posterior: {n}" for n in names]
     assert np.allclose(table.filter(like="posterior: ").sum(axis=1), 1)
     truth = pd.DataFrame([{"participant": p, "planted": v["profile"]}
@@ -223,7 +223,8 @@ def test_coderefinery_pre_survey_profiles(realdata, monkeypatch):
     scores = profiles.readiness_scores(processed, constructs=CODEREFINERY)
     result = profiles.fit_profiles(scores, constructs=CODEREFINERY, k_max=5, blrt_reps=0, progress=False)
     stab = profiles.stability(result, resamples=50, progress=False)
-    notes = summarise.cautions(result, stab)
+    notes = summarise.cautions(result.fit, stab.per_profile.assign(resamples=stab.resamples),
+                               profiles.assignment_certainty(result))
     print(f"\nCodeRefinery: alpha(tool familiarity) {familiarity['alpha']:.2f} "
           f"[{familiarity['alpha_ci_low']:.2f}, {familiarity['alpha_ci_high']:.2f}], "
           f"omega {familiarity['omega']:.2f}; k = {result.k} ({result.covariance_type})")

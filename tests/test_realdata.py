@@ -134,7 +134,7 @@ def test_jupyter_instructor_names_reach_no_processed_output(realdata, tmp_path):
     assert [n for n in names if n.casefold() in public] == []
     assert column not in pd.read_parquet(tmp_path / "responses.parquet").columns
     leaks, files = check_privacy(study, tmp_path)
-    assert leaks == [] and files == 4
+    assert leaks == [] and files == 6
 
 
 def test_multiselect_labels_holding_the_separator(realdata):

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from analysis.paths import NOTEBOOKS_DIR, SAMPLE_STUDY
-from analysis.report import EXTERNAL_ASSET, notebook_paths, render_reports
+from analysis.paths import NOTEBOOKS_DIR
+from analysis.report import EXTERNAL_ASSET, notebook_paths
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def test_reports_are_self_contained_and_show_no_code(rendered):
     report = (out / "01_data_quality.html").read_text(encoding="utf-8")
     body = report.split("</style>")[-1]
     assert "jp-CodeMirrorEditor" not in body and 'class="highlight' not in body and "jp-InputPrompt" not in body
-    assert "process_study" not in body and "import " not in body
+    assert "results.load" not in body and "import " not in body
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', report)
     assert len(images) >= 1 and all(base64.b64decode(i)[:4] == b"\x89PNG" for i in images)
     assert "Where every raw row went" in report

@@ -852,7 +852,8 @@ def _clean_study(study: Study) -> CleanResult:
     # are taken only once, in _tidy.
     kept = np.flatnonzero(rows["_reason"].isna().to_numpy())
     small = ["_key", "wave", "_order", "source", "source_row"]
-    small += [c for c in dict.fromkeys([study.workshop, "workshop"]) if c in rows and c not in small]
+    small += [c for c in dict.fromkeys([study.workshop, "workshop", study.entry_point_from])
+              if c is not None and c in rows and c not in small]
     groups = _attach_groups(rows[small].iloc[kept], study, changes)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # the clean data is built while the quarantine and the log are made here (taking a
@@ -931,29 +932,43 @@ def _duplicates(rows: pd.DataFrame, key_codes: np.ndarray) -> tuple[np.ndarray, 
     return dup, kept_at.to_numpy(zero_copy_only=False)
 
 
+def _per_person(data: pd.DataFrame, column: str) -> pd.Series:
+    """Each row's person's first answer to ``column`` in any wave (sources in study order)."""
+    given = data.dropna(subset=[column]).sort_values("_order", kind="stable")
+    return data["_key"].map(given.drop_duplicates("_key").set_index("_key")[column])
+
+
 def _attach_groups(data: pd.DataFrame, study: Study, changes: list) -> pd.DataFrame:
-    """Give every row its person's workshop and entry point, found in any wave."""
+    """Give every row its person's workshop and entry point, found in any wave.
+
+    The entry point is the study's map applied to the person's answer to the
+    ``entry_point.from`` variable: the workshop itself, or a question of its
+    own ("Which workshop format did you attend?"), asked in any wave.
+    """
     if study.workshop is None or study.workshop not in data:
         if "workshop" not in data:  # a variable may itself be called workshop
             data["workshop"] = pd.NA
     else:
-        given = data.dropna(subset=[study.workshop]).sort_values("_order", kind="stable")
-        per_key = given.drop_duplicates("_key").set_index("_key")[study.workshop]
-        data["workshop"] = data["_key"].map(per_key)
-    # looked up once per distinct workshop (missing included), then taken back to the rows
-    codes = pd.factorize(data["workshop"])[0]  # numbered in order of first appearance, -1 if missing
+        data["workshop"] = _per_person(data, study.workshop)
+    source = study.entry_point_from or study.workshop
+    if source is None or source not in data:
+        answers = pd.Series(pd.NA, index=data.index, dtype="object")
+    else:
+        answers = data["workshop"] if source == study.workshop else _per_person(data, source)
+    # looked up once per distinct answer (missing included), then taken back to the rows
+    codes = pd.factorize(answers)[0]  # numbered in order of first appearance, -1 if missing
     first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)  # of codes 0, 1, ...
     if (codes < 0).any():
-        first = np.append(first, np.argmax(codes < 0))  # and of a missing workshop, last
+        first = np.append(first, np.argmax(codes < 0))  # and of a missing answer, last
     back = np.where(codes < 0, len(first) - 1, codes)
-    entry = data["workshop"].iloc[first].map(
+    entry = answers.iloc[first].map(
         lambda w: study.entry_point_map.get(normalise_text(w), pd.NA), na_action="ignore")
     data["entry_point"] = pd.Series(entry.take(back).array, index=data.index)
-    unmapped = data["workshop"].notna() & data["entry_point"].isna() & bool(study.entry_point_map)
+    unmapped = answers.notna() & data["entry_point"].isna() & bool(study.entry_point_map)
     if unmapped.any():
         changes.append(pd.DataFrame({"source": _text(data.loc[unmapped, "source"]), "source_row": data.loc[unmapped, "source_row"],
-                                     "variable": "entry_point", "old": data.loc[unmapped, "workshop"], "new": pd.NA,
-                                     "rule": "workshop not in the study file's entry-point map"}))
+                                     "variable": "entry_point", "old": answers[unmapped], "new": pd.NA,
+                                     "rule": "answer not in the study file's entry-point map"}))
     return data
 
 

@@ -3,16 +3,22 @@
 Commands
 --------
 simulate  write a synthetic study with planted truth
-clean     clean and protect a study's exports into processed files
-profiles  readiness profiles: reliability.csv, fit.csv, profiles.csv
+clean     clean and protect a study's exports: responses, change log, summary
+profiles  readiness profiles: reliability.csv, fit.csv, profiles.csv, stability.csv
 compare   strategy-first vs tool-first, overall and per profile: effects.csv
-report    execute the notebooks against a study and write offline HTML
+report    every stage, then the notebooks as offline HTML pages and index.html
 check-privacy  search output folders for personal values from a study's raw inputs
+
+``clean``, ``profiles`` and ``compare`` build the study's results up to that
+stage (:func:`analysis.pipeline.build`) in ``--out``; a stage whose inputs and
+settings did not change is reused, not recomputed. Settings come from the
+study file's ``analysis:`` block; the flags below override them.
 
 A mistake in the user's input exits with status 2 and one line naming the
 file, row and column; a privacy leak exits with status 3 and one line per
-leaking file naming the kind of value (never the value); anything else is a
-bug and keeps its traceback.
+leaking file naming the kind of value (never the value); a stage the study
+cannot run (no readiness constructs, no entry point...) exits with status 1
+and says what the study lacks; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -24,6 +30,13 @@ from pathlib import Path
 from analysis.errors import InputError
 from analysis.publish import PrivacyLeak
 
+#: Exit status when the asked-for stage cannot run on the study.
+NOT_AVAILABLE = 1
+
+
+class StageNotAvailable(Exception):
+    """The command's own stage could not run on this study."""
+
 
 def _simulate(args) -> str:
     from analysis.simulate import Design, simulate_study
@@ -33,71 +46,81 @@ def _simulate(args) -> str:
     return f"wrote a simulated study to {out}"
 
 
-def _clean(args) -> str:
-    from analysis.protect import process_study
-    from analysis.publish import write_processed
+def _settings(args, study):
+    """The study's settings with the command line's flags over them."""
+    flags = {name: getattr(args, name, None) for name in ("seed", "confidence", "k_min", "k_max", "k", "resamples",
+                                                          "min_n", "language")}
+    if getattr(args, "readiness", None) is not None:
+        flags["readiness"] = tuple(c.strip() for c in args.readiness.split(",") if c.strip())
+    try:
+        return study.settings.replace(**flags)
+    except ValueError as exc:
+        raise InputError("command line", str(exc)) from None
 
-    processed = process_study(args.study)
-    out = write_processed(processed, args.out)
-    s = processed.summary
+
+def _build(args, until: str):
+    from analysis.codebook import load_study
+    from analysis.pipeline import build
+
+    study = load_study(args.study)
+    result = build(study, args.out, settings=_settings(args, study), until=until)
+    run = result.run(until)
+    if not run.available:
+        from analysis.summarise import why_not
+
+        raise StageNotAvailable(f"{until}: not available: {why_not(run.why, run.detail, baseline=study.wave('baseline'))}")
+    return result, run
+
+
+def _reused(run) -> str:
+    return " (nothing had changed: the stored results were kept)" if run.status == "reused" else ""
+
+
+def _clean(args) -> str:
+    import json
+
+    result, run = _build(args, "clean")
+    s = json.loads((result.folder / "summary.json").read_text(encoding="utf-8"))
     rows_in = sum(x["rows_in"] for x in s["sources"])
     quarantined = sum(x["rows_quarantined"] for x in s["sources"])
     return (f"cleaned {rows_in} rows from {len(s['sources'])} sources: {rows_in - quarantined} clean, "
-            f"{quarantined} quarantined; {s['participants']} participants. Wrote {out}")
-
-
-def _published(study, files) -> None:
-    """Run the leak gate over the files a command wrote; on a leak remove them all (status 3)."""
-    from analysis.publish import check_privacy
-
-    leaks, _ = check_privacy(study, *files)
-    if leaks:
-        for path in files:
-            Path(path).unlink(missing_ok=True)
-        raise PrivacyLeak(leaks)
+            f"{quarantined} quarantined; {s['participants']} participants. Wrote {result.folder}{_reused(run)}")
 
 
 def _profiles(args) -> str:
-    from analysis.protect import process_study
-    from analysis.profiles import write_profiles
+    import json
 
-    processed = process_study(args.study)
-    written = write_profiles(processed, args.out, k_max=args.k_max, seed=args.seed, resamples=args.resamples)
-    _published(processed.study, written["files"])
-    result = written["result"]
-    return (f"chose {len(result.names)} profiles ({', '.join(result.names)}) for "
-            f"{len(result.posterior)} participants; wrote {', '.join(Path(f).name for f in written['files'])} "
-            f"to {args.out}")
+    result, run = _build(args, "profiles")
+    info = json.loads((result.folder / "profiles.json").read_text(encoding="utf-8"))
+    names = "; ".join(f"'{n}'" for n in info["names"])
+    return (f"chose {info['k']} profile{'s' if info['k'] != 1 else ''} ({names}) for {info['n']} participants; "
+            f"wrote {', '.join(run.files)} to {result.folder}{_reused(run)}")
 
 
 def _compare(args) -> str:
-    import pandas as pd
+    result, run = _build(args, "compare")
+    profiles = result.run("profiles")
+    if profiles.available:
+        import json
 
-    from analysis.compare import check_posteriors, write_effects
-    from analysis.protect import process_study
-    from analysis.profiles import study_posteriors
-
-    processed = process_study(args.study)
-    if args.profiles is not None:
-        if not args.profiles.is_file():
-            raise InputError(args.profiles, "a profiles.csv written by `python -m analysis profiles`")
-        try:
-            posteriors = check_posteriors(pd.read_csv(args.profiles))
-        except (ValueError, pd.errors.ParserError) as exc:
-            raise InputError(args.profiles, f"profiles.csv as `python -m analysis profiles` writes it ({exc})") \
-                from None
+        k = json.loads((result.folder / "profiles.json").read_text(encoding="utf-8"))["k"]
+        within = f"for everyone and within {k} profile{'s' if k != 1 else ''}"
     else:
-        posteriors = study_posteriors(processed, seed=args.seed)
-    path = write_effects(processed, posteriors, args.out, seed=args.seed)
-    _published(processed.study, [path, path.with_name("effects_methods.txt")])
-    return f"compared entry points over {len(posteriors.columns)} profiles; wrote {path}"
+        within = "for everyone (no readiness profiles for this study)"
+    return f"compared the entry points {within}; wrote {', '.join(run.files)} to {result.folder}{_reused(run)}"
 
 
 def _report(args) -> str:
+    from analysis.codebook import load_study
     from analysis.report import render_reports
 
-    written = render_reports(args.study, args.out)
-    return f"wrote {len(written) - 1} reports and {written[-1]}"
+    study = load_study(args.study)
+    run = render_reports(study, args.out, results=args.results, settings=_settings(args, study))
+    missing = [p.title for p in run.pages if not p.available]
+    text = f"wrote {len(run.pages)} report pages and index.html to {args.out}"
+    if missing:
+        text += f" ({len(missing)} say what the study lacks: {'; '.join(missing)})"
+    return text + (" (nothing had changed: the pages were kept)" if run.reused else "")
 
 
 def _check_privacy(args) -> str:
@@ -109,9 +132,26 @@ def _check_privacy(args) -> str:
     return f"checked {files} files: no personal value from the raw inputs found"
 
 
+def _setting_flags() -> argparse.ArgumentParser:
+    """Flags that override the study file's ``analysis:`` settings (see analysis.settings)."""
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("settings (override the study file's analysis: block)")
+    g.add_argument("--seed", type=int, help="seed of every random step")
+    g.add_argument("--confidence", type=float, help="level of every interval, e.g. 0.95")
+    g.add_argument("--readiness", help="constructs that define readiness, comma-separated")
+    g.add_argument("--k-min", type=int, help="fewest profiles tried")
+    g.add_argument("--k-max", type=int, help="most profiles tried")
+    g.add_argument("--k", type=int, help="a number of profiles fixed by the researcher")
+    g.add_argument("--resamples", type=int, help="bootstrap resamples of the stability check")
+    g.add_argument("--min-n", type=int, help="fewest people per entry point in an interpreted cell")
+    g.add_argument("--language", help="language of the reports (en, nl)")
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    settings = _setting_flags()
 
     p = sub.add_parser("simulate", help="write a synthetic study with planted truth")
     p.add_argument("--seed", type=int, default=2026)
@@ -121,30 +161,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--effect-scale", type=float, default=1.0, help="multiplies the planted effects (0 = none)")
     p.set_defaults(run=_simulate)
 
-    p = sub.add_parser("clean", help="clean and protect a study's exports")
-    p.add_argument("study", type=Path)
-    p.add_argument("--out", type=Path, required=True)
-    p.set_defaults(run=_clean)
+    for name, run, text in (("clean", _clean, "clean and protect a study's exports"),
+                            ("profiles", _profiles, "readiness profiles with reliability, model choice and stability"),
+                            ("compare", _compare, "compare the entry points overall and within each profile")):
+        p = sub.add_parser(name, help=text, parents=[settings])
+        p.add_argument("study", type=Path)
+        p.add_argument("--out", type=Path, required=True, help="results folder (raw values under its private/)")
+        p.set_defaults(run=run)
 
-    p = sub.add_parser("profiles", help="readiness profiles with reliability, model selection and stability")
+    p = sub.add_parser("report", help="every stage, then the offline HTML reports", parents=[settings])
     p.add_argument("study", type=Path)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--k-max", type=int, default=6, help="largest number of profiles tried")
-    p.add_argument("--seed", type=int, default=20260301)
-    p.add_argument("--resamples", type=int, default=100, help="bootstrap resamples for stability")
-    p.set_defaults(run=_profiles)
-
-    p = sub.add_parser("compare", help="compare the entry points overall and within each profile")
-    p.add_argument("study", type=Path)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--profiles", type=Path, default=None,
-                   help="profiles.csv to use (default: fit the profiles as `profiles` does)")
-    p.add_argument("--seed", type=int, default=20260301)
-    p.set_defaults(run=_compare)
-
-    p = sub.add_parser("report", help="execute the notebooks and write offline HTML reports")
-    p.add_argument("study", type=Path)
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="folder for index.html and the pages")
+    p.add_argument("--results", type=Path, default=None, help="results folder (default: OUT/results)")
     p.set_defaults(run=_report)
 
     p = sub.add_parser("check-privacy", help="search outputs for personal values from the raw inputs")
@@ -168,5 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         print("error: personal values found in the outputs above" + (
             "" if args.command == "check-privacy" else "; they were removed, nothing was published"), file=sys.stderr)
         return 3
+    except StageNotAvailable as exc:
+        print(str(exc), file=sys.stderr)
+        return NOT_AVAILABLE
     print(message)
     return 0

@@ -64,6 +64,8 @@ from analysis.settings import KEYS as SETTING_KEYS, Settings
 
 ROLES = ("identifier", "group", "timestamp", "consent", "item", "multiselect", "number", "text", "ignore")
 MATCH_KINDS = ("text", "normalised", "regex")
+#: The two entry points a workshop session can start from (the design's arms).
+ENTRY_POINTS = ("strategy-first", "tool-first")
 #: What an outcome measures, as reports name it.
 OUTCOME_FAMILIES = ("confidence", "intention", "adoption", "satisfaction", "other")
 #: The workshop's three readiness aspects; a construct may say it measures one (``aspect:``),
@@ -667,6 +669,7 @@ class Study:
     #: The group variable whose answers the entry-point map is applied to (default: the workshop).
     entry_point_from: str | None = None
     settings: Settings = field(default_factory=Settings)
+    roster_file: Path | None = None
 
     @property
     def root(self) -> Path:
@@ -831,6 +834,11 @@ def load_study(path) -> Study:
                 raise InputError(path, "a mapping of answers to entry points", row=entry.lines["map"],
                                  column="groups.entry_point.map")
             entry_map = {normalise_text(k): str(v) for k, v in entry["map"].items()}
+            wrong = [v for v in entry_map.values() if v not in ENTRY_POINTS]
+            if wrong:
+                line = next(entry["map"].lines[k] for k, v in entry["map"].items() if str(v) == wrong[0])
+                raise InputError(path, f"an entry point among {', '.join(ENTRY_POINTS)}, got {wrong[0]!r}",
+                                 row=line, column="groups.entry_point.map")
     rules = []
     for spec in data.get("exclude") or []:
         _check_keys(path, spec, ("variable", "pattern", "reason"), required=("variable", "pattern"), where="exclude")
@@ -842,7 +850,7 @@ def load_study(path) -> Study:
             raise InputError(path, f"a valid regular expression ({exc})", row=spec.lines["pattern"],
                              column="exclude.pattern") from None
         rules.append(ExcludeRule(spec["variable"], pattern, str(spec.get("reason", "excluded by study file"))))
-    roster = ()
+    roster, roster_file = (), None
     if data.get("roster"):
         roster_file = path.parent / str(data["roster"])
         if not roster_file.is_file():
@@ -854,7 +862,7 @@ def load_study(path) -> Study:
     study = Study(path=path, title=str(data.get("study", path.stem)), codebook=codebook, sources=tuple(sources),
                   waves=waves, participant_key=key, pseudonym_key=data.get("pseudonym_key"),
                   workshop=workshop, entry_point_map=entry_map, exclude=tuple(rules), roster=roster,
-                  entry_point_from=entry_from, settings=settings)
+                  entry_point_from=entry_from, settings=settings, roster_file=roster_file)
     try:
         _check_settings(study)
     except InputError as exc:  # name the line of the analysis block
@@ -863,3 +871,83 @@ def load_study(path) -> Study:
         raise InputError(path, exc.expected, row=block.lines.get(key, block.line) if block else None,
                          column=exc.column) from None
     return study
+
+
+# --- the study as the results folder keeps it ------------------------------------------
+
+def codebook_to_dict(codebook: Codebook) -> dict:
+    """A codebook as plain values (no file paths; match patterns other than texts left out).
+
+    Examples
+    --------
+    >>> from analysis.paths import SAMPLE_DIR
+    >>> cb = load_codebook(SAMPLE_DIR / "codebook.yaml")
+    >>> back = codebook_from_dict(codebook_to_dict(cb))
+    >>> back.variables["ts_confused"] == cb.variables["ts_confused"].__class__(**{
+    ...     **cb.variables["ts_confused"].__dict__, "regex": (), "line": 0})
+    True
+    >>> back.outcomes["confidence"].items == cb.outcomes["confidence"].items
+    True
+    """
+    scales = {name: {"levels": [[code, labels] for code, labels in s.levels],
+                     "missing": {reason: list(labels) for reason, labels in s.missing.items()}}
+              for name, s in codebook.scales.items()}
+    variables = {}
+    for name, v in codebook.variables.items():
+        variables[name] = {"role": v.role, "waves": list(v.waves), "text": list(v.text),
+                           "normalised": list(v.normalised), "scale": v.scale.name if v.scale else None,
+                           "reverse": v.reverse, "construct": v.construct, "pii": v.pii, "optional": v.optional,
+                           "options": [[key, list(labels)] for key, labels in v.options],
+                           "separator": v.separator, "layout": v.layout, "label": dict(v.label)}
+    return {"scales": scales, "variables": variables,
+            "constructs": {n: {"label": dict(c.label), "aspect": c.aspect} for n, c in codebook.constructs.items()},
+            "outcomes": {n: {"family": o.family, "items": list(o.items), "label": dict(o.label),
+                             "baseline": list(o.baseline)} for n, o in codebook.outcomes.items()}}
+
+
+def codebook_from_dict(data: dict) -> Codebook:
+    """The codebook :func:`codebook_to_dict` described."""
+    scales = {name: Scale(name, tuple((code, dict(labels)) for code, labels in spec["levels"]),
+                          {reason: tuple(labels) for reason, labels in spec["missing"].items()})
+              for name, spec in data["scales"].items()}
+    variables = {}
+    for name, v in data["variables"].items():
+        variables[name] = Variable(
+            name=name, role=v["role"], waves=tuple(v["waves"]), text=tuple(v["text"]),
+            normalised=tuple(v["normalised"]), scale=scales[v["scale"]] if v["scale"] else None,
+            reverse=v["reverse"], construct=v["construct"], pii=v["pii"], optional=v["optional"],
+            options=tuple((key, tuple(labels)) for key, labels in v["options"]), separator=v["separator"],
+            layout=v["layout"], label=dict(v["label"]))
+    constructs = {n: Construct(n, dict(c["label"]), c["aspect"]) for n, c in data["constructs"].items()}
+    outcomes = {n: OutcomeSpec(n, o["family"], tuple(o["items"]), dict(o["label"]), tuple(o["baseline"]))
+                for n, o in data["outcomes"].items()}
+    return Codebook(Path("codebook.yaml"), variables, scales, constructs, outcomes)
+
+
+def describe_study(study: Study) -> dict:
+    """What later stages and reports need to know of a study, as plain values.
+
+    No file paths, no roster, no exclusion patterns: only what the study file
+    and codebook say about the design (title, waves and their roles, sources,
+    groups, the codebook) and the settings.
+
+    Examples
+    --------
+    >>> from analysis.paths import SAMPLE_STUDY
+    >>> d = describe_study(load_study(SAMPLE_STUDY))
+    >>> d["roles"], d["readiness"], d["entry_point_from"]
+    ({'baseline': 'pre', 'after': 'post', 'followup': 'followup'}, ['tool_skills', 'focus', 'guts'], 'workshop')
+    """
+    return {
+        "title": study.title,
+        "waves": list(study.waves),
+        "roles": {role: study.wave(role) for role in ("baseline", "after", "followup")},
+        "sources": [{"name": s.name, "wave": s.wave, "format": s.format} for s in study.sources],
+        "participant_key": study.participant_key is not None,
+        "workshop": study.workshop,
+        "entry_point_from": study.entry_point_from,
+        "entry_point_map": bool(study.entry_point_map),
+        "readiness": list(study.readiness),
+        "settings": study.settings.as_dict(),
+        "codebook": codebook_to_dict(study.codebook),
+    }

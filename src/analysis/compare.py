@@ -64,20 +64,19 @@ interpret": it keeps its estimate and interval but shows no p-value.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from analysis.codebook import ENTRY_POINTS
 from analysis.profiles import POSTERIOR_PREFIX
 
 CONTRAST = "tool-first minus strategy-first"
-ARMS = ("strategy-first", "tool-first")
+ARMS = ENTRY_POINTS
 #: Fewest people (posterior-weighted) per arm for a cell to be interpreted.
 MIN_N = 10
 #: Fewest sessions per arm for a cell to be interpreted (the jackknife needs 2).
@@ -674,7 +673,7 @@ def _adjust(effects: pd.DataFrame, method: str) -> pd.DataFrame:
     return out.drop(columns="_tested")
 
 
-# --- whole study, file, words ----------------------------------------------------------
+# --- a whole study ---------------------------------------------------------------------------
 
 def compare_study(processed, posteriors: pd.DataFrame | None = None, **options) -> pd.DataFrame:
     """:func:`entry_point_effects` of a processed study, outcomes from its codebook.
@@ -690,27 +689,3 @@ def compare_study(processed, posteriors: pd.DataFrame | None = None, **options) 
     outcomes = find_outcomes(processed.study.codebook)
     scores = outcome_scores(processed.data, outcomes)
     return entry_point_effects(scores, outcomes=outcomes, posteriors=posteriors, **options)
-
-
-def write_effects(processed, posteriors: pd.DataFrame | None, out_dir, **options) -> Path:
-    """Compare the entry points of a study and write ``effects.csv`` in ``out_dir``.
-
-    The file has the columns of :func:`entry_point_effects` (numbers rounded
-    to 4 decimals); the contrast, interval and p-value methods, the
-    adjustment and the small-cell rule are written in plain lines to
-    ``effects_methods.txt`` beside it (:func:`methods_text`).
-
-    Returns
-    -------
-    pathlib.Path
-        The path of ``effects.csv``.
-    """
-    from analysis.summarise import methods_text
-
-    effects = compare_study(processed, posteriors, **options)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "effects.csv"
-    effects.round(4).to_csv(path, index=False)
-    (out / "effects_methods.txt").write_text(methods_text(effects) + "\n", encoding="utf-8")
-    return path

@@ -7,6 +7,18 @@ exits non-zero; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import os
+
+#: Set while report notebooks run: they read stored results, never raw exports or fits.
+RESULTS_ONLY_ENV = "ANALYSIS_RESULTS_ONLY"
+
+
+def refuse_in_reports(what: str) -> None:
+    """Stop ``what`` (reading a raw export, fitting a model) inside a report notebook's kernel."""
+    if os.environ.get(RESULTS_ONLY_ENV):
+        raise RuntimeError(f"{what} inside a report notebook: notebooks read stored results only "
+                           "(analysis.results.load)")
+
 
 class InputError(Exception):
     """A problem in user-supplied input, located as precisely as known.

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.errors import InputError
+from analysis.errors import InputError, refuse_in_reports
 
 SOURCE, ROW, PREVIEW, COMPLETE = "_source", "_row", "_preview", "_complete"
 PROVENANCE = (SOURCE, ROW, PREVIEW, COMPLETE)
@@ -707,6 +707,7 @@ def read_export(path, fmt: str | None = None, name: str | None = None) -> RawExp
     >>> raw.format, raw.questions["Q4"], int(raw.frame[ROW].iloc[0]), int(raw.frame[PREVIEW].sum())
     ('qualtrics', 'Hoe tevreden bent u over deze workshop?', 4, 2)
     """
+    refuse_in_reports("reading a raw export")
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "an existing export file")

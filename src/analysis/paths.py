@@ -22,6 +22,8 @@ PROJECT_ROOT = PACKAGE_DIR.parent.parent
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 SAMPLE_STUDY = SAMPLE_DIR / "study.yaml"
+#: The sample study's stored results, committed so notebooks open on them (``make sample`` rebuilds them).
+SAMPLE_RESULTS = SAMPLE_DIR / "results"
 REPORT_TEMPLATE_DIR = PACKAGE_DIR / "templates"
 #: Real exports nobody here wrote (beside the checkout; absent in a user's clone).
 SHARED_REALDATA = PROJECT_ROOT.parent / "shared" / "realdata"

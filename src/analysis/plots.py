@@ -24,6 +24,8 @@ REASON_COLOURS = {"clean": OKABE_ITO["green"], "blank": OKABE_ITO["grey"], "dont
                   "duplicate": OKABE_ITO["sky"], "empty": OKABE_ITO["grey"], "preview": OKABE_ITO["yellow"],
                   "test submission": OKABE_ITO["yellow"], "no consent": OKABE_ITO["purple"],
                   "missing participant key": OKABE_ITO["vermillion"]}
+#: How a missing code is written on figures.
+REASON_LABELS = {"dont_know": "don't know", "not_applicable": "N/A"}
 #: Reasons that share a colour with a kindred reason are told apart by hatching.
 REASON_HATCHES = {"preview": "///"}
 STYLE = {"figure.dpi": 100, "savefig.dpi": 100, "font.size": 10, "axes.spines.top": False,
@@ -125,26 +127,33 @@ def likert_palette(k: int) -> list:
     return low + ([_tint(OKABE_ITO["grey"], 0.55)] if k % 2 else []) + high
 
 
+def _pct(x: float) -> str:
+    return f"{round(100 * x, 1):g}%"
+
+
 def likert_bars(counts: pd.DataFrame, effects: pd.DataFrame | None = None, *, title: str | None = None,
-                labels: dict | None = None) -> Figure:
+                labels: dict | None = None, confidence: float = 0.95) -> Figure:
     """Diverging stacked bars per item and entry point, centred on the scale's middle.
 
     Percentages are of the answers on the scale (``n``); the middle level is
-    split across the centre line. "Don't know" and N/A are drawn as separate
-    bars in their own panel (percent of everyone who saw the question), so
-    they never shift the centre line. With ``effects``, each item's overall
+    split across the centre line. The scale's missing codes ("don't know",
+    N/A...) are drawn as separate bars in their own panel (percent of everyone
+    who saw the question), so they never shift the centre line. With ``effects``, each item's overall
     effect size and interval is written beside it.
 
     Parameters
     ----------
     counts : pandas.DataFrame
-        From :func:`analysis.summarise.likert_counts`.
+        From :func:`analysis.summarise.likert_counts` (its ``attrs`` say which
+        columns are levels and which are missing codes drawn apart).
     effects : pandas.DataFrame, optional
         From :func:`analysis.compare.entry_point_effects` (rows with profile
         ``"all"`` and the item's first effect type are used).
     title : str, optional
     labels : dict, optional
         Variable -> label on the figure (default: variable name).
+    confidence : float
+        Level of the intervals written beside the items.
 
     Examples
     --------
@@ -157,8 +166,9 @@ def likert_bars(counts: pd.DataFrame, effects: pd.DataFrame | None = None, *, ti
     >>> float(min(p.get_x() for p in fig.axes[0].patches))  # 40% No + half of 20% Maybe
     -50.0
     """
-    fixed = ("variable", "entry_point", "dont_know", "not_applicable", "n")
-    levels = [c for c in counts.columns if c not in fixed]
+    apart = counts.attrs.get("apart", [c for c in ("dont_know", "not_applicable") if c in counts])
+    fixed = ("variable", "entry_point", "n", *apart)
+    levels = counts.attrs.get("levels", [c for c in counts.columns if c not in fixed])
     colours = likert_palette(len(levels))
     half = len(levels) // 2
     variables = list(dict.fromkeys(counts["variable"]))
@@ -184,13 +194,12 @@ def likert_bars(counts: pd.DataFrame, effects: pd.DataFrame | None = None, *, ti
                     ax.barh(y, width, left=left, color=colours[k], edgecolor="white", linewidth=0.5,
                             label=lv if i == 0 and j == 0 else None)
                     left += width
-                seen = n + row["dont_know"] + row["not_applicable"]
+                seen = n + sum(row[reason] for reason in apart)
                 off = 0.0
-                for reason in ("dont_know", "not_applicable"):
+                for k, reason in enumerate(apart):
                     width = 100 * row[reason] / seen if seen else 0.0
-                    side.barh(y, width, left=off, color=REASON_COLOURS[reason],
-                              label={"dont_know": "don't know", "not_applicable": "N/A"}[reason]
-                              if i == 0 and j == 0 else None)
+                    side.barh(y, width, left=off, color=_colour(reason, k),
+                              label=REASON_LABELS.get(reason, reason.replace("_", " ")) if i == 0 and j == 0 else None)
                     off += width
                 ticks.append(y)
                 ticklabels.append(f"{row['entry_point']} (n={n})")
@@ -213,14 +222,16 @@ def likert_bars(counts: pd.DataFrame, effects: pd.DataFrame | None = None, *, ti
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08 - 1.2 / fig.get_figheight() / 2), ncol=len(levels),
                   frameon=False, fontsize=8)
         side.set_xlim(0, max(10.0, max((p.get_x() + p.get_width() for p in side.patches), default=0) * 1.2))
-        side.set_xlabel("% don't know, N/A")
+        side.set_xlabel("% " + ", ".join(REASON_LABELS.get(r, r.replace("_", " ")) for r in apart)
+                        if apart else "")
         side.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08 - 1.2 / fig.get_figheight() / 2), frameon=False,
                     fontsize=8)
         side.tick_params(axis="y", left=False)
         text.axis("off")
         text.set_xlim(0, 1)
         if primary:
-            text.set_title("tool-first minus\nstrategy-first, 95% CI", fontsize=8.5, fontweight="normal", loc="left")
+            text.set_title(f"tool-first minus\nstrategy-first, {_pct(confidence)} CI", fontsize=8.5,
+                           fontweight="normal", loc="left")
         if title:
             fig.suptitle(title, fontweight="bold", fontsize=11)
         fig.tight_layout()
@@ -228,7 +239,7 @@ def likert_bars(counts: pd.DataFrame, effects: pd.DataFrame | None = None, *, ti
 
 
 def effect_forest(effects: pd.DataFrame, outcomes="confidence", *, effect_type: str | None = None,
-                  interactions: bool = True, labels: dict | None = None) -> Figure:
+                  interactions: bool = True, labels: dict | None = None, confidence: float = 0.95) -> Figure:
     """Forest plot of entry-point effects: everyone, each profile, and profile differences.
 
     One panel per outcome. A dot is the estimate, the line its interval;
@@ -247,6 +258,8 @@ def effect_forest(effects: pd.DataFrame, outcomes="confidence", *, effect_type: 
         Also draw the differences between profiles.
     labels : dict, optional
         Outcome -> panel title.
+    confidence : float
+        Level of the intervals (for the axis labels).
 
     Examples
     --------
@@ -294,13 +307,13 @@ def effect_forest(effects: pd.DataFrame, outcomes="confidence", *, effect_type: 
             lim = float(max(abs(sel["ci_low"]).max(), abs(sel["ci_high"]).max(), 0.1)) * 1.1
             ax.set_xlim(-lim, lim)
             ax.set_title(f"{labels.get(o, o)}: {etype}", loc="left", pad=18)
-            ax.set_xlabel("tool-first minus strategy-first, 95% interval (diamonds: difference between profiles)",
-                          fontsize=9)
+            ax.set_xlabel(f"tool-first minus strategy-first, {_pct(confidence)} interval "
+                          "(diamonds: difference between profiles)", fontsize=9)
             ax.text(0.49, 1.01, "\u2190 strategy-first higher", transform=ax.transAxes,
                     color=ENTRY_POINT_COLOURS["strategy-first"], fontsize=8.5, ha="right", va="bottom")
             ax.text(0.51, 1.01, "tool-first higher \u2192", transform=ax.transAxes,
                     color=ENTRY_POINT_COLOURS["tool-first"], fontsize=8.5, ha="left", va="bottom")
-            ax.text(1.01, 1.01, "estimate [95% CI]  n tool-first/strategy-first", transform=ax.transAxes,
+            ax.text(1.01, 1.01, f"estimate [{_pct(confidence)} CI]  n tool-first/strategy-first", transform=ax.transAxes,
                     fontsize=8, ha="left", va="bottom", color=OKABE_ITO["grey"])
         fig.tight_layout()
         fig.subplots_adjust(right=0.66)
@@ -332,7 +345,7 @@ def profile_colours(names) -> dict:
     return {n: READINESS_PROFILE_COLOURS.get(n) or next(spare) for n in names}
 
 
-def readiness_profiles(means: pd.DataFrame) -> Figure:
+def readiness_profiles(means: pd.DataFrame, *, confidence: float = 0.95, labels: dict | None = None) -> Figure:
     """Mean construct score per profile with its interval, profiles side by side.
 
     Parameters
@@ -340,6 +353,10 @@ def readiness_profiles(means: pd.DataFrame) -> Figure:
     means : pandas.DataFrame
         From :func:`analysis.profiles.profile_means` (``profile``,
         ``construct``, ``n``, ``mean``, ``ci_low``, ``ci_high``).
+    confidence : float
+        Level of the intervals.
+    labels : dict, optional
+        Construct -> label on the axis (default: the name with spaces).
 
     Examples
     --------
@@ -362,8 +379,8 @@ def readiness_profiles(means: pd.DataFrame) -> Figure:
             n = int(sel["n"].max())
             ax.errorbar(x, sel["mean"], yerr=[sel["mean"] - sel["ci_low"], sel["ci_high"] - sel["mean"]],
                         fmt="o-", color=colours[name], capsize=3, lw=1.2, ms=6, label=f"{name} (n = {n})")
-        ax.set_xticks(range(len(constructs)), [c.replace("_", " ") for c in constructs])
-        ax.set_ylabel("mean score (95% interval)")
+        ax.set_xticks(range(len(constructs)), [(labels or {}).get(c, c.replace("_", " ")) for c in constructs])
+        ax.set_ylabel(f"mean score ({_pct(confidence)} interval)")
         ax.set_title("What each readiness profile looks like")
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
         fig.tight_layout()
@@ -403,8 +420,8 @@ def profile_fit(fit: pd.DataFrame, index: str = "bic") -> Figure:
     return fig
 
 
-def profile_stability(per_profile: pd.DataFrame, *, stable: float = 0.75) -> Figure:
-    """Mean bootstrap Jaccard per profile with its 95% range; the line marks 'stable'.
+def profile_stability(per_profile: pd.DataFrame, *, stable: float = 0.75, confidence: float = 0.95) -> Figure:
+    """Mean bootstrap Jaccard per profile with its range of resamples; the line marks 'stable'.
 
     Parameters
     ----------
@@ -425,7 +442,7 @@ def profile_stability(per_profile: pd.DataFrame, *, stable: float = 0.75) -> Fig
         ax.set_yticks(list(y), names)
         ax.invert_yaxis()
         ax.set_xlim(0, 1.02)
-        ax.set_xlabel("found again in resampled data (mean Jaccard, 95% range)")
+        ax.set_xlabel(f"found again in resampled data (mean Jaccard, {_pct(confidence)} range)")
         ax.set_title("How stable each profile is")
         fig.tight_layout()
     return fig

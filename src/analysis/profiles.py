@@ -74,7 +74,6 @@ import sys
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -88,7 +87,8 @@ from tqdm import tqdm
 # One BLAS/OpenMP thread is much faster for these small fits than a pool fighting over 2 cores.
 from threadpoolctl import threadpool_limits
 
-from analysis.scales import READINESS_CONSTRUCTS, check_choice, construct_items, construct_scores, reliability
+from analysis.errors import refuse_in_reports
+from analysis.scales import READINESS_CONSTRUCTS, check_choice, construct_items, construct_scores
 
 SEED = 20260301
 COVARIANCE_TYPES = ("spherical", "diag", "full")
@@ -512,6 +512,7 @@ def fit_profiles(scores: pd.DataFrame, *, constructs: Sequence[str] | None = Non
     -------
     ProfileResult
     """
+    refuse_in_reports("fitting readiness profiles")
     constructs = list(constructs or READINESS_CONSTRUCTS)
     covariance_types = list(covariance_types)
     for ct in covariance_types:
@@ -564,11 +565,12 @@ class Stability:
     ----------
     per_profile : pandas.DataFrame
         ``profile``, ``n``, ``share``, ``jaccard`` (mean over resamples),
-        ``jaccard_low`` / ``jaccard_high`` (2.5% and 97.5% quantiles),
+        ``jaccard_low`` / ``jaccard_high`` (quantiles holding the middle
+        ``confidence`` share of resamples, 95% by default),
         ``dissolved`` (share of resamples with Jaccard < 0.5), ``stable``
         (mean Jaccard >= 0.75, Hennig's rule), ``verdict``: "dissolves"
         (mean < 0.5), "doubtful" (mean < 0.75), "stable, not in every
-        resample" (mean >= 0.75 but the 2.5% quantile < 0.75), "stable".
+        resample" (mean >= 0.75 but ``jaccard_low`` < 0.75), "stable".
     ari : numpy.ndarray
         ARI of each resample's assignment of all participants with the
         full-data assignment.
@@ -595,7 +597,7 @@ class Stability:
 
 def stability(result: ProfileResult, *, resamples: int = 100, k: int | None = None,
               covariance_type: str | None = None, n_init: int = 3, seed: int | None = None,
-              progress: bool | None = None) -> Stability:
+              confidence: float = 0.95, progress: bool | None = None) -> Stability:
     """Bootstrap stability of a solution, clusterboot style (Hennig 2007).
 
     Parameters
@@ -610,6 +612,8 @@ def stability(result: ProfileResult, *, resamples: int = 100, k: int | None = No
         EM starts per refit.
     seed : int, optional
         Default: the seed of ``result``.
+    confidence : float
+        Share of resamples the ``jaccard_low``-``jaccard_high`` range holds.
     progress : bool, optional
         Progress bar; default: only for a person at a terminal, never under CI.
 
@@ -657,8 +661,8 @@ def stability(result: ProfileResult, *, resamples: int = 100, k: int | None = No
         warnings.simplefilter("ignore", RuntimeWarning)
         per = pd.DataFrame({"profile": names, "n": counts, "share": counts / n,
                             "jaccard": np.nanmean(jac, axis=0),
-                            "jaccard_low": np.nanquantile(jac, 0.025, axis=0),
-                            "jaccard_high": np.nanquantile(jac, 0.975, axis=0),
+                            "jaccard_low": np.nanquantile(jac, (1 - confidence) / 2, axis=0),
+                            "jaccard_high": np.nanquantile(jac, (1 + confidence) / 2, axis=0),
                             "dissolved": np.nanmean(jac < DISSOLVED_JACCARD, axis=0)})
     per["stable"] = per["jaccard"] >= STABLE_JACCARD
     per["verdict"] = np.select(
@@ -713,84 +717,3 @@ def assignment_certainty(result: ProfileResult, *, threshold: float = SURE_POSTE
     rows.append({"profile": "all", "n": len(top), "mean_max_posterior": float(top.mean()),
                  "share_sure": float((top >= threshold).mean())})
     return pd.DataFrame(rows)
-
-
-# --- the command's files ---------------------------------------------------------
-
-def study_posteriors(processed, *, constructs: Sequence[str] = READINESS_CONSTRUCTS, k_max: int = 6,
-                     seed: int = SEED) -> pd.DataFrame:
-    """Each participant's profile probabilities, fitted as ``python -m analysis profiles`` does.
-
-    The one place later stages (the comparison, its notebook, the CLI) get
-    posteriors from, so they always agree with the profiles report. The
-    bootstrap likelihood-ratio test is skipped: it is reported, never used to
-    choose k, so the solution is the same.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``participant``, one column per profile name, rows sum to 1.
-    """
-    scores = readiness_scores(processed, constructs=constructs)
-    return fit_profiles(scores, constructs=constructs, k_max=k_max, seed=seed, blrt_reps=0).posterior
-
-
-def write_profiles(processed, out_dir, *, constructs: Sequence[str] = READINESS_CONSTRUCTS, wave: str = "pre",
-                   k_max: int = 6, covariance_types: Iterable[str] = COVARIANCE_TYPES, n_init: int = 10,
-                   seed: int = SEED, resamples: int = 100, blrt_reps: int = 19, n_boot: int = 1000,
-                   min_items: int | None = None, progress: bool | None = None) -> dict:
-    """Run the profiles stage of a processed study and write its files.
-
-    Files in ``out_dir`` (created if needed):
-
-    ``reliability.csv``
-        Per construct: ``construct``, ``n_items``, ``n``, ``alpha``,
-        ``alpha_ci_low``, ``alpha_ci_high`` (Feldt), ``omega``,
-        ``omega_ci_low``, ``omega_ci_high`` (percentile bootstrap).
-    ``fit.csv``
-        One row per covariance structure and k: :data:`FIT_COLUMNS`
-        (``chosen`` marks the chosen row, ``decision`` says why).
-    ``profiles.csv``
-        ``participant``, ``profile``, and ``posterior: <profile name>`` per
-        profile (rows sum to 1); participants without every score are absent.
-    ``stability.csv``
-        Per profile of the chosen solution, see :class:`Stability`, plus
-        ``ari_mean`` and ``resamples``.
-
-    Parameters
-    ----------
-    processed : analysis.protect.ProcessedStudy
-    out_dir : path-like
-    constructs, wave, min_items
-        See :func:`readiness_scores` (scores use ``missing="available"``).
-    k_max, covariance_types, n_init, seed, blrt_reps, progress
-        See :func:`fit_profiles`.
-    resamples : int
-        Bootstrap resamples for :func:`stability`.
-    n_boot : int
-        Bootstrap resamples for omega's interval (:func:`analysis.scales.reliability`).
-
-    Returns
-    -------
-    dict
-        ``result`` (:class:`ProfileResult`), ``stability``
-        (:class:`Stability`), ``reliability`` (DataFrame) and ``files``
-        (name -> path).
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    data = processed.data
-    items = construct_items(processed.study.codebook, constructs, wave=wave)
-    pre = data[data["wave"] == wave]
-    rel = reliability(pre, items, n_boot=n_boot, seed=seed)
-    scores = construct_scores(pre, items, min_items=min_items)
-    result = fit_profiles(scores, constructs=constructs, k_max=k_max, covariance_types=covariance_types,
-                          n_init=n_init, seed=seed, blrt_reps=blrt_reps, progress=progress)
-    stab = stability(result, resamples=resamples, progress=progress)
-    files = {"reliability": out / "reliability.csv", "fit": out / "fit.csv", "profiles": out / "profiles.csv",
-             "stability": out / "stability.csv"}
-    rel.to_csv(files["reliability"], index=False)
-    result.fit.to_csv(files["fit"], index=False)
-    result.profiles_table().to_csv(files["profiles"], index=False)
-    stab.per_profile.assign(ari_mean=stab.ari_mean, resamples=stab.resamples).to_csv(files["stability"], index=False)
-    return {"result": result, "stability": stab, "reliability": rel, "files": files}

@@ -1,27 +1,142 @@
 """Summarise stage: plain-language findings and display tables, made from stored results.
 
 Statistics modules compute; this module words and arranges what they
-computed, for notebooks and reports: data-quality tables, the comparison's
-plain summary and display tables, the profiles' cautions. Every sentence that
-depends on a setting or on the study is made from them, never typed.
+computed, for notebooks and reports: data-quality tables, reliability and fit
+tables, the comparison's plain summary and display tables, the profiles'
+cautions, and what a study lacks when a stage could not run. Every sentence
+that depends on a setting or on the study is made from them, never typed.
+
+Most functions take :class:`analysis.results.Results` (``res``); the table
+builders underneath take plain frames and are tested on their own.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
-from analysis.codebook import Study
-from analysis.compare import (ADJUSTMENT, ARMS, CI_METHOD, COLUMNS, CONFIDENCE, CONTRAST, EFFECT_TYPES, MIN_N,
-                              MIN_SESSIONS, P_METHOD, PROFILE_METHOD, TOO_FEW)
-from analysis.profiles import ENTROPY_CAUTION, SURE_POSTERIOR, SURE_SHARE_CAUTION, assignment_certainty
+from analysis.compare import (ADJUSTMENT, ARMS, CI_METHOD, CONTRAST, EFFECT_TYPES, P_METHOD, PROFILE_METHOD,
+                              TOO_FEW)
+from analysis.profiles import (DISSOLVED_JACCARD, ENTROPY_CAUTION, MARKED_Z, MIN_N as MIN_PROFILE_N, MIN_SHARE,
+                               NAMED_PATTERNS, STABLE_JACCARD, SURE_POSTERIOR, SURE_SHARE_CAUTION)
+from analysis.scales import default_min_items
+
+
+class Text(str):
+    """Markdown that a notebook shows as formatted text (and prints as itself)."""
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _pct(x: float) -> str:
+    """A share as a percentage without needless decimals.
+
+    Examples
+    --------
+    >>> _pct(0.95), _pct(0.9), _pct(0.975)
+    ('95%', '90%', '97.5%')
+    """
+    value = round(100 * x, 1)
+    return f"{value:g}%"
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``n`` with its noun: "1 session", "3 sessions"."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _join(words: list[str]) -> str:
+    """Words joined as a sentence: "a", "a and b", "a, b and c".
+
+    Examples
+    --------
+    >>> _join(["tool skills"]), _join(["focus", "guts"]), _join(["a", "b", "c"])
+    ('tool skills', 'focus and guts', 'a, b and c')
+    """
+    words = list(words)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1] if words else ""
+
+
+# --- what a study lacks ---------------------------------------------------------------
+
+#: Per stage: what a report needs, and what to add to the study's files.
+_HOW_TO_FIX = {
+    "no_readiness": "Name the constructs that describe readiness in the study file, for example "
+                    "`analysis: {{readiness: [tool_skills, focus, guts]}}`, using construct names of the codebook "
+                    "whose items are asked in the baseline wave ({baseline}).",
+    "no_constructs": "Give the items that measure one thing a shared `construct:` in the codebook "
+                     "(for example `construct: tool_skills` on each tool-skills statement).",
+    "too_few_scores": "Only {n} participants have a score on every readiness construct; a profile analysis needs "
+                      "at least {needed}. Check that the readiness items are matched to the right columns, or "
+                      "collect more responses.",
+    "no_profiles": "Readiness profiles could not be made for this study (see the readiness profiles report).",
+    "no_outcomes": "Declare what the workshop should change in the codebook's `outcomes:` section: per outcome "
+                   "its items, asked after the workshop, and optionally its baseline items asked before "
+                   "(see docs/codebook.md).",
+    "no_entry_point": "Say which entry point each session used in the study file: `groups: {{entry_point: "
+                      "{{from: workshop, map: {{\"<session as answered>\": strategy-first, ...}}}}}}`.",
+    "no_sessions": "Name the variable that says which workshop session a person attended (`groups: {{workshop: "
+                   "<variable>}}`): entry points are assigned per session, so the comparison needs the sessions.",
+    "no_entry_point_data": "No participant has both a session and a mapped entry point: check that the entry-point "
+                           "map lists the sessions as participants answered them (the change log lists answers "
+                           "not in the map).",
+    "mixed_sessions": "Session {session!r} has participants with different entry points. Each session must have "
+                      "one entry point: check the entry-point question and the map.",
+}
+_LACKS = {
+    "no_readiness": "This study declares no readiness constructs.",
+    "no_constructs": "No item of this study's codebook is assigned to a construct.",
+    "too_few_scores": "Too few participants have every readiness score.",
+    "no_profiles": "This study has no readiness profiles.",
+    "no_outcomes": "This study's codebook declares no outcomes to compare.",
+    "no_entry_point": "This study does not say which entry point each session used.",
+    "no_sessions": "This study does not say which session each participant attended.",
+    "no_entry_point_data": "No participant could be linked to a session with an entry point.",
+    "mixed_sessions": "A session has more than one entry point.",
+}
+
+
+def why_not(why: str | None, detail: dict | None = None, *, baseline: str | None = None) -> Text:
+    """What a study lacks for a stage, and how to add it, in two plain sentences.
+
+    Examples
+    --------
+    >>> print(why_not("no_entry_point"))  # doctest: +ELLIPSIS
+    This study does not say which entry point each session used. Say which entry point ...
+    """
+    detail = dict(detail or {})
+    detail.setdefault("baseline", baseline or "the first wave")
+    if why not in _LACKS:
+        return Text("These results have not been made yet: run the pipeline on the study.")
+    return Text(f"{_LACKS[why]} {_HOW_TO_FIX[why].format(**detail)}")
+
+
+def stage_note(res, stage: str) -> Text:
+    """Empty when ``stage`` ran; else what the study lacks (:func:`why_not`)."""
+    if res.available(stage):
+        return Text("")
+    why, detail = res.why_not(stage)
+    return why_not(why, detail, baseline=res.wave("baseline"))
 
 
 # --- data quality ------------------------------------------------------------------
+
+def overview(res) -> Text:
+    """The study's title, how many people and responses were kept, and the waves with their roles."""
+    summary = res.summary
+    roles = {wave: role for role, wave in res.study["roles"].items() if wave}
+    names = {"baseline": "before the workshop", "after": "right after it", "followup": "some weeks later"}
+    waves = ", ".join(f"**{w}**" + (f" ({names[roles[w]]})" if w in roles else "") for w in res.study["waves"])
+    kept = sum(s["rows_clean"] for s in summary["sources"])
+    return Text(f"**{res.study['title']}**\n\n{summary['participants']} participants, {kept} survey responses "
+                f"kept from {_count(len(summary['sources']), 'export')}. Waves: {waves}.")
 
 
 def source_table(summary: dict) -> pd.DataFrame:
@@ -38,6 +153,17 @@ def source_table(summary: dict) -> pd.DataFrame:
             for s in summary["sources"]]
     return pd.DataFrame(rows).fillna(0).astype({c: int for c in pd.DataFrame(rows).columns
                                                 if c not in ("source", "wave", "format")})
+
+
+def linking_text(res) -> Text:
+    """How surveys are linked per person, in words that fit the study."""
+    if not res.study["participant_key"]:
+        return Text("This study names no identifier that links the surveys (`participant_key`), so every "
+                    "response counts as its own participant and no one is linked across surveys.")
+    first = res.study["waves"][0]
+    return Text("Surveys are linked per person through their identifier (pseudonymised; capitals and spaces "
+                f"ignored). *Linked to first wave* counts the people in a survey who also answered the first "
+                f"one ({first}), so their answers can be compared.")
 
 
 def wave_table(data: pd.DataFrame, *, participant: str = "participant", wave: str = "wave") -> pd.DataFrame:
@@ -67,54 +193,374 @@ def wave_table(data: pd.DataFrame, *, participant: str = "participant", wave: st
     return pd.DataFrame(rows)
 
 
-def missingness(data: pd.DataFrame, study: Study) -> pd.DataFrame:
+def missingness(data: pd.DataFrame, codebook) -> pd.DataFrame:
     """Share of missing answers per item and wave, split by why.
 
     Returns
     -------
     pandas.DataFrame
         One row per (wave, variable) asked in that wave: ``n`` rows, then the
-        share of ``answered``, ``blank``, each missing code, ``invalid``.
+        share of ``answered``, ``blank``, ``invalid`` and each missing code of
+        the items' scales (such as ``dont_know``), answered or not.
+
+    Examples
+    --------
+    >>> from analysis.codebook import Codebook, Scale, Variable
+    >>> yn = Scale("yn", ((0, {"en": "No"}), (1, {"en": "Yes"})))
+    >>> cb = Codebook(None, {"q": Variable("q", "item", ("pre",), scale=yn)}, {"yn": yn})
+    >>> d = pd.DataFrame({"wave": ["pre"] * 4, "q_missing": [None, "blank", None, None]})
+    >>> missingness(d, cb)
+      wave variable  n  answered  blank  invalid
+    0  pre        q  4      0.75   0.25      0.0
     """
+    items = [v for v in codebook.variables.values() if v.role == "item"]
     rows = []
-    for var in study.codebook.by_role("item"):
+    for var in items:
         for wave in var.waves:
+            if f"{var.name}_missing" not in data:
+                continue
             sel = data.loc[data["wave"] == wave, f"{var.name}_missing"]
             if sel.empty:
                 continue
             counts = sel.astype("object").fillna("answered").value_counts()
             rows.append({"wave": wave, "variable": var.name, "n": len(sel)}
                         | {k: round(v / len(sel), 4) for k, v in counts.items()})
-    table = pd.DataFrame(rows).fillna(0.0)
+    table = pd.DataFrame(rows, columns=["wave", "variable", "n"] if not rows else None).fillna(0.0)
     # blank and invalid are always reported, and every missing code of the scales, answered or not
-    reasons = {"blank", "invalid"} | {r for v in study.codebook.by_role("item") for r in v.scale.missing}
-    reasons |= {c for c in table.columns if c not in ("wave", "variable", "n", "answered")}
-    for reason in reasons - set(table.columns):
-        table[reason] = 0.0
-    if "answered" not in table:
-        table["answered"] = 0.0
-    return table[["wave", "variable", "n", "answered"] + sorted(reasons)]
+    reasons = ["blank", "invalid"] + sorted({r for v in items for r in v.scale.missing} - {"blank", "invalid"})
+    reasons += sorted({c for c in table.columns if c not in ("wave", "variable", "n", "answered")} - set(reasons))
+    for column in ["answered"] + reasons:
+        if column not in table:
+            table[column] = 0.0
+    return table[["wave", "variable", "n", "answered"] + reasons]
+
+
+def missing_text(res) -> Text:
+    """Why an answer can be missing, naming exactly the reasons this study's scales have."""
+    scales = {v.scale.name: v.scale for v in res.codebook.variables.values() if v.role == "item" and v.scale}
+    codes = sorted({r for s in scales.values() for r in s.missing})
+    text = ("An answer can be missing because it was left **blank**, or because it was not on the answer scale "
+            "(**invalid**, for example a 6 on a five-point scale).")
+    if codes:
+        shown = _join([f"**{c}** ({', '.join(dict.fromkeys(l for s in scales.values() for l in s.missing.get(c, ())))})"
+                       for c in codes])
+        text += (f" This study's scales also let people answer {shown}; such an answer is kept apart from the "
+                 "scale: it is an answer, a blank is not.")
+    return Text(text)
+
+
+def missing_summary(res) -> pd.DataFrame:
+    """Share of answers missing per wave and reason (percent of every answer asked in that wave)."""
+    table = missingness(res.responses, res.codebook)
+    reasons = [c for c in table.columns if c not in ("wave", "variable", "n", "answered")]
+    out = (100 * table.groupby("wave", sort=False)[reasons].mean()).round(2)
+    out.columns = [f"% {c.replace('_', ' ')}" for c in out.columns]
+    return out
+
+
+def changes_table(res) -> pd.DataFrame:
+    """How many values the cleaning altered, per rule."""
+    return pd.DataFrame({"values changed": res.summary["changes_by_rule"]})
+
+
+def scrubbed_table(res) -> pd.DataFrame:
+    """How many personal details were replaced in free text, per kind."""
+    return pd.DataFrame({"replaced in free text": res.summary["scrubbed"]})
+
+
+# --- reliability and readiness profiles -----------------------------------------------------
+
+def construct_labels(res) -> dict[str, str]:
+    """Construct name -> its plain label."""
+    return {name: res.codebook.construct(name).shown(res.language) for name in res.codebook.constructs}
+
+
+def readiness_text(res) -> Text:
+    """Which constructs define readiness in this study, in plain words."""
+    labels = construct_labels(res)
+    names = [f"**{labels.get(c, c)}**" for c in res.settings.readiness]
+    if not names:
+        return Text("This study declares no readiness constructs.")
+    return Text(f"Participants are described by {_join(names)}, as they answered on the "
+                f"{res.wave('baseline')} survey.")
+
+
+def reliability_text(res) -> Text:
+    """How scores are made and what alpha and omega say, with the study's confidence level."""
+    level = _pct(res.settings.confidence)
+    rel = res.reliability
+    items = sorted(set(rel["n_items"]))
+    need = sorted({default_min_items(k) for k in items})
+    return Text("Each score is the average of a few statements (statements worded the other way round are turned "
+                f"around first). A score is only given when a person answered at least half of its statements "
+                f"({_join([str(n) for n in need])} of {_join([str(k) for k in items])}).\n\n"
+                "*Alpha* and *omega* say how consistently the statements of one score agree (0 to 1; above 0.7 is "
+                f"usually taken as good enough for comparing groups). The {level} interval shows how sure that number "
+                "is: Feldt's method for alpha, resampling participants for omega.")
+
+
+def reliability_table(res, *, readiness_only: bool = True) -> pd.DataFrame:
+    """Reliability per construct (the readiness constructs in the baseline wave by default), rounded."""
+    rel = res.reliability
+    if readiness_only and res.settings.readiness:
+        rel = rel[(rel["wave"] == res.wave("baseline")) & rel["construct"].isin(res.settings.readiness)]
+    return rel.round(2).reset_index(drop=True)
+
+
+def item_table(res, *, readiness_only: bool = True) -> pd.DataFrame:
+    stats = res.item_statistics
+    if readiness_only and res.settings.readiness:
+        stats = stats[(stats["wave"] == res.wave("baseline")) & stats["construct"].isin(res.settings.readiness)]
+    return stats.round(2).reset_index(drop=True)
+
+
+def k_choice_text(res) -> Text:
+    """How the number of profiles was chosen, with this study's range and rules."""
+    fit = res.fit
+    ks = sorted(fit["k"].unique())
+    models = list(dict.fromkeys(fit["model"]))
+    described = {"spherical": "*spherical*: the same spread on every score",
+                 "diag": "*diag*: its own spread per score",
+                 "full": "*full*: scores may also move together within a profile",
+                 "tied": "*tied*: one shared shape for every profile"}
+    return Text(f"The analysis tries {ks[0]} to {ks[-1]} profiles, each with {_count(len(models), 'way')} of "
+                f"describing how spread out a profile is ({'; '.join(described.get(m, m) for m in models)}). "
+                f"It keeps the solution with the lowest BIC (a fit measure that punishes complexity) among solutions "
+                f"in which every profile holds at least {_pct(MIN_SHARE)} and at least {MIN_PROFILE_N} participants. "
+                "*Entropy* near 1 means people fall clearly into one profile; *blrt_p* tests whether one profile "
+                "more fits better than one fewer.")
+
+
+def fit_summary(res) -> Text:
+    """The chosen solution and the smallest p-value the likelihood-ratio test can give."""
+    info = res.profile_info
+    reps = info["blrt_reps"]
+    lines = [f"{info['n']} participants with every score, {info['excluded']} left out.",
+             f"Chosen: {_count(info['k'], 'profile')} ({info['covariance_type']})."]
+    if reps:
+        lines.append(f"Smallest possible BLRT p with {reps} resamples: {1 / (reps + 1):.2f}.")
+    return Text("\n\n".join(lines))
+
+
+def fit_table(res) -> pd.DataFrame:
+    columns = ["model", "k", "bic", "sabic", "icl", "entropy", "smallest_n", "blrt_p", "chosen"]
+    return res.fit[[c for c in columns if c in res.fit]].round(2)
+
+
+def names_text(res) -> Text:
+    """How profiles are named, with the study's own construct labels and the confidence level."""
+    labels = construct_labels(res)
+    aspects = {res.codebook.construct(c).aspect for c in res.settings.readiness}
+    level = _pct(res.settings.confidence)
+    text = (f"Each profile's average on every score, with a {level} interval. Names describe each profile against "
+            f"the average participant: a score at least {MARKED_Z} standard deviations above (below) the average is "
+            f"*high* (*low*).")
+    if {"tool_skills", "focus", "guts"} <= aspects:
+        text += (" Patterns trainers know get their own names: " + _join(
+            [f"*{name}* ({_pattern_words(conditions, res, labels)})" for name, conditions in NAMED_PATTERNS.items()])
+                 + ".")
+    return Text(text)
+
+
+def _pattern_words(conditions: dict, res, labels: dict) -> str:
+    by_aspect = {res.codebook.construct(c).aspect: labels.get(c, c) for c in res.settings.readiness}
+    words = {"high": "high", "low": "low", "above": "above average", "below": "below average"}
+    return ", ".join(f"{by_aspect.get(a, a.replace('_', ' '))} {words[c]}" for a, c in conditions.items())
+
+
+def profile_means_table(res) -> pd.DataFrame:
+    return res.profile_means.round(2)
+
+
+def stability_text(res) -> Text:
+    info = res.profile_info
+    return Text(f"The analysis is repeated on {info['resamples']} resampled versions of the data. For each profile, "
+                "the *Jaccard* value says how much of it is found again (1 = exactly the same people). From "
+                f"{STABLE_JACCARD} a profile counts as stable; below {DISSOLVED_JACCARD} it dissolves. The range holds "
+                f"the middle {_pct(res.settings.confidence)} of the resamples. The adjusted Rand index (ARI) compares "
+                "the whole grouping with the original one.")
+
+
+def stability_table(res) -> pd.DataFrame:
+    columns = ["profile", "n", "share", "jaccard", "jaccard_low", "jaccard_high", "verdict"]
+    return res.stability[columns].round(2)
+
+
+def stability_summary(res) -> Text:
+    info = res.profile_info
+    return Text(f"ARI with the original grouping, mean over {info['resamples']} resamples: {info['ari_mean']:.2f}.")
+
+
+def certainty_text(res) -> Text:
+    return Text("Every participant has a probability for each profile; they are counted in the most likely one. "
+                f"*share_sure* is the share whose profile has a probability of at least {SURE_POSTERIOR}.")
+
+
+def certainty_table(res) -> pd.DataFrame:
+    return res.certainty.round(2)
+
+
+_VERDICT_PHRASES = {"dissolves": "dissolves when the data are resampled", "doubtful": "is doubtful",
+                    "stable, not in every resample": "is stable on average but not in every resample"}
+
+
+def cautions(fit: pd.DataFrame, stability: pd.DataFrame, certainty: pd.DataFrame, *,
+             confidence: float = 0.95) -> list[str]:
+    """Plain-language warnings about a profile solution; empty when nothing calls for care.
+
+    Warns when no profiles were found (k = 1), when a solution with more
+    profiles had a lower BIC but a too small profile, when a profile is not
+    stable in every resample (mean Jaccard < 0.75, or the low end of its range
+    below 0.75), when the entropy is below 0.8, and when fewer than 80% of
+    participants have a profile probability of at least 0.8.
+
+    Parameters
+    ----------
+    fit, stability, certainty : pandas.DataFrame
+        As stored by the profiles stage (``fit.csv``, ``stability.csv``,
+        ``certainty.csv``).
+    confidence : float
+        The level of the stability range.
+    """
+    out = []
+    chosen = fit[fit["chosen"]].iloc[0]
+    k = int(chosen["k"])
+    if k == 1:
+        out.append("No distinct profiles: one group describes these participants best.")
+    better = fit[(fit["bic"] < chosen["bic"]) & fit["small_profile"]]
+    if len(better):
+        row = better.sort_values("bic").iloc[0]
+        out.append(f"A {row['k']}-profile solution ({row['model']}) fitted better but had a profile of only "
+                   f"{row['smallest_n']} participants; it was not chosen.")
+    if k > 1:
+        resamples = int(stability["resamples"].iloc[0])
+        for _, row in stability.iterrows():
+            if row["verdict"] != "stable":
+                out.append(f"Profile {row['profile']!r} {_VERDICT_PHRASES[row['verdict']]} (mean Jaccard "
+                           f"{row['jaccard']:.2f}, low end of its {_pct(confidence)} range {row['jaccard_low']:.2f}, "
+                           f"over {resamples} resamples).")
+    entropy = chosen["entropy"]
+    if k > 1 and entropy < ENTROPY_CAUTION:
+        out.append(f"Profiles overlap: entropy {entropy:.2f} is below {ENTROPY_CAUTION}.")
+    sure = float(certainty["share_sure"].iloc[-1])
+    if k > 1 and sure < SURE_SHARE_CAUTION:
+        out.append(f"Only {sure:.0%} of participants belong to their profile with probability >= {SURE_POSTERIOR}.")
+    return out
+
+
+def cautions_text(res) -> Text:
+    notes = cautions(res.fit, res.stability, res.certainty, confidence=res.settings.confidence)
+    return Text("\n".join(f"- {n}" for n in notes) if notes else "No cautions: the profiles are clear and stable.")
 
 
 # --- the entry-point comparison -------------------------------------------------------
 
-def methods_text(effects: pd.DataFrame) -> str:
-    """The methods behind an effects table, in a few plain lines.
+def how_to_read_effects(res) -> Text:
+    """How to read the comparison, with the study's confidence level."""
+    level = _pct(res.settings.confidence)
+    return Text("How to read the numbers:\n\n"
+                f"- Every effect is **{CONTRAST}**. Above 0: people in tool-first sessions scored higher; below 0: "
+                "strategy-first scored higher.\n"
+                f"- Every effect comes with a **{level} interval**: the range of effects the data are compatible with. "
+                "If the interval includes 0, the data cannot tell which entry point did better.\n"
+                "- The entry point was chosen per **session**, not per person. People in one session share a trainer, "
+                "a room and a day, so the comparison is really between a handful of sessions. The intervals take "
+                "that into account, which is why they are wide.\n"
+                "- Every number comes with **how many people and sessions** it rests on.")
 
-    Examples
-    --------
-    >>> print(methods_text(pd.DataFrame(columns=COLUMNS)).splitlines()[0])
-    Every effect is tool-first minus strategy-first: above 0 means tool-first scored higher.
-    """
-    a = effects.attrs
-    return "\n".join([
-        f"Every effect is {CONTRAST}: above 0 means tool-first scored higher.",
-        f"Intervals: {a.get('interval', f'{CONFIDENCE:.0%} {CI_METHOD}')}.",
-        f"p-values: {P_METHOD}; adjusted with {a.get('adjustment', ADJUSTMENT + ' within family')}.",
-        f"Profiles: every person weighted by their posterior probability of the profile ({PROFILE_METHOD}).",
-        f"Cells with fewer than {a.get('min_n', MIN_N)} people or {a.get('min_sessions', MIN_SESSIONS)} "
-        f"sessions in an arm are '{TOO_FEW}' and show no p-value.",
-    ])
+
+def sessions_table(res) -> pd.DataFrame:
+    """People per session and entry point (everyone whose answers are linked to a session with an entry point)."""
+    data = res.responses.dropna(subset=["workshop", "entry_point"])
+    table = (data.groupby(["entry_point", "workshop"], observed=True)["participant"].nunique()
+             .rename("participants").reset_index())
+    return table
+
+
+def profile_weights_text(res) -> Text:
+    if not res.available("profiles"):
+        return Text("This study has no readiness profiles, so the comparison is made for everyone together only. "
+                    + stage_note(res, "profiles"))
+    return Text("The profile analysis (report 02) groups participants into readiness profiles from the "
+                f"{res.wave('baseline')} survey. Nobody belongs to a profile with certainty: each person has a "
+                "probability for each profile. Here every person counts in each profile **in proportion to that "
+                "probability**, so an uncertain member counts partly; the numbers of people per profile below are "
+                "sums of these probabilities.")
+
+
+def profile_sizes(res) -> pd.DataFrame:
+    """People per profile as sums of probabilities."""
+    if not res.available("profiles"):
+        return pd.DataFrame(columns=["profile", "people (sum of probabilities)"])
+    sums = res.posteriors.sum().round(0).astype(int)
+    return pd.DataFrame({"profile": sums.index, "people (sum of probabilities)": sums.to_numpy()})
+
+
+def methods_text(res) -> Text:
+    """The methods behind the effects, in a few plain lines, with the study's settings."""
+    s = res.settings
+    lines = [f"Every effect is {CONTRAST}: above 0 means tool-first scored higher.",
+             f"Intervals: {_pct(s.confidence)} {CI_METHOD}.",
+             f"p-values: {P_METHOD}; adjusted with {ADJUSTMENT} within family.",
+             f"Cells with fewer than {s.min_n} people or {s.min_sessions} sessions in an arm are '{TOO_FEW}' and "
+             "show no p-value."]
+    if res.available("profiles"):
+        lines.insert(3, "Profiles: every person weighted by their posterior probability of the profile "
+                        f"({PROFILE_METHOD}).")
+    return Text("\n".join(f"- {line}" for line in lines))
+
+
+def outcome_labels(res) -> dict[str, str]:
+    """Outcome (or item) name -> how reports name it."""
+    labels = {}
+    for name, spec in res.codebook.outcomes.items():
+        labels[name] = spec.shown(res.language)
+        if spec.baseline:
+            labels[f"{name}_gain"] = f"{spec.shown(res.language)} gain"
+        for item in spec.items:
+            if len(spec.items) > 1:
+                labels[item] = res.codebook.variables[item].shown(res.language)
+    return labels
+
+
+def summary_outcomes(res) -> list[str]:
+    """The outcomes tested as a family of their own: composites, gains and single items."""
+    outcomes = res.outcomes
+    return list(outcomes.loc[outcomes["family"] == "summary outcomes", "outcome"])
+
+
+def outcomes_text(res) -> Text:
+    """What each summary outcome is, from the codebook."""
+    outcomes = res.outcomes.set_index("outcome")
+    labels = outcome_labels(res)
+    parts = []
+    for name in summary_outcomes(res):
+        row = outcomes.loc[name]
+        items = row["items"].split()
+        scale = res.codebook.variables[items[0]].scale
+        lo, hi = scale.min_code, scale.max_code
+        wave = _join(sorted({w for i in items for w in res.codebook.variables[i].waves}))
+        if name.endswith("_gain") and isinstance(row["baseline"], str) and row["baseline"]:
+            what = f"after minus before ({lo}-{hi})"
+        elif row["kind"] == "interval" and len(scale.levels) == 2:
+            what = f"share of its {len(items)} yes/no items answered yes ({wave} survey)"
+        elif row["kind"] == "interval":
+            what = f"mean of {len(items)} items, {lo}-{hi} ({wave} survey)"
+        elif row["kind"] == "binary":
+            what = f"one yes/no question ({wave} survey); risk difference"
+        else:
+            what = (f"one question, {lo}-{hi} ({wave} survey); Cliff's delta: the chance that a tool-first "
+                    "participant answered higher than a strategy-first one, minus the reverse, from -1 to 1")
+        parts.append(f"**{labels.get(name, name)}** ({what})")
+    sessions = res.effects[res.effects["profile"] == "all"].iloc[0]
+    p_min = sessions["p_min"]
+    text = "The summary outcomes: " + "; ".join(parts) + "."
+    if isinstance(p_min, float) and not math.isnan(p_min) and p_min >= 0.01:
+        per_arm = int(min(sessions["sessions_tool_first"], sessions["sessions_strategy_first"]))
+        text += (f"\n\n`p` is the permutation p-value over sessions. With {per_arm} sessions per arm no p-value can "
+                 f"be below {p_min:.2g}: **read the intervals, not the p-values**. `p adjusted` corrects for "
+                 f"testing several outcomes ({ADJUSTMENT.capitalize()}).")
+    return Text(text)
 
 
 _UNITS = {"mean difference": "points", "risk difference": "percentage points", "Cliff's delta": "",
@@ -141,13 +587,13 @@ def _verdict(row, positive: str = "tool-first ahead", negative: str = "strategy-
 
 
 def plain_summary(effects: pd.DataFrame, outcome: str = "confidence", *, label: str | None = None,
-                  unit: str | None = None, scale: float | None = None) -> str:
+                  unit: str | None = None, scale: float | None = None, confidence: float = 0.95) -> str:
     """A short plain-language summary of one outcome, generated from the numbers.
 
     Parameters
     ----------
     effects : pandas.DataFrame
-        From :func:`entry_point_effects`.
+        From :func:`analysis.compare.entry_point_effects`.
     outcome : str
         Which outcome to summarise.
     label : str, optional
@@ -157,6 +603,8 @@ def plain_summary(effects: pd.DataFrame, outcome: str = "confidence", *, label: 
         "points" for a mean difference; "percentage points" and 100 for a
         risk difference). For a share, ``unit="percentage points",
         scale=100``.
+    confidence : float
+        The level of the intervals.
 
     Examples
     --------
@@ -165,8 +613,8 @@ def plain_summary(effects: pd.DataFrame, outcome: str = "confidence", *, label: 
     ...                    "n_strategy_first": 60, "n_tool_first": 58, "sessions_strategy_first": 3,
     ...                    "sessions_tool_first": 3, "interpretable": "yes", "comparison": "overall",
     ...                    "kind": "interval", "family": "f", "p_min": 0.05, "note": ""}])
-    >>> print(plain_summary(e, "y"))  # doctest: +NORMALIZE_WHITESPACE
-    y, tool-first minus strategy-first (95% intervals; 3 + 3 sessions):
+    >>> print(plain_summary(e, "y", confidence=0.9))  # doctest: +NORMALIZE_WHITESPACE
+    y, tool-first minus strategy-first (90% intervals; 3 + 3 sessions):
     - Everyone (58 tool-first, 60 strategy-first): +0.30 points (0.10 to 0.50): tool-first ahead.
     With 3 sessions per arm the smallest possible p-value is 0.05, so read the intervals, not the p-values.
     Each interval stands on its own: with this many comparisons, one that just excludes zero can be chance;
@@ -182,7 +630,7 @@ def plain_summary(effects: pd.DataFrame, outcome: str = "confidence", *, label: 
     if scale is None:
         scale = 100 if primary == "risk difference" else 1
     overall = sel[sel["comparison"] == "overall"].iloc[0]
-    lines = [f"{label or outcome}, {CONTRAST} ({CONFIDENCE:.0%} intervals; "
+    lines = [f"{label or outcome}, {CONTRAST} ({_pct(confidence)} intervals; "
              f"{overall['sessions_tool_first']} + {overall['sessions_strategy_first']} sessions):"]
 
     def effect_line(name, row):
@@ -212,14 +660,31 @@ def plain_summary(effects: pd.DataFrame, outcome: str = "confidence", *, label: 
     return "\n".join(lines)
 
 
+def plain_summaries(res) -> Text:
+    """:func:`plain_summary` of every composite outcome of the study, as shown in the report."""
+    outcomes = res.outcomes.set_index("outcome")
+    labels = outcome_labels(res)
+    parts = []
+    for name in summary_outcomes(res):
+        if outcomes.loc[name, "kind"] != "interval" or name.endswith("_gain"):
+            continue
+        items = outcomes.loc[name, "items"].split()
+        binary = len(res.codebook.variables[items[0]].scale.levels) == 2
+        text = plain_summary(res.effects, name, label=labels.get(name, name), confidence=res.settings.confidence,
+                             **({"unit": "percentage points", "scale": 100} if binary else {}))
+        parts.append("```\n" + text + "\n```")
+    return Text("\n\n".join(parts))
+
+
 def display_table(effects: pd.DataFrame, *, comparison: str | None = None, outcomes: Iterable[str] | None = None,
-                  family: str | None = None, primary_only: bool = True, digits: int = 2) -> pd.DataFrame:
+                  family: str | None = None, primary_only: bool = True, digits: int = 2,
+                  confidence: float = 0.95) -> pd.DataFrame:
     """A rounded, readable selection of an effects table (for notebooks and reports).
 
     Parameters
     ----------
     effects : pandas.DataFrame
-        From :func:`entry_point_effects`.
+        From :func:`analysis.compare.entry_point_effects`.
     comparison : {"overall", "profile", "interaction"}, optional
     outcomes : iterable of str, optional
         Keep these outcomes, in this order.
@@ -228,13 +693,15 @@ def display_table(effects: pd.DataFrame, *, comparison: str | None = None, outco
     primary_only : bool
         Only the tested effect type of each outcome (drops Hedges' g).
     digits : int
+    confidence : float
+        The intervals' level (names the interval column).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``outcome``, ``profile``, ``effect``, ``estimate``, ``95% CI``,
-        ``p``, ``p adjusted``, ``n tool-first``, ``n strategy-first``,
-        ``sessions (tool + strategy)``, ``interpretable``.
+        Columns ``outcome``, ``profile``, ``effect``, ``estimate``, ``95% CI``
+        (named by the level), ``p``, ``p adjusted``, ``n tool-first``,
+        ``n strategy-first``, ``sessions (tool + strategy)``, ``interpretable``.
 
     Examples
     --------
@@ -262,21 +729,51 @@ def display_table(effects: pd.DataFrame, *, comparison: str | None = None, outco
     return pd.DataFrame({
         "outcome": sel["outcome"].to_numpy(), "profile": sel["profile"].to_numpy(),
         "effect": sel["effect_type"].to_numpy(), "estimate": sel["estimate"].round(digits).to_numpy(),
-        "95% CI": [f"[{lo:.{digits}f}, {hi:.{digits}f}]" for lo, hi in zip(sel["ci_low"], sel["ci_high"])],
+        f"{_pct(confidence)} CI": [f"[{lo:.{digits}f}, {hi:.{digits}f}]" for lo, hi in zip(sel["ci_low"], sel["ci_high"])],
         "p": sel["p"].round(digits).to_numpy(), "p adjusted": sel["p_adjusted"].round(digits).to_numpy(),
         "n tool-first": sel["n_tool_first"].to_numpy(), "n strategy-first": sel["n_strategy_first"].to_numpy(),
         "sessions (tool + strategy)": [f"{t} + {s}" for t, s in zip(sel["sessions_tool_first"], sel["sessions_strategy_first"])],
         "interpretable": sel["interpretable"].to_numpy()})
 
 
-# --- tables behind the figures -----------------------------------------------------------
+def effects_table(res, comparison: str, *, summary: bool = True, family: str | None = None) -> pd.DataFrame:
+    """:func:`display_table` of the study's effects at its confidence level."""
+    outcomes = summary_outcomes(res) if summary else None
+    return display_table(res.effects, comparison=comparison, outcomes=outcomes, family=family,
+                         confidence=res.settings.confidence)
+
+
+def item_outcome(res) -> str | None:
+    """The composite outcome whose items a report shows answer by answer: the first on a scale of 3+ levels."""
+    outcomes = res.outcomes
+    for name in outcomes.loc[(outcomes["family"] == "summary outcomes") & (outcomes["kind"] == "interval"), "outcome"]:
+        items = outcomes.set_index("outcome").loc[name, "items"].split()
+        if len(items) > 1 and len(res.codebook.variables[items[0]].scale.levels) > 2:
+            return name
+    return None
+
+
+def item_question(res, outcome: str) -> str:
+    """The question a composite's items were asked under (their shared start), or the outcome's label."""
+    items = res.outcomes.set_index("outcome").loc[outcome, "items"].split()
+    texts = [res.codebook.variables[i].text[0] for i in items if res.codebook.variables[i].text]
+    if len(texts) == len(items) and len(texts) > 1:
+        import os
+
+        common = os.path.commonprefix(texts).rstrip(" -[([")
+        if len(common) >= 10:
+            return common
+    return outcome_labels(res).get(outcome, outcome)
+
 
 def likert_counts(data: pd.DataFrame, variables: Iterable[str], *, codebook) -> pd.DataFrame:
-    """Answers per level, "don't know" and N/A, per item and entry point.
+    """Answers per level and per missing code of the scale, per item and entry point.
 
     Blanks and invalid answers are not counted. ``n`` is the number of
     answers on the scale (the base of the percentages in
-    :func:`analysis.plots.likert_bars`).
+    :func:`analysis.plots.likert_bars`). Each missing code of the scale (such
+    as ``dont_know``) gets a column of its own, listed in
+    ``.attrs["apart"]``; the scale's labels are in ``.attrs["levels"]``.
 
     Parameters
     ----------
@@ -290,7 +787,7 @@ def likert_counts(data: pd.DataFrame, variables: Iterable[str], *, codebook) -> 
     -------
     pandas.DataFrame
         Columns ``variable``, ``entry_point``, one column per scale label
-        (counts), ``dont_know``, ``not_applicable``, ``n``.
+        (counts), one per missing code, ``n``.
 
     Examples
     --------
@@ -300,7 +797,7 @@ def likert_counts(data: pd.DataFrame, variables: Iterable[str], *, codebook) -> 
     >>> d = pd.DataFrame({"entry_point": ["tool-first", "tool-first", "strategy-first"],
     ...                   "satisfaction_code": pd.array([5, None, 2], dtype="Int64"),
     ...                   "satisfaction_missing": [None, "dont_know", None]})
-    >>> likert_counts(d, ["satisfaction"], codebook=cb).iloc[:, [0, 1, 3, 6, 7, 9]]
+    >>> likert_counts(d, ["satisfaction"], codebook=cb).iloc[:, [0, 1, 3, 6, 7, 8]]
            variable     entry_point  Dissatisfied  Very satisfied  dont_know  n
     0  satisfaction  strategy-first             1               0          0  1
     1  satisfaction      tool-first             0               1          1  1
@@ -310,6 +807,7 @@ def likert_counts(data: pd.DataFrame, variables: Iterable[str], *, codebook) -> 
     if len(scales) != 1:
         raise ValueError(f"the items must share one scale, found {sorted(scales)}")
     scale = codebook.variables[variables[0]].scale
+    apart = list(scale.missing)
     rows = []
     for v in variables:
         for arm in ARMS:
@@ -319,63 +817,70 @@ def likert_counts(data: pd.DataFrame, variables: Iterable[str], *, codebook) -> 
             row = {"variable": v, "entry_point": arm}
             for (code, _), label in zip(scale.levels, scale.labels):
                 row[label] = int((codes == code).sum())
-            row["dont_know"] = int((reasons == "dont_know").sum())
-            row["not_applicable"] = int((reasons == "not_applicable").sum())
+            for reason in apart:
+                row[reason] = int((reasons == reason).sum())
             row["n"] = int(codes.notna().sum())
             rows.append(row)
-    return pd.DataFrame(rows)
-
-
-_STRATEGY_WORDS = re.compile(r"^(post_conf|post_int|adopt|pre_conf)_")
-
-
-def item_label(variable: str) -> str:
-    """Short label of an outcome item for figures.
-
-    Examples
-    --------
-    >>> item_label("post_conf_networking")
-    'networking'
-    """
-    return _STRATEGY_WORDS.sub("", variable).replace("_", " ")
-
-
-# --- readiness profiles ------------------------------------------------------------------
-
-_VERDICT_PHRASES = {"dissolves": "dissolves when the data are resampled", "doubtful": "is doubtful",
-                    "stable, not in every resample": "is stable on average but not in every resample"}
-
-
-def cautions(result: ProfileResult, stab: Stability | None = None) -> list[str]:
-    """Plain-language warnings about a solution; empty when nothing calls for care.
-
-    Warns when no profiles were found (k = 1), when a solution with more
-    profiles had a lower BIC but a too small profile, when a profile is not
-    stable in every resample (mean Jaccard < 0.75, or its 2.5% quantile below
-    0.75), when the entropy is below 0.8, and when fewer than 80% of
-    participants have a profile probability of at least 0.8.
-    """
-    out = []
-    fit = result.fit
-    chosen = fit[fit["chosen"]].iloc[0]
-    if result.k == 1:
-        out.append("No distinct profiles: one group describes these participants best.")
-    better = fit[(fit["bic"] < chosen["bic"]) & fit["small_profile"]]
-    if len(better):
-        row = better.sort_values("bic").iloc[0]
-        out.append(f"A {row['k']}-profile solution ({row['model']}) fitted better but had a profile of only "
-                   f"{row['smallest_n']} participants; it was not chosen.")
-    if stab is not None and result.k > 1:
-        for _, row in stab.per_profile.iterrows():
-            if row["verdict"] != "stable":
-                out.append(f"Profile {row['profile']!r} {_VERDICT_PHRASES[row['verdict']]} (mean Jaccard "
-                           f"{row['jaccard']:.2f}, lowest 2.5% {row['jaccard_low']:.2f}, "
-                           f"over {stab.resamples} resamples).")
-    entropy = chosen["entropy"]
-    if result.k > 1 and entropy < ENTROPY_CAUTION:
-        out.append(f"Profiles overlap: entropy {entropy:.2f} is below {ENTROPY_CAUTION}.")
-    certainty = assignment_certainty(result)
-    sure = float(certainty["share_sure"].iloc[-1])
-    if result.k > 1 and sure < SURE_SHARE_CAUTION:
-        out.append(f"Only {sure:.0%} of participants belong to their profile with probability >= {SURE_POSTERIOR}.")
+    out = pd.DataFrame(rows, columns=["variable", "entry_point", *scale.labels, *apart, "n"])
+    out.attrs.update(levels=list(scale.labels), apart=apart)
     return out
+
+
+def item_counts(res, outcome: str) -> pd.DataFrame:
+    """:func:`likert_counts` of a composite outcome's items in their wave."""
+    items = res.outcomes.set_index("outcome").loc[outcome, "items"].split()
+    waves = res.codebook.variables[items[0]].waves
+    data = res.responses[res.responses["wave"].isin(waves)]
+    return likert_counts(data, items, codebook=res.codebook)
+
+
+def forest_outcomes(res) -> list[str]:
+    """The composites drawn in the forest plot (not gains)."""
+    outcomes = res.outcomes
+    sel = outcomes[(outcomes["family"] == "summary outcomes") & (outcomes["kind"] == "interval")]
+    return [o for o in sel["outcome"] if not o.endswith("_gain")]
+
+
+def caveats_text(res) -> Text:
+    """What the comparison does and does not say, with this study's number of sessions."""
+    overall = res.effects[res.effects["profile"] == "all"]
+    sessions = int(overall["sessions_tool_first"].max() + overall["sessions_strategy_first"].max())
+    lines = [f"The comparison rests on **{_count(sessions, 'session')}**. A session that went unusually well or badly "
+             "weighs heavily; that is why the intervals are wide and why no p-value can be small. A difference that "
+             "holds across profiles and across the items of an outcome is more convincing than one number."]
+    if res.available("profiles"):
+        lines.append("Profiles come from a statistical model; people near the border of two profiles count partly in "
+                     "both, which pulls profile effects a little towards each other.")
+    lines.append("If trainers chose which sessions got which entry point (rather than by lot), other differences "
+                 "between the sessions may explain part of an effect.")
+    return Text("\n".join(f"- {line}" for line in lines))
+
+
+def item_figure(res):
+    """The answers to the items of :func:`item_outcome`, per entry point (a figure), or why there is none."""
+    from analysis import plots
+
+    outcome = item_outcome(res)
+    if outcome is None:
+        return Text("No outcome of this study has several items on an answer scale of three or more levels.")
+    return plots.likert_bars(item_counts(res, outcome), res.effects, title=item_question(res, outcome),
+                             labels=outcome_labels(res), confidence=res.settings.confidence)
+
+
+def item_effects_table(res) -> pd.DataFrame:
+    """The effects of the items of :func:`item_outcome`, one per item."""
+    outcome = item_outcome(res)
+    if outcome is None:
+        return pd.DataFrame()
+    return effects_table(res, "overall", summary=False, family=f"{outcome} items")
+
+
+def forest_figure(res):
+    """Effects of the composite outcomes for everyone, each profile and between profiles (a figure)."""
+    from analysis import plots
+
+    outcomes = forest_outcomes(res)
+    if not outcomes:
+        return Text("No outcome of this study is a composite of several items.")
+    return plots.effect_forest(res.effects, outcomes, labels=outcome_labels(res),
+                               confidence=res.settings.confidence)
