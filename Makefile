@@ -9,7 +9,7 @@ STUDY ?= data/sample/study.yaml
 REPORTS ?= reports
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: report test lab clean-data sample constraints
+.PHONY: report test lab clean-data sample notebooks constraints
 
 report: $(STAMP)
 	$(BIN)/python -m analysis report $(STUDY) --out $(REPORTS)/
@@ -25,9 +25,18 @@ lab: $(STAMP)
 clean-data: $(STAMP)
 	$(BIN)/python -m analysis clean $(STUDY) --out processed/
 
-# Regenerate the committed sample study from its seed (tests check it is byte-identical).
+# Regenerate the committed sample study from its seed (tests check it is byte-identical), its stored
+# results (which the notebooks open on), and the notebooks' stored outputs.
 sample: $(STAMP)
 	$(BIN)/python -m analysis simulate --seed 2026 --out data/sample
+	rm -rf data/sample/results
+	$(BIN)/python -c "from analysis.pipeline import build; build('data/sample/study.yaml', 'data/sample/results')"
+	$(MAKE) notebooks
+
+# Re-execute the report notebooks on the sample's results and store their outputs (nbval compares them).
+notebooks: $(STAMP)
+	cd notebooks && ANALYSIS_RESULTS_ONLY=1 ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	  --ExecutePreprocessor.record_timing=False --log-level=ERROR [0-9]*.ipynb
 
 # The virtual environment is rebuilt when missing or older than the dependency files.
 $(STAMP): pyproject.toml constraints.txt

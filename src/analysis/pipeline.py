@@ -144,6 +144,21 @@ def _file_identity(path: Path, known: dict) -> dict:
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": _sha256(path)}
 
 
+def _content(inputs: dict, study: Study) -> dict:
+    """The inputs by what they are, not where they lie: a moved study folder is the same study."""
+    out = {}
+    for path, seen in inputs.items():
+        if isinstance(seen, dict):
+            try:
+                path = Path(path).relative_to(study.root).as_posix()
+            except ValueError:
+                path = Path(path).name
+            out[path] = seen["sha256"]
+        else:
+            out[path] = seen
+    return out
+
+
 def _key(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
@@ -263,8 +278,11 @@ def _run_profiles(ctx: _Context) -> tuple[dict, dict]:
     complete = int(scores.notna().all(axis=1).sum())
     if complete < max(MIN_PROFILE_N, 2 * len(study.readiness)):
         raise NotAvailable("too_few_scores", n=complete, needed=max(MIN_PROFILE_N, 2 * len(study.readiness)))
+    cb = study.codebook
     result = fit_profiles(scores, constructs=list(study.readiness), k_max=s.k_max, seed=s.seed,
-                          blrt_reps=s.blrt_reps, progress=ctx.progress)
+                          blrt_reps=s.blrt_reps, progress=ctx.progress,
+                          aspects={c: cb.construct(c).aspect for c in study.readiness},
+                          labels={c: cb.construct(c).shown("en") for c in study.readiness})
     stab = stability(result, resamples=s.resamples, confidence=s.confidence, progress=ctx.progress)
     table = result.profiles_table()
     ctx.memory["profiles.csv"] = table
@@ -391,7 +409,7 @@ def build(study, out, settings: Settings | None = None, until: str | None = None
     for stage in tqdm(stages, desc="stages", disable=not show_progress(progress), leave=False):
         upstream = [keys[u] for u in UPSTREAM[stage]]
         key = _key(stage, code, study.settings.subset(*STAGE_SETTINGS[stage]), upstream,
-                   inputs if stage == "clean" else None)
+                   _content(inputs, study) if stage == "clean" else None)
         keys[stage] = key
         record = manifest["stages"].get(stage)
         if record and record["key"] == key and _intact(out, record):

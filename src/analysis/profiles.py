@@ -283,15 +283,15 @@ def _condition_margin(z: float, condition: str) -> float:
     return {"high": z - MARKED_Z, "low": -z - MARKED_Z, "above": z, "below": -z}[condition]
 
 
-def _generic_name(z: pd.Series) -> str:
+def _generic_name(z: pd.Series, labels: dict) -> str:
     marked = [(abs(v), i, c) for i, (c, v) in enumerate(z.items()) if abs(v) >= MARKED_Z]
     if not marked:
         return "around average"
     marked.sort(key=lambda t: (-t[0], t[1]))  # largest first; ties in construct order
-    return ", ".join(f"{'high' if z[c] > 0 else 'low'} {construct_label(c)}" for _, _, c in marked)
+    return ", ".join(f"{'high' if z[c] > 0 else 'low'} {labels.get(c) or construct_label(c)}" for _, _, c in marked)
 
 
-def profile_names(z: pd.DataFrame) -> list[str]:
+def profile_names(z: pd.DataFrame, *, aspects: dict | None = None, labels: dict | None = None) -> list[str]:
     """Plain, unique names for profiles from their standardised centroids.
 
     Parameters
@@ -299,6 +299,13 @@ def profile_names(z: pd.DataFrame) -> list[str]:
     z : pandas.DataFrame
         One row per profile (in the order names are wanted), one column per
         construct: the centroid minus the grand mean, in standard deviations.
+    aspects : dict, optional
+        Construct -> the readiness aspect it measures (``tool_skills``,
+        ``focus``, ``guts``), for constructs named otherwise; the patterns of
+        :data:`NAMED_PATTERNS` are stated in aspects. Constructs named like an
+        aspect measure it.
+    labels : dict, optional
+        Construct -> how names write it (default: :func:`construct_label`).
 
     Returns
     -------
@@ -321,17 +328,20 @@ def profile_names(z: pd.DataFrame) -> list[str]:
     >>> profile_names(pd.DataFrame({"focus": [1.0, 1.4], "guts": [0.0, 0.7]}))
     ['high focus', 'high focus, high guts']
     """
+    labels = labels or {}
+    aspects = {c: a for c, a in (aspects or {}).items() if a} | {c: c for c in z.columns if c in CONSTRUCT_LABELS}
+    by_aspect = z.rename(columns={c: aspects[c] for c in z.columns if c in aspects})
     names: list[str | None] = [None] * len(z)
     for phrase, conditions in NAMED_PATTERNS.items():
-        if not set(conditions) <= set(z.columns):
+        if not set(conditions) <= set(by_aspect.columns):
             continue
         margins = [min(_condition_margin(float(row[c]), cond) for c, cond in conditions.items())
-                   for _, row in z.iterrows()]
+                   for _, row in by_aspect.iterrows()]
         candidates = [i for i, m in enumerate(margins) if m >= 0 and names[i] is None]
         if candidates:
             best = max(candidates, key=lambda i: (margins[i], -i))
             names[best] = phrase
-    names = [n if n is not None else _generic_name(z.iloc[i]) for i, n in enumerate(names)]
+    names = [n if n is not None else _generic_name(z.iloc[i], labels) for i, n in enumerate(names)]
     for name in dict.fromkeys(names):
         group = [i for i, n in enumerate(names) if n == name]
         if len(group) < 2:
@@ -339,7 +349,7 @@ def profile_names(z: pd.DataFrame) -> list[str]:
         sub = z.iloc[group]
         construct = (sub.max() - sub.min()).idxmax()
         ranks = sub[construct].rank(method="first").astype(int).tolist()
-        label = construct_label(construct)
+        label = labels.get(construct) or construct_label(construct)
         for i, r in zip(group, ranks):
             word = "" if label in name else f" {label}"
             if len(group) == 2:
@@ -408,6 +418,8 @@ class ProfileResult:
     seed: int = SEED
     n_init: int = 10
     reg_covar: float = 0.01
+    #: How profiles are named: :func:`profile_names`' ``aspects`` and ``labels``.
+    naming: dict = field(default_factory=dict)
 
     def profiles_table(self) -> pd.DataFrame:
         """What ``profiles.csv`` holds: ``participant``, ``profile``, ``posterior: <name>`` per profile."""
@@ -416,15 +428,15 @@ class ProfileResult:
         return out.reset_index()
 
 
-def _named_solution(gm: GaussianMixture, x: pd.DataFrame) -> tuple[list, list, pd.DataFrame]:
-    """Order the components by mean z and name them."""
+def _named_solution(gm: GaussianMixture, x: pd.DataFrame, naming: dict | None = None) -> tuple[list, list, pd.DataFrame]:
+    """Order the components by mean z and name them (``naming``: :func:`profile_names`' keywords)."""
     grand, sd = x.mean(), x.std(ddof=1).replace(0, 1.0)
     z = (pd.DataFrame(gm.means_, columns=x.columns) - grand) / sd
     order = sorted(range(gm.n_components), key=lambda j: (float(z.iloc[j].mean()), tuple(z.iloc[j])))
     if gm.n_components == 1:
         names = ["all participants"]
     else:
-        names = profile_names(z.iloc[order].reset_index(drop=True))
+        names = profile_names(z.iloc[order].reset_index(drop=True), **(naming or {}))
     centroids = pd.DataFrame(gm.means_[order], index=pd.Index(names, name="profile"), columns=x.columns)
     return order, names, centroids
 
@@ -471,6 +483,7 @@ def fit_profiles(scores: pd.DataFrame, *, constructs: Sequence[str] | None = Non
                  covariance_types: Iterable[str] = COVARIANCE_TYPES, n_init: int = 10, seed: int = SEED,
                  blrt_reps: int = 19, blrt_n_init: int = 2, min_share: float = MIN_SHARE, min_n: int = MIN_N,
                  missing: str = "drop", reg_covar: float = 0.01, ward_max_n: int = 5000,
+                 aspects: dict | None = None, labels: dict | None = None,
                  progress: bool | None = None) -> ProfileResult:
     """Latent profile analysis: fit k = 1..k_max, choose k, name the profiles.
 
@@ -505,6 +518,8 @@ def fit_profiles(scores: pd.DataFrame, *, constructs: Sequence[str] | None = Non
         (an SD of 0.1 on a 1-5 scale) is far below the spread of a real profile.
     ward_max_n : int
         Ward clustering (comparison only) uses a seeded subsample above this.
+    aspects, labels : dict, optional
+        How profiles are named (see :func:`profile_names`).
     progress : bool, optional
         Progress bar; default: only for a person at a terminal, never under CI.
 
@@ -543,7 +558,8 @@ def fit_profiles(scores: pd.DataFrame, *, constructs: Sequence[str] | None = Non
     chosen = fit[fit["chosen"]].iloc[0]
     ct, k = str(chosen["model"]), int(chosen["k"])
     gm = models[(ct, k)]
-    order, names, centroids = _named_solution(gm, x)
+    naming = {"aspects": dict(aspects or {}), "labels": dict(labels or {})}
+    order, names, centroids = _named_solution(gm, x, naming)
     tau = gm.predict_proba(xa)[:, order]
     posterior = pd.DataFrame(tau, index=x.index, columns=pd.Index(names, name="profile"))
     hard = tau.argmax(axis=1)
@@ -552,7 +568,7 @@ def fit_profiles(scores: pd.DataFrame, *, constructs: Sequence[str] | None = Non
     return ProfileResult(fit=fit, scores=x, constructs=constructs, k=k, covariance_type=ct, model=gm,
                          order=order, names=names, centroids=centroids, posterior=posterior, label=label,
                          excluded=excluded, comparison=comparison, models=models, seed=seed, n_init=n_init,
-                         reg_covar=reg_covar)
+                         reg_covar=reg_covar, naming=naming)
 
 
 # --- stability -------------------------------------------------------------------
@@ -633,7 +649,7 @@ def stability(result: ProfileResult, *, resamples: int = 100, k: int | None = No
     x = result.scores
     xa = x.to_numpy()
     n = len(xa)
-    order, names, _ = _named_solution(gm, x)
+    order, names, _ = _named_solution(gm, x, result.naming)
     full = np.argsort(order)[gm.predict(xa)]  # profile index in named order
     rng = np.random.default_rng(result.seed if seed is None else seed)
     jac = np.zeros((resamples, k))

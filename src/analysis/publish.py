@@ -102,7 +102,9 @@ def _needles(values: dict[str, set[str]]) -> dict[str, set[str]]:
     needles: dict[str, set[str]] = {}
     for kind, vals in values.items():
         for value in vals:
-            pieces = [value] + (split_names(value) if "@" not in value else [])
+            # a cell may list several names; details found in free text are one value each
+            listed = "@" not in value and not kind.startswith("free text")
+            pieces = [value] + (split_names(value) if listed else [])
             for v in {_WHITESPACE.sub(" ", p).strip().casefold() for p in pieces}:
                 if len(v) < 5 or ("name" in kind and " " not in v):
                     continue

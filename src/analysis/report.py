@@ -84,6 +84,21 @@ def _results_only():
             os.environ[RESULTS_ONLY] = before
 
 
+def _kernel_manager():
+    """Kernels talk to the report over encrypted sockets where the kernel offers it (and then do not warn)."""
+    import zmq
+    from jupyter_client.manager import KernelManager
+    from traitlets import CaselessStrEnum
+
+    if not zmq.has("curve") or "transport_encryption" not in KernelManager.class_trait_names():
+        return KernelManager
+
+    class EncryptedKernelManager(KernelManager):
+        transport_encryption = CaselessStrEnum(["disabled", "auto", "required"], default_value="auto", config=True)
+
+    return EncryptedKernelManager
+
+
 def execute_notebook(notebook: Path, results_folder: Path, out_path: Path, *, kernel_name: str = "python3"):
     """Run one notebook with papermill on a results folder; return the executed node.
 
@@ -101,7 +116,8 @@ def execute_notebook(notebook: Path, results_folder: Path, out_path: Path, *, ke
             papermill.execute_notebook(str(notebook), str(out_path),
                                        parameters={"results_folder": str(results_folder)},
                                        cwd=str(notebook.parent), kernel_name=kernel_name, progress_bar=False,
-                                       log_output=False, report_mode=False)
+                                       log_output=False, report_mode=False,
+                                       kernel_manager_class=_kernel_manager())
     except PapermillExecutionError as exc:
         trace = "\n".join(exc.traceback) if exc.traceback else f"{exc.ename}: {exc.evalue}"
         raise RuntimeError(f"{notebook.name}, cell {exc.exec_count or exc.cell_index} failed "
@@ -182,12 +198,19 @@ _INDEX = """<!DOCTYPE html>
 """
 
 
+def _markdown(text: str) -> str:
+    """Markdown of our own notebooks and messages as HTML (values from the data in it are escaped first)."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    return markdown2html_mistune(text)
+
+
 def _index(title: str, pages: list[Page]) -> str:
     items = []
     for page in pages:
-        item = f'<li><a href="{html.escape(page.file)}">{html.escape(page.title)}</a><br>{html.escape(page.blurb)}'
+        item = f'<li><a href="{html.escape(page.file)}">{html.escape(page.title)}</a>{_markdown(page.blurb)}'
         if not page.available:
-            item += f'<br><span class="missing">Not available for this study: {html.escape(page.note)}</span>'
+            item += f'<div class="missing">{_markdown("Not available for this study: " + page.note)}</div>'
         items.append(item + "</li>")
     return _INDEX.format(title=html.escape(title), items="\n".join(items), version=__version__)
 

@@ -111,8 +111,11 @@ def why_not(why: str | None, detail: dict | None = None, *, baseline: str | None
     >>> print(why_not("no_entry_point"))  # doctest: +ELLIPSIS
     This study does not say which entry point each session used. Say which entry point ...
     """
-    detail = dict(detail or {})
-    detail.setdefault("baseline", baseline or "the first wave")
+    import html
+
+    # values come from the data (a session's name): escaped, as the text is shown as Markdown
+    detail = {k: html.escape(v) if isinstance(v, str) else v for k, v in (detail or {}).items()}
+    detail.setdefault("baseline", html.escape(baseline or "the first wave"))
     if why not in _LACKS:
         return Text("These results have not been made yet: run the pipeline on the study.")
     return Text(f"{_LACKS[why]} {_HOW_TO_FIX[why].format(**detail)}")
@@ -884,3 +887,13 @@ def forest_figure(res):
         return Text("No outcome of this study is a composite of several items.")
     return plots.effect_forest(res.effects, outcomes, labels=outcome_labels(res),
                                confidence=res.settings.confidence)
+
+
+def missing_figure(res):
+    """Share of missing answers per item and reason (a figure), or why there is none."""
+    from analysis import plots
+
+    table = missingness(res.responses, res.codebook)
+    if table.empty:
+        return Text("This study has no items on an answer scale, so there are no missing answers to show.")
+    return plots.missing_answers(table)
