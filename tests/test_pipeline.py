@@ -66,6 +66,7 @@ def test_report_on_every_real_study(realdata, name, tmp_path, monkeypatch):
     assert "analysis: {readiness:" in pages["02_readiness_profiles.html"]
     assert "Not available for this study" in pages["03_entry_points.html"]
     assert pages["index.html"].count("Not available for this study") == 2
+    assert "This summary cannot say which entry point helps whom" in pages["00_summary.html"]
 
 
 def test_report_of_a_study_without_a_dont_know_code(tmp_path, sample_results):
@@ -156,6 +157,7 @@ def test_report_of_a_study_whose_constructs_have_other_names(tmp_path, aspects, 
     else:
         assert not set(res.profile_names) & set(sample_results.profile_names)
         assert all(n in pages["03_entry_points.html"] for n in res.profile_names)
+        assert all(n.capitalize() in pages["00_summary.html"] for n in res.profile_names)
     assert "Not available" not in " ".join(pages.values())
 
 

@@ -897,3 +897,159 @@ def missing_figure(res):
     if table.empty:
         return Text("This study has no items on an answer scale, so there are no missing answers to show.")
     return plots.missing_answers(table)
+
+
+# --- the trainer's summary ---------------------------------------------------------
+
+#: The measures a trainer's summary reports per profile, in this order.
+SUMMARY_MEASURES = ("confidence", "intention", "adoption", "satisfaction")
+#: An interval that includes 0 "leans" one way when its point estimate is at least this share of
+#: the interval's half-width away from 0.
+LEANING = 0.5
+
+
+def sureness(row, confidence: float) -> tuple[str, int]:
+    """How sure one effect is, in words fixed by a rule on its interval, and its direction.
+
+    Returns a word ("clear", "leaning", "unclear", "too few") and +1 (tool-first
+    ahead), -1 (strategy-first ahead) or 0.
+
+    Examples
+    --------
+    >>> row = {"interpretable": "yes", "estimate": 0.4, "ci_low": 0.1, "ci_high": 0.7}
+    >>> sureness(row, 0.95)
+    ('clear', 1)
+    >>> sureness(row | {"ci_low": -0.2}, 0.95)  # 0.4 is more than half of the half-width 0.45
+    ('leaning', 1)
+    >>> sureness(row | {"estimate": 0.05, "ci_low": -0.5, "ci_high": 0.6}, 0.95)
+    ('unclear', 0)
+    """
+    if row["interpretable"] != "yes":
+        return "too few", 0
+    direction = 1 if row["estimate"] > 0 else -1
+    if row["ci_low"] > 0 or row["ci_high"] < 0:
+        return "clear", direction
+    half = (row["ci_high"] - row["ci_low"]) / 2
+    if half > 0 and abs(row["estimate"]) >= LEANING * half:
+        return "leaning", direction
+    return "unclear", 0
+
+
+def sureness_rule(res) -> Text:
+    """The rule behind the words of the summary, with the study's confidence level."""
+    level = _pct(res.settings.confidence)
+    s = res.settings
+    return Text(f"How sure each statement is follows one rule on the {level} interval of the difference: "
+                f"**did better** when the whole interval lies on one side of zero; **may have done better** when "
+                f"the interval includes zero but the estimate lies at least {LEANING:g} times the interval's "
+                f"half-width away from it; **no clear difference** otherwise; **too few to say** when an entry "
+                f"point has fewer than {s.min_n} people or {s.min_sessions} sessions in that group.")
+
+
+def _summary_outcomes_by_measure(res) -> dict[str, str]:
+    """Measure -> the summary outcome that stands for it (the first composite that is not a gain)."""
+    chosen = {}
+    outcomes = res.outcomes
+    for row in outcomes[outcomes["family"] == "summary outcomes"].itertuples():
+        if row.outcome.endswith("_gain") or row.measure in chosen:
+            continue
+        chosen[row.measure] = row.outcome
+    return {m: chosen[m] for m in SUMMARY_MEASURES if m in chosen} | \
+        {m: o for m, o in chosen.items() if m not in SUMMARY_MEASURES and m != "other"}
+
+
+def study_facts(res) -> Text:
+    """The study in two lines: title, people per wave, sessions per entry point."""
+    waves = wave_table(res.responses)
+    per_wave = ", ".join(f"{int(r.participants)} answered the {r.wave} survey" for r in waves.itertuples())
+    text = f"**{res.study['title']}**\n\n{summary_participants(res)} took part: {per_wave}."
+    if "entry_point" in res.responses and res.responses["entry_point"].notna().any():
+        sessions = sessions_table(res).groupby("entry_point")["workshop"].nunique()
+        arms = [f"{_count(int(sessions.get(arm, 0)), 'session')} {arm}" for arm in ARMS]
+        text += f" The workshop ran as {_join(arms)}."
+    return Text(text)
+
+
+def summary_participants(res) -> str:
+    return _count(int(res.summary["participants"]), "participant")
+
+
+def _profile_portrait(res, name: str) -> str:
+    """Who a profile's members are, from their standardised centroid: "high guts, low focus"."""
+    labels = construct_labels(res)
+    z = res.profile_info["z"][name]
+    marked = sorted(((v, c) for c, v in z.items() if abs(v) >= MARKED_Z), key=lambda t: -abs(t[0]))
+    if not marked:
+        return "close to the average on every readiness score"
+    sides = [(word, [labels.get(c, c) for v, c in marked if (v > 0) == (word == "higher")])
+             for word in ("higher", "lower")]
+    return " and ".join(f"{word} {_join(names)}" for word, names in sides if names) + " than most"
+
+
+def _finding(res, rows: pd.DataFrame, labels: dict) -> tuple[str, set]:
+    """One group's results per measure in words, and the directions that are clear."""
+    by_word = {}
+    clear = set()
+    for measure, outcome in _summary_outcomes_by_measure(res).items():
+        sel = rows[rows["outcome"] == outcome]
+        if sel.empty:
+            continue
+        primary = EFFECT_TYPES[sel["kind"].iloc[0]][0]
+        row = sel[sel["effect_type"] == primary].iloc[0]
+        word, direction = sureness(row, res.settings.confidence)
+        arm = ARMS[1] if direction > 0 else ARMS[0]
+        key = {"clear": f"**{arm} did better**", "leaning": f"{arm} may have done better",
+               "unclear": "no clear difference", "too few": "too few to say"}[word]
+        by_word.setdefault(key, []).append(labels.get(outcome, outcome))
+        if word == "clear":
+            clear.add(direction)
+    text = "; ".join(f"on {_join(outs)} {key}" for key, outs in by_word.items())
+    return text[:1].upper() + text[1:], clear
+
+
+def summary_figure(res):
+    """The key figure of the summary: every profile's effects with their intervals, or why there is none."""
+    if not res.available("compare"):
+        return Text("")
+    return forest_figure(res)
+
+
+def summary_caveats(res) -> Text:
+    """:func:`caveats_text` when the comparison ran."""
+    return caveats_text(res) if res.available("compare") else Text("")
+
+
+def _advice(clear: set) -> str:
+    if clear == {1}:
+        return f"Suggested start: **{ARMS[1]}**."
+    if clear == {-1}:
+        return f"Suggested start: **{ARMS[0]}**."
+    if clear:
+        return "Neither entry point did better on everything: weigh which outcome matters most."
+    return "The data cannot tell which entry point suits this group better."
+
+
+def profile_findings(res) -> Text:
+    """One short paragraph per readiness profile (or for everyone): who they are, which entry point
+    did better for them on each measure, how sure that is, and a suggested start."""
+    if not res.available("compare"):
+        return Text("This summary cannot say which entry point helps whom. " + stage_note(res, "compare"))
+    labels = outcome_labels(res)
+    effects = res.effects
+    paragraphs = []
+    if res.available("profiles"):
+        sizes = res.posteriors.sum()
+        total = sizes.sum()
+        for name in res.profile_names:
+            rows = effects[(effects["comparison"] == "profile") & (effects["profile"] == name)]
+            finding, clear = _finding(res, rows, labels)
+            paragraphs.append(f"**{name.capitalize()}** (about {int(round(sizes[name]))} people, "
+                              f"{_pct(round(sizes[name] / total, 2))}): {_profile_portrait(res, name)}. "
+                              f"{finding}. {_advice(clear)}")
+    else:
+        paragraphs.append("This study has no readiness profiles, so the answer is for everyone together. "
+                          + stage_note(res, "profiles"))
+    rows = effects[effects["comparison"] == "overall"]
+    finding, clear = _finding(res, rows, labels)
+    paragraphs.append(f"**Everyone together**: {finding}. {_advice(clear)}")
+    return Text("\n\n".join(paragraphs))

@@ -1,0 +1,32 @@
+"""The trainer's summary: one paragraph per profile, its advice following the planted effects."""
+
+import re
+
+from analysis import summarise
+
+
+def _paragraphs(text: str) -> dict[str, str]:
+    return {m.group(1): m.group(0) for m in re.finditer(r"\*\*(.+?)\*\* \(about.*", str(text))}
+
+
+def test_each_profile_gets_a_paragraph_whose_advice_follows_the_planted_effect(sample_results, sample_truth):
+    paragraphs = _paragraphs(summarise.profile_findings(sample_results))
+    assert set(paragraphs) == {n.capitalize() for n in sample_results.profile_names}
+    planted = sample_truth["effects"]["observed"]["confidence"]
+    for name in sample_results.profile_names:
+        arm = "tool-first" if planted[name] > 0 else "strategy-first"
+        assert f"Suggested start: **{arm}**." in paragraphs[name.capitalize()], name
+    # the sample's profile sizes: sums of posteriors, each about a third of 240
+    assert all(re.search(r"about (7\d|8\d) people", p) for p in paragraphs.values())
+
+
+def test_the_rule_and_the_facts_are_the_studys(sample_results):
+    rule = summarise.sureness_rule(sample_results)
+    assert "95% interval" in rule and f"fewer than {sample_results.settings.min_n} people" in rule
+    facts = summarise.study_facts(sample_results)
+    assert "240 participants" in facts and "3 sessions strategy-first and 3 sessions tool-first" in facts
+
+
+def test_a_group_with_opposite_clear_results_gets_no_single_advice():
+    assert summarise._advice({1, -1}).startswith("Neither entry point did better on everything")
+    assert summarise._advice(set()).startswith("The data cannot tell")
