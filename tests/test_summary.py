@@ -30,3 +30,21 @@ def test_the_rule_and_the_facts_are_the_studys(sample_results):
 def test_a_group_with_opposite_clear_results_gets_no_single_advice():
     assert summarise._advice({1, -1}).startswith("Neither entry point did better on everything")
     assert summarise._advice(set()).startswith("The data cannot tell")
+
+
+def test_every_figure_has_an_alt_text_made_from_its_numbers(sample_outputs, sample_results):
+    from bs4 import BeautifulSoup
+
+    images = 0
+    for page in sorted((sample_outputs / "reports").glob("*.html")):
+        for img in BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").find_all("img"):
+            alt = img.get("alt", "")
+            assert alt and "No description" not in alt and re.search(r"\d", alt), (page.name, alt)
+            assert int(img["width"]) > 0
+            images += 1
+    assert images >= 9
+    e = sample_results.effects
+    row = e[(e["outcome"] == "confidence") & (e["profile"] == "new to the tools")
+            & (e["effect_type"] == "mean difference")].iloc[0]
+    alt = summarise.forest_figure(sample_results).alt
+    assert f"new to the tools {row.estimate:+.2f} ({row.ci_low:.2f} to {row.ci_high:.2f})" in alt

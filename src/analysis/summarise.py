@@ -866,8 +866,17 @@ def item_figure(res):
     outcome = item_outcome(res)
     if outcome is None:
         return Text("No outcome of this study has several items on an answer scale of three or more levels.")
-    return plots.likert_bars(item_counts(res, outcome), res.effects, title=item_question(res, outcome),
-                             labels=outcome_labels(res), confidence=res.settings.confidence)
+    fig = plots.likert_bars(item_counts(res, outcome), res.effects, title=item_question(res, outcome),
+                            labels=outcome_labels(res), confidence=res.settings.confidence)
+    labels = outcome_labels(res)
+    rows = res.effects[res.effects["family"].str.startswith(f"{outcome} items")
+                       & (res.effects["comparison"] == "overall")]
+    rows = rows[[t == EFFECT_TYPES[k][0] for t, k in zip(rows["effect_type"], rows["kind"])]]
+    effects = "; ".join(f"{labels.get(r.outcome, r.outcome)} {r.estimate:+.2f} ({r.ci_low:.2f} to {r.ci_high:.2f})"
+                        for r in rows.itertuples())
+    return plots.Described(fig, f"Bars of how the answers to each statement of '{item_question(res, outcome)}' "
+                                f"were spread, for tool-first and strategy-first sessions. Effect per statement, "
+                                f"{CONTRAST}, with {_pct(res.settings.confidence)} intervals: {effects}.")
 
 
 def item_effects_table(res) -> pd.DataFrame:
@@ -885,8 +894,23 @@ def forest_figure(res):
     outcomes = forest_outcomes(res)
     if not outcomes:
         return Text("No outcome of this study is a composite of several items.")
-    return plots.effect_forest(res.effects, outcomes, labels=outcome_labels(res),
-                               confidence=res.settings.confidence)
+    fig = plots.effect_forest(res.effects, outcomes, labels=outcome_labels(res), confidence=res.settings.confidence)
+    return plots.Described(fig, _forest_alt(res, outcomes))
+
+
+def _forest_alt(res, outcomes: list[str]) -> str:
+    """The forest plot's numbers in words: per outcome, every group's effect and interval."""
+    labels = outcome_labels(res)
+    effects = res.effects
+    parts = []
+    for outcome in outcomes:
+        rows = effects[(effects["outcome"] == outcome) & (effects["comparison"] != "interaction")]
+        rows = rows[[t == EFFECT_TYPES[k][0] for t, k in zip(rows["effect_type"], rows["kind"])]]
+        groups = ", ".join(f"{'everyone' if r.profile == 'all' else r.profile} {r.estimate:+.2f} "
+                           f"({r.ci_low:.2f} to {r.ci_high:.2f})" for r in rows.itertuples())
+        parts.append(f"{labels.get(outcome, outcome)}: {groups}")
+    return (f"Dots with interval lines: {CONTRAST} for everyone and each profile, "
+            f"{_pct(res.settings.confidence)} intervals. " + "; ".join(parts) + ".")
 
 
 def missing_figure(res):
@@ -896,7 +920,77 @@ def missing_figure(res):
     table = missingness(res.responses, res.codebook)
     if table.empty:
         return Text("This study has no items on an answer scale, so there are no missing answers to show.")
-    return plots.missing_answers(table)
+    answered = table.groupby("variable", sort=False)["answered"].min().sort_values()
+    worst = ", ".join(f"{res.codebook.variables[v].shown(res.language) if v in res.codebook.variables else v} "
+                      f"{_pct(round(1 - a, 3))}" for v, a in answered.head(3).items())
+    return plots.Described(plots.missing_answers(table),
+                           f"Bars of the share of missing answers per item and reason, for {len(answered)} items; "
+                           f"most missing: {worst}.")
+
+
+def sources_figure(res):
+    """Each export's rows, kept or set aside by reason (a figure)."""
+    from analysis import plots
+
+    table = source_table(res.summary)
+    fixed = {"source", "wave", "format", "rows_in", "rows_complete", "rows_clean", "rows_quarantined"}
+    parts = []
+    for row in table.to_dict("records"):
+        aside = ", ".join(f"{row[c]} {c}" for c in table.columns if c not in fixed and row[c])
+        parts.append(f"{row['wave']} survey: {row['rows_clean']} of {row['rows_in']} rows kept"
+                     + (f", set aside {aside}" if aside else ""))
+    return plots.Described(plots.rows_by_source(table), "Bars of the rows of each export, kept or set aside: "
+                           + "; ".join(parts) + ".")
+
+
+def fit_figure(res):
+    """How well each number of profiles fits (a figure)."""
+    from analysis import plots
+
+    fit = res.fit
+    chosen = fit[fit["chosen"].astype(str) == "True"].iloc[0]
+    return plots.Described(plots.profile_fit(fit),
+                           f"Lines of BIC (lower fits better) for {int(fit['k'].min())} to {int(fit['k'].max())} "
+                           f"profiles and each covariance model; chosen: {int(chosen['k'])} profiles "
+                           f"({chosen['model']}), BIC {chosen['bic']:.0f}.")
+
+
+def profiles_figure(res):
+    """Mean readiness scores per profile (a figure)."""
+    from analysis import plots
+
+    labels = construct_labels(res)
+    means = res.profile_means
+    fig = plots.readiness_profiles(means, confidence=res.settings.confidence, labels=labels)
+    parts = []
+    for name, group in means.groupby("profile", sort=False):
+        parts.append(f"{name}: " + ", ".join(f"{labels.get(r.construct, r.construct)} {r.mean:.1f}"
+                                             for r in group.itertuples()))
+    return plots.Described(fig, "Mean readiness scores of each profile with "
+                           f"{_pct(res.settings.confidence)} intervals: " + "; ".join(parts) + ".")
+
+
+def stability_figure(res):
+    """How often each profile comes back when the data are resampled (a figure)."""
+    from analysis import plots
+
+    st = res.stability
+    fig = plots.profile_stability(st, confidence=res.settings.confidence)
+    parts = ", ".join(f"{r.profile} {r.jaccard:.2f} ({r.verdict})" for r in st.itertuples())
+    return plots.Described(fig, f"Bars of each profile's stability over {int(st['resamples'].iloc[0])} resamples "
+                                f"(Jaccard, 1 = always found again; {STABLE_JACCARD:g} or more is stable): {parts}.")
+
+
+def certainty_figure(res):
+    """How sure each person's profile is (a figure)."""
+    from analysis import plots
+
+    posterior = res.posteriors
+    sure = float((posterior.max(axis=1) >= SURE_POSTERIOR).mean())
+    return plots.Described(plots.profile_certainty(posterior, sure=SURE_POSTERIOR),
+                           f"Histogram of each person's largest profile probability; {_pct(round(sure, 3))} of "
+                           f"{len(posterior)} people belong to their profile with probability "
+                           f"{SURE_POSTERIOR:g} or more.")
 
 
 # --- the trainer's summary ---------------------------------------------------------
