@@ -1102,10 +1102,17 @@ def _finding(res, rows: pd.DataFrame, labels: dict) -> tuple[str, set]:
 
 
 def summary_figure(res):
-    """The key figure of the summary: every profile's effects with their intervals, or why there is none."""
+    """The key figure of the summary: the first outcome's effect for everyone and each profile, with intervals."""
+    from analysis import plots
+
     if not res.available("compare"):
         return Text("")
-    return forest_figure(res)
+    outcomes = forest_outcomes(res)[:1]
+    if not outcomes:
+        return Text("")
+    fig = plots.effect_forest(res.effects, outcomes, labels=outcome_labels(res), confidence=res.settings.confidence,
+                              interactions=False)
+    return plots.Described(fig, _forest_alt(res, outcomes))
 
 
 def summary_caveats(res) -> Text:
@@ -1145,5 +1152,5 @@ def profile_findings(res) -> Text:
                           + stage_note(res, "profiles"))
     rows = effects[effects["comparison"] == "overall"]
     finding, clear = _finding(res, rows, labels)
-    paragraphs.append(f"**Everyone together**: {finding}. {_advice(clear)}")
+    paragraphs.append(f"**Everyone together.** {finding}. {_advice(clear)}")
     return Text("\n\n".join(paragraphs))
