@@ -279,15 +279,19 @@ def _run_profiles(ctx: _Context) -> tuple[dict, dict]:
     if complete < max(MIN_PROFILE_N, 2 * len(study.readiness)):
         raise NotAvailable("too_few_scores", n=complete, needed=max(MIN_PROFILE_N, 2 * len(study.readiness)))
     cb = study.codebook
-    result = fit_profiles(scores, constructs=list(study.readiness), k_max=s.k_max, seed=s.seed,
-                          blrt_reps=s.blrt_reps, progress=ctx.progress,
-                          aspects={c: cb.construct(c).aspect for c in study.readiness},
+    result = fit_profiles(scores, constructs=list(study.readiness), k_min=s.k_min, k_max=s.k_max, k=s.k,
+                          seed=s.seed, resamples=s.resamples, confidence=s.confidence, blrt_reps=s.blrt_reps,
+                          progress=ctx.progress, aspects={c: cb.construct(c).aspect for c in study.readiness},
                           labels={c: cb.construct(c).shown("en") for c in study.readiness})
-    stab = stability(result, resamples=s.resamples, confidence=s.confidence, progress=ctx.progress)
+    stab = result.stability or stability(result, resamples=s.resamples, confidence=s.confidence,
+                                         progress=ctx.progress)
     table = result.profiles_table()
     ctx.memory["profiles.csv"] = table
     grand, sd = result.scores.mean(), result.scores.std(ddof=1).replace(0, 1.0)
+    rule = result.fit[result.fit["rule_choice"]].iloc[0]
     info = {"k": result.k, "covariance_type": result.covariance_type, "names": result.names,
+            "criterion": result.criterion, "k_fixed": s.k, "rule_k": int(rule["k"]),
+            "rule_covariance_type": str(rule["model"]),
             "constructs": list(result.constructs), "n": len(result.scores), "excluded": result.excluded,
             "resamples": stab.resamples, "ari_mean": stab.ari_mean, "blrt_reps": s.blrt_reps,
             "centroids": result.centroids.round(6).to_dict(orient="index"),

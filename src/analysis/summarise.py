@@ -20,8 +20,8 @@ import pandas as pd
 
 from analysis.compare import (ADJUSTMENT, ARMS, CI_METHOD, CONTRAST, EFFECT_TYPES, P_METHOD, PROFILE_METHOD,
                               TOO_FEW)
-from analysis.profiles import (DISSOLVED_JACCARD, ENTROPY_CAUTION, MARKED_Z, MIN_N as MIN_PROFILE_N, MIN_SHARE,
-                               NAMED_PATTERNS, STABLE_JACCARD, SURE_POSTERIOR, SURE_SHARE_CAUTION)
+from analysis.profiles import (CLOSE_CALL, DISSOLVED_JACCARD, ENTROPY_CAUTION, MARKED_Z, MIN_N as MIN_PROFILE_N,
+                               MIN_SHARE, NAMED_PATTERNS, STABLE_JACCARD, SURE_POSTERIOR, SURE_SHARE_CAUTION)
 from analysis.scales import default_min_items
 
 
@@ -317,8 +317,82 @@ def item_table(res, *, readiness_only: bool = True) -> pd.DataFrame:
     return stats.round(2).reset_index(drop=True)
 
 
+def _solution(row) -> str:
+    return f"{_count(int(row['k']), 'profile')} ({row['model']})"
+
+
+def _stable_words(row) -> str:
+    if pd.isna(row.get("jaccard_min", np.nan)):
+        return ""
+    if row["jaccard_min"] >= STABLE_JACCARD:
+        return f"every profile is stable (the least stable, {row['least_stable']!r}, has Jaccard {row['jaccard_min']:.2f})"
+    return f"profile {row['least_stable']!r} is not stable (Jaccard {row['jaccard_min']:.2f})"
+
+
+def k_choice_reason(fit: pd.DataFrame, *, k_fixed: int | None = None, criterion: str = "bic") -> str:
+    """Why this number of profiles, and what the runner-up was, in plain words.
+
+    Parameters
+    ----------
+    fit : pandas.DataFrame
+        The fit table (:data:`analysis.profiles.FIT_COLUMNS`).
+    k_fixed : int, optional
+        The number of profiles the researcher fixed, if any.
+    criterion : {"bic", "icl"}
+        The fit measure that ordered the solutions.
+
+    Examples
+    --------
+    >>> fit = pd.DataFrame({"model": ["diag", "diag", "diag"], "k": [2, 3, 4], "bic": [120.0, 100.0, 90.0],
+    ...                     "converged": True, "small_profile": False, "jaccard_min": [0.95, 0.97, 0.41],
+    ...                     "least_stable": ["a", "b", "c"], "rule_choice": [False, True, False],
+    ...                     "runner_up": [False, False, True], "chosen": [False, True, False]})
+    >>> print(k_choice_reason(fit))  # doctest: +NORMALIZE_WHITESPACE
+    BIC alone would pick 4 profiles (diag), but profile 'c' is not stable (Jaccard 0.41), so the analysis
+    stepped down to 3 profiles (diag): every profile is stable (the least stable, 'b', has Jaccard 0.97).
+    The runner-up is that 4 profiles (diag) solution.
+    """
+    crit = criterion.upper()
+    rule = fit[fit["rule_choice"]].iloc[0]
+    admissible = fit[fit["converged"] & ~fit["small_profile"]].sort_values([criterion, "k"])
+    top = admissible.iloc[0]
+    runner = fit[fit["runner_up"]]
+    stable = _stable_words(rule)
+    if top.name != rule.name:
+        between = fit[(fit["k"] < top["k"]) & (fit["k"] > rule["k"]) & (fit["jaccard_min"] < STABLE_JACCARD)]
+        between = between.sort_values("k", ascending=False).drop_duplicates("k")
+        either = "; ".join(f"{_solution(r)}: {_stable_words(r)}" for _, r in between.iterrows())
+        out = (f"{crit} alone would pick {_solution(top)}, but {_stable_words(top) or 'it is not stable'}, so the "
+               f"analysis stepped down to {_solution(rule)}" + (f": {stable}." if stable else ".")
+               + (f" Fewer profiles did not hold together either ({either})." if either else ""))
+    else:
+        out = f"{_solution(rule)} fit best by {crit}" + (f", and {stable}." if stable else ".")
+    if len(runner):
+        r = runner.iloc[0]
+        diff = float(r[criterion] - rule[criterion])
+        if r.name == top.name and top.name != rule.name:
+            out += f" The runner-up is that {_solution(r)} solution."
+        else:
+            out += f" The runner-up is {_solution(r)}, with a {crit} {abs(diff):.1f} {'higher' if diff > 0 else 'lower'}"
+            out += f"; {_stable_words(r)}." if _stable_words(r) else "."
+            if abs(diff) < CLOSE_CALL:
+                out += f" That is a close call: a {crit} difference below {CLOSE_CALL:g} is weak evidence either way."
+    if k_fixed is not None:
+        chosen = fit[fit["chosen"]].iloc[0]
+        if int(chosen["k"]) == int(rule["k"]) and chosen.name == rule.name:
+            out += (f" The number of profiles was fixed at {k_fixed} by the researcher, which is what the rule "
+                    "chooses too.")
+        else:
+            diff = float(chosen[criterion] - rule[criterion])
+            words = _stable_words(chosen)
+            out += (f" The number of profiles was fixed at {k_fixed} by the researcher, and the results use "
+                    f"{_solution(chosen)}: its {crit} is {abs(diff):.1f} {'higher' if diff > 0 else 'lower'} than the "
+                    f"rule's choice" + (f", and {words}." if words else "."))
+    return out
+
+
 def k_choice_text(res) -> Text:
-    """How the number of profiles was chosen, with this study's range and rules."""
+    """How the number of profiles was chosen, with this study's range and rules, and why this k."""
     fit = res.fit
     ks = sorted(fit["k"].unique())
     models = list(dict.fromkeys(fit["model"]))
@@ -326,12 +400,23 @@ def k_choice_text(res) -> Text:
                  "diag": "*diag*: its own spread per score",
                  "full": "*full*: scores may also move together within a profile",
                  "tied": "*tied*: one shared shape for every profile"}
+    checked = "jaccard_min" in fit and fit["jaccard_min"].notna().any()
+    info = res.profile_info
+    criterion = info.get("criterion", "bic")
+    measure = {"bic": "BIC (a fit measure that punishes complexity)",
+               "icl": "ICL (BIC plus a penalty for profiles that overlap)"}[criterion]
+    rule = (f"It keeps the solution with the lowest {measure} among solutions in "
+            f"which every profile holds at least {_pct(MIN_SHARE)} and at least {MIN_PROFILE_N} participants")
+    if checked:
+        rule += (f" and every profile is found again when the data are resampled (Jaccard at least {STABLE_JACCARD}); "
+                 "when a profile does not hold together, it tries fewer profiles. ")
+    else:
+        rule += ". "
+    why = k_choice_reason(fit, k_fixed=info.get("k_fixed"), criterion=criterion) if "rule_choice" in fit else ""
     return Text(f"The analysis tries {ks[0]} to {ks[-1]} profiles, each with {_count(len(models), 'way')} of "
                 f"describing how spread out a profile is ({'; '.join(described.get(m, m) for m in models)}). "
-                f"It keeps the solution with the lowest BIC (a fit measure that punishes complexity) among solutions "
-                f"in which every profile holds at least {_pct(MIN_SHARE)} and at least {MIN_PROFILE_N} participants. "
-                "*Entropy* near 1 means people fall clearly into one profile; *blrt_p* tests whether one profile "
-                "more fits better than one fewer.")
+                + rule + "*Entropy* near 1 means people fall clearly into one profile; *blrt_p* tests whether one "
+                "profile more fits better than one fewer." + (f"\n\n{why}" if why else ""))
 
 
 def fit_summary(res) -> Text:
@@ -346,7 +431,8 @@ def fit_summary(res) -> Text:
 
 
 def fit_table(res) -> pd.DataFrame:
-    columns = ["model", "k", "bic", "sabic", "icl", "entropy", "smallest_n", "blrt_p", "chosen"]
+    columns = ["model", "k", "bic", "sabic", "icl", "entropy", "smallest_n", "blrt_p", "jaccard_min", "runner_up",
+               "chosen"]
     return res.fit[[c for c in columns if c in res.fit]].round(2)
 
 
