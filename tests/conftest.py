@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -16,6 +17,10 @@ import pytest  # noqa: E402
 from analysis.paths import SAMPLE_STUDY, SHARED_REALDATA  # noqa: E402
 
 SEED = 20260301
+
+# Tests never touch the user's real key: every key file they create lives in a throwaway folder
+# (set before any test, so command-line and notebook subprocesses inherit it).
+os.environ["ANALYSIS_CONFIG_DIR"] = tempfile.mkdtemp(prefix="analysis-test-config-")
 
 
 @pytest.fixture(autouse=True)

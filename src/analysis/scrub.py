@@ -369,8 +369,8 @@ def identifying_word(word: str) -> bool:
     return len(w) >= 3 and any(ch.isalpha() for ch in w) and w not in NAME_PARTICLES and w not in COMMON_WORDS
 
 
-_TOKEN = re.compile(r"\w+(?:'\w+)*")
-_NAME_SEPARATOR = re.compile(r"[ -]{1,3}|$")
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")  # words; "_" and "." part them (file names, e-mail locals)
+_NAME_SEPARATOR = re.compile(r"[ ._-]{1,3}")
 _POSSESSIVE = ("", "s", "'s", "'")
 
 
