@@ -9,7 +9,7 @@ STUDY ?= data/sample/study.yaml
 REPORTS ?= reports
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: report test lab clean-data sample notebooks constraints
+.PHONY: report test lab clean-data sample notebooks constraints fuzz
 
 report: $(STAMP)
 	$(BIN)/python -m analysis report $(STUDY) --out $(REPORTS)/
@@ -32,6 +32,10 @@ sample: $(STAMP)
 	rm -rf data/sample/results
 	$(BIN)/python -c "from analysis.pipeline import build; build('data/sample/study.yaml', 'data/sample/results')"
 	$(MAKE) notebooks
+
+# Longer fuzzing of the reader and the scrubber (10,000 generated cases each; hypothesis prints statistics).
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest tests/test_scrub.py -k fuzz -q --hypothesis-show-statistics
 
 # Re-execute the report notebooks on the sample's results and store their outputs (nbval compares them).
 notebooks: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -16,6 +17,13 @@ import pytest  # noqa: E402
 from analysis.paths import SAMPLE_STUDY, SHARED_REALDATA  # noqa: E402
 
 SEED = 20260301
+
+# Tests never touch the user's real key: every key file they create lives in a throwaway folder
+# (set before any test, so command-line and notebook subprocesses inherit it).
+os.environ["ANALYSIS_CONFIG_DIR"] = tempfile.mkdtemp(prefix="analysis-test-config-")
+_fd = os.open(Path(os.environ["ANALYSIS_CONFIG_DIR"]) / "pseudonym.key", os.O_WRONLY | os.O_CREAT, 0o600)
+os.write(_fd, b"test key, made by tests/conftest.py\n")
+os.close(_fd)
 
 
 @pytest.fixture(autouse=True)

@@ -43,7 +43,7 @@ def _report(study: Path, out: Path) -> dict[str, str]:
 def _variant(tmp: Path, *, codebook=None, study=None) -> Path:
     """A copy of the sample study (without its results) with edited codebook and study file."""
     folder = tmp / "study"
-    shutil.copytree(SAMPLE_DIR, folder, ignore=shutil.ignore_patterns("results", "truth.json"))
+    shutil.copytree(SAMPLE_DIR, folder, ignore=shutil.ignore_patterns("results"))  # truth.json: synthetic data
     for name, edit in (("codebook.yaml", codebook), ("study.yaml", study)):
         if edit is not None:
             path = folder / name

@@ -267,7 +267,7 @@ variables:
   tools: {role: text, waves: [pre], match: {normalised: ["which tools would you add?"]}}
   instructors: {role: text, pii: true, waves: [pre], match: {text: ["Who taught you?"]}}
 """)
-    (tmp_path / "study.yaml").write_text("codebook: codebook.yaml\nparticipant_key: email\npseudonym_key: demo\n"
+    (tmp_path / "study.yaml").write_text("codebook: codebook.yaml\nparticipant_key: email\n"
                                          "sources:\n  - {path: sg.csv, wave: pre}\n")
     study = load_study(tmp_path / "study.yaml")
     processed = process_study(study)

@@ -685,6 +685,29 @@ def detect_format(path) -> str:
     return "csv"
 
 
+#: What a file's first bytes say it is (when that is not a text export).
+_MAGIC = ((b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook is one)"),
+          (b"\xd0\xcf\x11\xe0", "an old Excel .xls (or other Office) file"), (b"%PDF", "a PDF document"),
+          (b"\x1f\x8b", "a gzip-compressed file"), (b"BZh", "a bzip2-compressed file"),
+          (b"\xfd7zXZ", "an xz-compressed file"), (b"\x28\xb5\x2f\xfd", "a zstd-compressed file"),
+          (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"))
+
+
+def _check_bytes(path: Path) -> None:
+    """One-line error when a file's bytes say it is not what its name says (an .xlsx renamed .csv)."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    excel = path.suffix.lower() in {".xlsx", ".xlsm"}
+    found = next((what for magic, what in _MAGIC if head.startswith(magic)), None)
+    if excel and found is None and head:
+        raise InputError(path, "an Excel workbook as its name says, found a file that is not one (a CSV renamed "
+                         ".xlsx? give it the name it has: .csv)")
+    if found and not (excel and head.startswith(b"PK")):
+        hint = ("rename it .xlsx" if head.startswith(b"PK") else
+                "save it as .xlsx or CSV" if head.startswith(b"\xd0\xcf") else "give the export itself")
+        raise InputError(path, f"a text export as its name says, found {found}: {hint}")
+
+
 _COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst", ".tar")  # names of compressed files (not read)
 
 
@@ -713,6 +736,7 @@ def read_export(path, fmt: str | None = None, name: str | None = None) -> RawExp
         raise InputError(path, "an existing export file")
     if path.name.lower().endswith(_COMPRESSED):  # its bytes are not the export's: unpacked, it is read
         raise InputError(path, "an export as the survey tool wrote it, found a compressed file: unpack it first")
+    _check_bytes(path)
     fmt = fmt or detect_format(path)
     if fmt not in READERS:
         raise InputError(path, f"a format among {', '.join(FORMATS)}, got {fmt!r}", column="format")

@@ -165,12 +165,12 @@ def _key(*parts) -> str:
 
 def _clean_inputs(study: Study, known: dict) -> dict:
     """The files and key the cleaning depends on: study file, codebook, roster, exports, pseudonym key."""
-    from analysis.protect import resolve_key
+    from analysis.protect import study_key
 
     files = [study.path, study.codebook.path] + [s.path for s in study.sources]
     files += [study.roster_file] if study.roster_file is not None else []
     inputs = {str(p): _file_identity(p, known) for p in files}
-    key = resolve_key(study.pseudonym_key)
+    key = study_key(study)
     # which key made the pseudonyms, without the key itself
     inputs["pseudonym key"] = hmac.new(key.encode(), b"workshop-analysis key fingerprint", "sha256").hexdigest()[:16]
     return inputs
@@ -221,6 +221,7 @@ def _run_clean(ctx: _Context) -> tuple[dict, dict]:
               "changes.csv": processed.changes, "summary.json": processed.summary,
               "study.json": describe_study(study)}
     private = {"quarantine.csv": lambda p: processed.quarantine.to_csv(p, index=False),
+               "long_answers.csv": lambda p: processed.long_answers.to_csv(p, index=False),
                ctx._gate.FILE: lambda p: ctx._gate.save(p.parent)}
     return public, private
 

@@ -21,14 +21,15 @@ import re
 import secrets
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from analysis.clean import CleanResult, clean_study, normalise_key
 from analysis.codebook import Study, load_study
+from analysis.errors import InputError
 from analysis.paths import user_config_dir
-from analysis.scrub import PLACEHOLDERS, known_names, name_pattern, scrub_text
+from analysis.scrub import MAX_ANSWER_CHARS, PLACEHOLDERS, known_names, name_pattern, scrub_text, strip_controls
 
 #: Public key of the committed sample study. Never use it for real data.
 DEMO_KEY = "workshop-analysis-demo-key (public, sample data only)"
@@ -56,33 +57,81 @@ def pseudonym(value: str, key: str) -> str:
     return PSEUDONYM_PREFIX + digest[:PSEUDONYM_HEX_CHARS]
 
 
-def resolve_key(setting: str | None) -> str:
+#: Values ``pseudonym_key:`` may take in a study file (omitted: the user's key).
+KEY_SETTINGS = (None, "demo")
+#: A study folder holding this file was written by ``analysis simulate``: synthetic data.
+SYNTHETIC_MARK = "truth.json"
+
+
+def resolve_key(setting: str | None, *, synthetic: bool = False, where="study file") -> str:
     """Return the pseudonym key a study asks for.
 
     Parameters
     ----------
     setting : str or None
-        ``"demo"`` selects :data:`DEMO_KEY` (sample data only). Anything else
-        (or ``None``) reads ``$ANALYSIS_PSEUDONYM_KEY`` or the user's key file,
-        creating the file with a fresh random key on first use.
+        ``"demo"`` selects :data:`DEMO_KEY`, allowed only for synthetic data
+        (the sample, or any study ``analysis simulate`` wrote). ``None``
+        (omitted) reads ``$ANALYSIS_PSEUDONYM_KEY`` or the user's key file,
+        creating it with a fresh random key, readable by its owner only, on
+        first use. Any other value is an error.
+    synthetic : bool
+        The data is synthetic (the demo key may be used).
+    where : str or path-like
+        The study file, named in errors.
+
+    Raises
+    ------
+    InputError
+        ``demo`` for data that is not synthetic; an unknown setting; a key file
+        that is empty or readable by others.
 
     Examples
     --------
-    >>> resolve_key("demo") == DEMO_KEY
+    >>> resolve_key("demo", synthetic=True) == DEMO_KEY
     True
+    >>> resolve_key("demo")
+    Traceback (most recent call last):
+    ...
+    analysis.errors.InputError: study file, column 'pseudonym_key': expected no pseudonym_key for real data (the demo key is public: anyone can re-identify participants by hashing their e-mails with it); 'demo' is for synthetic data only (a study written by analysis simulate)
     """
+    if setting not in KEY_SETTINGS:
+        raise InputError(where, f"pseudonym_key to be omitted (your own key) or 'demo' (synthetic data only), "
+                         f"got {setting!r}", column="pseudonym_key")
     if setting == "demo":
+        if not synthetic:
+            raise InputError(where, "no pseudonym_key for real data (the demo key is public: anyone can "
+                             "re-identify participants by hashing their e-mails with it); 'demo' is for synthetic "
+                             "data only (a study written by analysis simulate)", column="pseudonym_key")
         return DEMO_KEY
     if os.environ.get("ANALYSIS_PSEUDONYM_KEY"):
         return os.environ["ANALYSIS_PSEUDONYM_KEY"]
     path = user_config_dir() / "pseudonym.key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
-        path.chmod(0o600)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # created owner-only from the start (never readable by others, not even briefly)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(secrets.token_hex(32) + "\n")
         print(f"Created a new pseudonym key at {path}. Keep it safe and out of the "
               "repository: with another key every pseudonym changes.", file=sys.stderr)
-    return path.read_text(encoding="utf-8").strip()
+    if path.stat().st_mode & 0o077:
+        raise InputError(path, f"a key file readable by its owner only (run: chmod 600 {path})")
+    key = path.read_text(encoding="utf-8").strip()
+    if not key:
+        raise InputError(path, "a pseudonym key (the file is empty); restore it from your backup, or delete "
+                         "the file to create a new key (every pseudonym then changes)")
+    return key
+
+
+def is_synthetic(study: Study) -> bool:
+    """Whether a study's data is synthetic: the committed sample, or a folder ``analysis simulate`` wrote
+    (it holds :data:`SYNTHETIC_MARK`)."""
+    return (study.root / SYNTHETIC_MARK).is_file()
+
+
+def study_key(study: Study) -> str:
+    """The pseudonym key of ``study`` (:func:`resolve_key` on its setting, errors naming its file)."""
+    return resolve_key(study.pseudonym_key, synthetic=is_synthetic(study), where=study.path)
 
 
 @dataclass
@@ -100,6 +149,9 @@ class ProcessedStudy:
     quarantine: pd.DataFrame
     summary: dict
     raws: list  # the raw exports as read; private, for the leak gate
+    #: Answers longer than MAX_ANSWER_CHARS, whole (private: ``private/long_answers.csv``).
+    long_answers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["source", "source_row", "variable", "length", "text"]))
 
 
 def _matched(study: Study, raws: list):
@@ -128,23 +180,69 @@ def _personal(var) -> bool:
     return var.pii or var.role == "identifier"
 
 
+#: Columns survey tools write with who answered (dropped as tool columns, but their values are
+#: known names and addresses: sought in free text and by the leak gate).
+IDENTITY_COLUMNS = frozenset({
+    "RecipientLastName", "RecipientFirstName", "RecipientEmail", "Recipient Last Name", "Recipient First Name",
+    "Recipient Email", "ExternalReference", "ExternalDataReference",  # Qualtrics
+    "Email", "Name",  # Microsoft Forms
+    "Submitter", "Submitter Email",  # Indico
+    "Email Address", "First Name", "Last Name",  # SurveyMonkey
+    "IPAddress", "IP Address", "ipaddr",  # Qualtrics, SurveyGizmo/SurveyMonkey, LimeSurvey
+})
+
+_NAME_PAIRS = (("First Name", "Last Name"), ("RecipientFirstName", "RecipientLastName"),
+               ("Recipient First Name", "Recipient Last Name"))
+
+
 def pii_values(study: Study, raws: list) -> dict[str, set[str]]:
     """Every value of an identifier or PII column in the raw exports, per variable.
 
-    Used to find names in free text, and by the leak gate.
+    Also the values of the survey tools' own identity columns
+    (:data:`IDENTITY_COLUMNS`), as kind ``"<column> (tool column)"``, whether
+    or not the codebook names them. Used to find names in free text, and by
+    the leak gate.
     """
     values: dict[str, set[str]] = {}
     pii_vars = {v.name for v in study.codebook.variables.values() if _personal(v)}
     for raw, columns, parts in _matched(study, raws):
+        used = set()
         for name in pii_vars & columns.keys():
             for col in columns[name] + list(parts.get(name, {}).values()):
+                used.add(col)
                 found = {v.strip() for v in raw.frame[col] if v.strip()}
                 values.setdefault(name, set()).update(found)
+        for col in raw.frame.columns:
+            if col in IDENTITY_COLUMNS and col not in used:
+                found = {v.strip() for v in raw.frame[col] if isinstance(v, str) and v.strip()}
+                if found:
+                    values.setdefault(f"{col} (tool column)", set()).update(found)
+        for first, last in _NAME_PAIRS:  # "Henk" and "Bakker" in one row: "Henk Bakker" is sought whole
+            if first in raw.frame.columns and last in raw.frame.columns:
+                full = {f"{a.strip()} {b.strip()}" for a, b in zip(raw.frame[first], raw.frame[last])
+                        if isinstance(a, str) and isinstance(b, str) and a.strip() and b.strip()}
+                if full:
+                    values.setdefault("full name (tool columns)", set()).update(full)
     return values
 
 
+def _double_encoded(text: str) -> str:
+    """How ``text`` looks when its UTF-8 bytes are read as Windows-1252 (a repair's original)."""
+    return text.encode("utf-8").decode("cp1252", errors="replace")
+
+
 def protect(result: CleanResult, study: Study) -> ProcessedStudy:
-    """Pseudonymise participants, scrub free text and drop PII columns.
+    """Pseudonymise participants, scrub what people typed and drop PII columns.
+
+    Scrubbed (:func:`analysis.scrub.scrub_text`, with the names of every
+    identity column, every tool's identity columns and the roster): free-text
+    answers, their slots and write-ins, group answers (a form's "Other: ..."),
+    the export names in ``source`` and the logged values in the change log
+    (answers off the scale; a repaired text's original, shown re-encoded from
+    the scrubbed repair). Control characters and bidi overrides are removed
+    from every text cell, line breaks made ``\n``. An answer longer than
+    :data:`analysis.scrub.MAX_ANSWER_CHARS` is cut there, the cut logged, and
+    the whole answer kept in ``long_answers`` (private).
 
     Parameters
     ----------
@@ -157,52 +255,78 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
     -------
     ProcessedStudy
     """
-    key = resolve_key(study.pseudonym_key)
+    key = study_key(study)
     cb = study.codebook
     data = result.data.copy()
     data.insert(0, "participant", [pseudonym(k, key) for k in data["key"]])
     known = pii_values(study, result.raws)
     names = name_pattern(known_names(v for values in known.values() for v in sorted(values)) + list(study.roster))
     scrubbed: Counter = Counter()
-    log = []
+    log, long_answers = [], []
     position = {name: k for k, name in enumerate(cb.variables)}
     texts = sorted(dict.fromkeys((name, column) for _, name, column, _ in free_text_columns(study, result.raws)),
                    key=lambda t: position[t[0]])  # in codebook order
+    texts += [(v.name, v.name) for v in cb.variables.values() if v.role == "group" and (v.name, v.name) not in texts]
+    cache: dict[str, tuple[str, Counter]] = {}
+
+    def scrubbed_text(text: str) -> tuple[str, Counter]:
+        if text not in cache:
+            cache[text] = scrub_text(text, names)
+        return cache[text]
+
     for name, column_name in texts:
         if column_name not in data:
             continue
-        cache: dict[str, tuple[str, Counter]] = {}
-        column = data[column_name]
         new = []
-        for row, text in zip(data.index, column):
-            if pd.isna(text):
+        for row, text in zip(data.index, data[column_name]):
+            if not isinstance(text, str):
                 new.append(pd.NA)
                 continue
-            if text not in cache:
-                cache[text] = scrub_text(text, names)
-            clean_text, counts = cache[text]
+            where = {"source": data.at[row, "source"], "source_row": data.at[row, "source_row"],
+                     "variable": column_name}
+            if len(text) > MAX_ANSWER_CHARS:
+                long_answers.append({**where, "length": len(text), "text": text})
+                log.append({**where, "old": f"[{len(text)} characters]", "new": f"[first {MAX_ANSWER_CHARS}]",
+                            "rule": f"answer cut at {MAX_ANSWER_CHARS} characters (whole answer under private/)"})
+                text = text[:MAX_ANSWER_CHARS]
+            clean_text, counts = scrubbed_text(text)
             if counts:
                 scrubbed.update(counts)
-                log.append({"source": data.at[row, "source"], "source_row": data.at[row, "source_row"],
-                            "variable": column_name, "old": "[free text]", "new": "[scrubbed]",
+                log.append({**where, "old": "[free text]", "new": "[scrubbed]",
                             "rule": "scrubbed " + ", ".join(f"{k} x{n}" for k, n in sorted(counts.items()))})
             new.append(clean_text)
         data[column_name] = pd.array(new, dtype="str")
     drop = ["key"] + [v.name for v in cb.variables.values() if _personal(v) and v.name in data]
     drop += [column for name, column in texts if column != name and _personal(cb.variables[name])]  # their parts
     data = data.drop(columns=[c for c in data.columns if c in drop or any(c == f"{d}_code" or c == f"{d}_missing" for d in drop)])
+    # export names may hold a trainer's name ("feedback_Joran_2019.csv")
+    sources = {s: scrubbed_text(s)[0] for s in {*map(str, data["source"]), *(e["source"] for e in result.summary.get("sources", []))}}
+    data["source"] = data["source"].map(lambda v: sources.get(v, v))
     pii_vars = {v.name for v in cb.variables.values() if _personal(v)}
     changes = result.changes[~result.changes["variable"].isin(pii_vars)].copy()
     # A logged value may be anything a person typed (an answer off the scale, a repaired reflection).
-    for column in ("old", "new"):
-        changes[column] = changes[column].map(lambda v: scrub_text(v, names)[0] if isinstance(v, str) else v)
+    repaired = changes["rule"].eq("repaired double-encoded UTF-8")
+    changes["new"] = changes["new"].map(lambda v: scrubbed_text(v)[0] if isinstance(v, str) else v)
+    changes["old"] = changes["old"].map(lambda v: scrubbed_text(v)[0] if isinstance(v, str) else v)
+    changes.loc[repaired, "old"] = changes.loc[repaired, "new"].map(
+        lambda v: _double_encoded(v) if isinstance(v, str) else v)
     changes = pd.concat([changes, pd.DataFrame(log, columns=changes.columns)], ignore_index=True)
+    changes["source"] = changes["source"].map(lambda v: sources.get(v, scrubbed_text(v)[0]) if isinstance(v, str) else v)
+    # no control character or bidi override in any text cell (what is left after scrubbing)
+    for frame in (data, changes):
+        for column in frame.columns:
+            if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column].dtype):
+                frame[column] = frame[column].map(lambda v: strip_controls(v)[0] if isinstance(v, str) else v)
     summary = dict(result.summary)
+    summary["sources"] = [{**e, "source": sources.get(e["source"], e["source"])} for e in summary.get("sources", [])]
     summary["scrubbed"] = {kind: int(scrubbed.get(kind, 0)) for kind in PLACEHOLDERS}
+    summary["control_characters_removed"] = int(scrubbed.get("control", 0))
+    summary["answers_cut"] = len(long_answers)
     summary["pseudonyms"] = ("demo key (public; sample data only)" if study.pseudonym_key == "demo"
                              else "user key (outside the repository)")
     summary["participants"] = int(data["participant"].nunique())
-    return ProcessedStudy(study, data, changes, result.quarantine, summary, result.raws)
+    long_frame = pd.DataFrame(long_answers, columns=["source", "source_row", "variable", "length", "text"])
+    return ProcessedStudy(study, data, changes, result.quarantine, summary, result.raws, long_frame)
 
 
 def process_study(study) -> ProcessedStudy:
