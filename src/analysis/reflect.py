@@ -677,7 +677,107 @@ def quotes(coded: pd.DataFrame, final: pd.DataFrame, people: pd.DataFrame, cells
         idx = [i for i in idx if size.get(cells.get(i[0]), 0) >= min_n]
         for k in rng.permutation(len(idx))[:per_code]:
             i = idx[k]
-            rows.append({"code": code, "quote": html.escape(shorten(data.at[i, "text"])),
+            rows.append({"code": code, "quote": html.escape(shorten(data.at[i, "text"]), quote=False),
                          "entry_point": people.at[i[0], "entry_point"] if pd.notna(people.at[i[0], "entry_point"]) else "",
                          "cell_n": int(size[cells[i[0]]])})
     return pd.DataFrame(rows, columns=["code", "quote", "entry_point", "cell_n"])
+
+
+# --- the stage ----------------------------------------------------------------------
+
+def text_variables(codebook, columns) -> list[str]:
+    """The free-text columns: every ``role: text`` variable, with its numbered slots and write-ins."""
+    names = [name for name, var in codebook.variables.items() if var.role == "text"]
+    found = []
+    for name in names:
+        found += [c for c in columns if c == name or re.fullmatch(re.escape(name) + r"_(\d+|other)", str(c))]
+    return list(dict.fromkeys(found))  # a write-in can be a variable of its own too
+
+
+def _people(data: pd.DataFrame) -> pd.DataFrame:
+    cols = [c for c in ("workshop", "entry_point") if c in data]
+    people = data.groupby("participant")[cols].first() if cols else pd.DataFrame(index=data["participant"].unique())
+    for c in ("workshop", "entry_point"):
+        if c not in people:
+            people[c] = np.nan
+    return people[["workshop", "entry_point"]]
+
+
+def reflect_study(study, data: pd.DataFrame, *, posteriors: pd.DataFrame | None, confidence: float,
+                  min_n: int, min_sessions: int, seed: int) -> dict | None:
+    """Code a study's free text and count the codes; the public files by name (None: no free text).
+
+    Parameters
+    ----------
+    study : analysis.codebook.Study
+        For the codebook (codes, free-text variables) and ``human_codes:``.
+    data : DataFrame
+        The protected responses (``responses.parquet``): scrubbed text only.
+    posteriors : DataFrame, optional
+        Profile probabilities per participant.
+    """
+    variables = text_variables(study.codebook, data.columns)
+    texts = answers(data, variables)
+    if texts.empty:
+        return None
+    coder = Coder.for_codebook(study.codebook.path)
+    codes = list(coder.codes)
+    coded = code_answers(texts, coder)
+    auto = auto_table(coded, codes)
+    humans = {name: read_sheet(path, codes) for name, path in human_code_files(study).items()}
+    humans = {name: h[h.index.isin(auto.index)] for name, h in humans.items()}
+    final, by = final_codes(auto, humans)
+    junk = pd.Series(coded["junk"].to_numpy(bool), index=auto.index)
+    final[junk.to_numpy()] = 0
+
+    rows = []
+    for (i, record), key in zip(coded.iterrows(), auto.index):
+        if record["junk"]:
+            continue
+        for code in codes:
+            if final.at[key, code]:
+                cue = record["codes"].get(code, "") if by[key] == "auto" or code in record["codes"] else ""
+                rows.append({**dict(zip(KEY, key)), "code": code, "kind": "code", "cue": cue,
+                             "coded_by": by[key], "language": record["language"]})
+        for tool, cue in record["tools"].items():
+            rows.append({**dict(zip(KEY, key)), "code": tool, "kind": "tool", "cue": cue, "coded_by": "auto",
+                         "language": record["language"]})
+    found = pd.DataFrame(rows, columns=KEY + ["code", "kind", "cue", "coded_by", "language"])
+
+    people = _people(data)
+    writers = sorted(set(coded.loc[~coded["junk"], "participant"]))
+    people = people.reindex(writers)
+    kept = final[~junk.to_numpy()]
+    labels = kept.groupby(level="participant").max().reindex(writers).fillna(0).astype(int)
+    tool_names = list(coder.tools)
+    tool_labels = pd.DataFrame(
+        {t: [int(t in x) for x in coded["tools"]] for t in tool_names}, index=coded["participant"]
+    ).groupby(level=0).max().reindex(writers).fillna(0).astype(int)
+    post = posteriors.reindex(writers).dropna(how="all") if posteriors is not None else None
+    options = dict(posteriors=post, confidence=confidence, min_n=min_n, min_sessions=min_sessions)
+    share_table = pd.concat([shares(people, labels, **options, kind="code"),
+                             shares(people, tool_labels, **options, kind="tool")], ignore_index=True)
+    if post is not None:
+        modal = post.idxmax(axis=1).reindex(writers).fillna("")
+    else:
+        modal = pd.Series("", index=writers)
+    cells = people["entry_point"].fillna("").astype(str) + " | " + modal.astype(str)
+    quote_table = quotes(coded, final, people, cells, min_n=min_n, seed=seed)
+    info = {
+        "variables": variables, "answers": int(len(coded)), "junk": int(coded["junk"].sum()),
+        "writers": len(writers), "languages": {str(k): int(v) for k, v in coded["language"].value_counts().items()},
+        "codes": {c.name: {"label": c.label, "definition": c.definition, "negated": c.negated}
+                  for c in coder.codes.values()},
+        "tools": tool_names,
+        "coders": {name: int(len(h)) for name, h in humans.items()},
+        "human_coded": int((by != "auto").sum()),
+        "by_profile": post is not None,
+        "by_entry_point": bool(people["entry_point"].notna().any()),
+        "min_n": min_n,
+    }
+    files = {"reflections.csv": found, "coding_sheet.csv": coding_sheet(coded, codes),
+             "reflection_shares.csv": share_table.round(6), "reflection_quotes.csv": quote_table,
+             "reflections.json": info}
+    if humans:
+        files["reflection_agreement.csv"] = agreement(auto, humans, codes).round(6)
+    return files
