@@ -120,14 +120,19 @@ def test_qualtrics_numeric_values_export_codes_like_the_choice_text_export(tmp_p
     lines = (RAW / "post_qualtrics.csv").read_text(encoding="utf-8-sig").splitlines(keepends=True)
     numeric = {label: str(code) for scale in (AGREE5, SATISFACTION5) for code, (en, nl) in enumerate(scale, 1)
                for label in (en, nl)}
+    import csv
+    import io
+
     out = lines[:3]
-    for line in lines[3:]:
-        cells = line.rstrip("\r\n").split(",")
-        if len(cells) == 30:  # rows without quoted commas; status and finished as numbers
-            cells[2] = {"IP Address": "0", "Survey Preview": "1"}.get(cells[2], cells[2])
-            cells[6] = {"True": "1", "False": "0"}[cells[6]]
-            cells[18:29] = [numeric.get(c, c) for c in cells[18:29]]
-            out.append(",".join(cells) + "\r\n")
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    for cells in csv.reader(io.StringIO("".join(lines[3:]))):  # reflections hold quoted commas
+        assert len(cells) == 30
+        cells[2] = {"IP Address": "0", "Survey Preview": "1"}.get(cells[2], cells[2])  # status, finished as numbers
+        cells[6] = {"True": "1", "False": "0"}[cells[6]]
+        cells[18:29] = [numeric.get(c, c) for c in cells[18:29]]
+        writer.writerow(cells)
+    out.append(buf.getvalue())
     folder = tmp_path / "study"
     (folder / "raw").mkdir(parents=True)
     (folder / "raw" / "post_qualtrics.csv").write_text("".join(out), encoding="utf-8")

@@ -6,6 +6,7 @@ simulate  write a synthetic study with planted truth
 clean     clean and protect a study's exports: responses, change log, summary
 profiles  readiness profiles: reliability.csv, fit.csv, profiles.csv, stability.csv
 compare   strategy-first vs tool-first, overall and per profile: effects.csv
+reflect   code the free-text reflections: reflections.csv, coding_sheet.csv, shares per profile
 report    every stage, then the notebooks as offline HTML pages and index.html
 check-privacy  search output folders for personal values from a study's raw inputs
 
@@ -110,6 +111,16 @@ def _compare(args) -> str:
     return f"compared the entry points {within}; wrote {', '.join(run.files)} to {result.folder}{_reused(run)}"
 
 
+def _reflect(args) -> str:
+    import json
+
+    result, run = _build(args, "reflect")
+    info = json.loads((result.folder / "reflections.json").read_text(encoding="utf-8"))
+    used = f"; human codes used for {info['human_coded']}" if info["coders"] else ""
+    return (f"coded {info['answers']} answers ({info['junk']} without content) of {info['writers']} participants"
+            f"{used}; wrote {', '.join(run.files)} to {result.folder}{_reused(run)}")
+
+
 def _report(args) -> str:
     from analysis.codebook import load_study
     from analysis.report import render_reports
@@ -163,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, run, text in (("clean", _clean, "clean and protect a study's exports"),
                             ("profiles", _profiles, "readiness profiles with reliability, model choice and stability"),
-                            ("compare", _compare, "compare the entry points overall and within each profile")):
+                            ("compare", _compare, "compare the entry points overall and within each profile"),
+                            ("reflect", _reflect, "code the free-text reflections, with a sheet for human coders")):
         p = sub.add_parser(name, help=text, parents=[settings])
         p.add_argument("study", type=Path)
         p.add_argument("--out", type=Path, required=True, help="results folder (raw values under its private/)")

@@ -515,7 +515,8 @@ def load_codebook(path) -> Codebook:
     """
     path = Path(path)
     data = _load_yaml(path)
-    _check_keys(path, data, ("version", "scales", "variables", "constructs", "outcomes"), required=("variables",))
+    _check_keys(path, data, ("version", "scales", "variables", "constructs", "outcomes", "codes",
+                                   "codes_replace_defaults", "tools"), required=("variables",))
     scales = {name: _load_scale(path, name, spec) for name, spec in (data.get("scales") or {}).items()}
     variables = {}
     allowed = ("role", "waves", "match", "scale", "reverse", "construct", "pii", "label", "description",
@@ -722,7 +723,7 @@ def _expand(root: Path, pattern: str) -> list[tuple[Path, str]]:
 
 
 _STUDY_KEYS = ("study", "codebook", "participant_key", "pseudonym_key", "sources", "waves", "groups",
-               "exclude", "roster", "description", "analysis")
+               "exclude", "roster", "description", "analysis", "human_codes")
 
 
 def _load_settings(path: Path, data) -> Settings:

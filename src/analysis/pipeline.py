@@ -17,6 +17,8 @@ The results folder holds::
     fit.csv             profiles: fit table, profiles.csv (posteriors), stability.csv,
                                   profile_means.csv, certainty.csv, crosscheck.csv, profiles.json
     effects.csv         compare: entry-point effects, outcomes.csv
+    reflections.csv     reflect: codes found in the free text, coding_sheet.csv, reflection_shares.csv,
+                                 reflection_quotes.csv, reflections.json (reflection_agreement.csv with human codes)
     private/            quarantine.csv (raw rows set aside), gate.json (what the leak gate looks for)
 
 A stage that cannot run on a study (no readiness constructs, no entry point,
@@ -51,15 +53,17 @@ from analysis.paths import PACKAGE_DIR
 from analysis.settings import Settings
 
 #: The analysis stages, in the order they run.
-STAGES = ("clean", "scales", "profiles", "compare")
+STAGES = ("clean", "scales", "profiles", "compare", "reflect")
 #: The stages whose results each stage reads.
-UPSTREAM = {"clean": (), "scales": ("clean",), "profiles": ("scales",), "compare": ("clean", "profiles")}
+UPSTREAM = {"clean": (), "scales": ("clean",), "profiles": ("scales",), "compare": ("clean", "profiles"),
+            "reflect": ("clean", "profiles")}
 #: The settings each stage depends on (a change recomputes it and what follows).
 STAGE_SETTINGS = {
     "clean": (),
     "scales": ("readiness", "baseline", "confidence", "n_boot", "seed"),
     "profiles": ("readiness", "baseline", "k_min", "k_max", "k", "resamples", "blrt_reps", "seed", "confidence"),
     "compare": ("confidence", "min_n", "min_sessions", "permutations", "seed"),
+    "reflect": ("confidence", "min_n", "min_sessions", "seed"),
 }
 MANIFEST = "manifest.json"
 #: Paths and hashes of the input files: under private/ (file names and paths may name people).
@@ -75,6 +79,7 @@ WHY_NOT = {
     "no_sessions": "the study names no workshop (session) variable",
     "no_entry_point_data": "no participant has both a session and an entry point",
     "mixed_sessions": "a session has participants with different entry points",
+    "no_free_text": "the codebook declares no free-text (role: text) variable, or no one answered one",
 }
 
 
@@ -331,7 +336,30 @@ def _run_compare(ctx: _Context) -> tuple[dict, dict]:
     return {"effects.csv": effects.round(6), "outcomes.csv": table}, {}
 
 
-RUNNERS = {"clean": _run_clean, "scales": _run_scales, "profiles": _run_profiles, "compare": _run_compare}
+def _run_reflect(ctx: _Context) -> tuple[dict, dict]:
+    from analysis.compare import check_posteriors
+    from analysis.reflect import reflect_study
+
+    s = ctx.settings
+    posteriors = check_posteriors(ctx.frame("profiles.csv")) if ctx.available.get("profiles") else None
+    files = reflect_study(ctx.study, ctx.frame("responses.parquet"), posteriors=posteriors, confidence=s.confidence,
+                          min_n=s.min_n, min_sessions=s.min_sessions, seed=s.seed)
+    if files is None:
+        raise NotAvailable("no_free_text")
+    if "reflection_agreement.csv" not in files:  # human codes withdrawn: their agreement no longer holds
+        (ctx.out / "reflection_agreement.csv").unlink(missing_ok=True)
+    return files, {}
+
+
+def _reflect_inputs(study: Study) -> dict:
+    """The filled-in coding sheets the reflect stage reads (a new sheet recomputes it)."""
+    from analysis.reflect import human_code_files
+
+    return {name: _sha256(p) if p.is_file() else "missing" for name, p in human_code_files(study).items()}
+
+
+RUNNERS = {"clean": _run_clean, "scales": _run_scales, "profiles": _run_profiles, "compare": _run_compare,
+           "reflect": _run_reflect}
 
 
 # --- the build --------------------------------------------------------------------------
@@ -414,7 +442,8 @@ def build(study, out, settings: Settings | None = None, until: str | None = None
     for stage in tqdm(stages, desc="stages", disable=not show_progress(progress), leave=False):
         upstream = [keys[u] for u in UPSTREAM[stage]]
         key = _key(stage, code, study.settings.subset(*STAGE_SETTINGS[stage]), upstream,
-                   _content(inputs, study) if stage == "clean" else None)
+                   _content(inputs, study) if stage == "clean" else
+                   _reflect_inputs(study) if stage == "reflect" else None)
         keys[stage] = key
         record = manifest["stages"].get(stage)
         if record and record["key"] == key and _intact(out, record):

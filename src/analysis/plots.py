@@ -505,3 +505,39 @@ def profile_certainty(posterior: pd.DataFrame, *, sure: float = 0.8) -> Figure:
         ax.legend(loc="upper left", frameon=False)
         fig.tight_layout()
     return fig
+
+
+def code_shares(table: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """Heat map of code shares: rows codes, columns groups; cells that are too few to interpret are hatched
+    and show no number.
+
+    ``table`` holds the share (0-1) per code (index) and group (columns); a
+    second level of columns is not used. NaN: too few to interpret.
+    """
+    import numpy as np
+
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(max(6.0, 3.2 + 1.3 * table.shape[1]), 0.9 + 0.38 * table.shape[0]))
+        ax = fig.add_subplot()
+        values = table.to_numpy(float)
+        masked = np.ma.masked_invalid(values)
+        cmap = mpl.colormaps["Blues"].copy()
+        cmap.set_bad("#eeeeee")
+        im = ax.imshow(masked, cmap=cmap, vmin=0, vmax=max(0.5, float(np.nanmax(values)) if np.isfinite(values).any() else 1),
+                       aspect="auto")
+        for (r, c), v in np.ndenumerate(values):
+            if np.isnan(v):
+                ax.text(c, r, "too few", ha="center", va="center", fontsize=8, color="#666666")
+            else:
+                ax.text(c, r, f"{round(100 * v):d}%", ha="center", va="center", fontsize=9,
+                        color="white" if v > 0.6 * im.norm.vmax else "black")
+        ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns], rotation=20, ha="right")
+        ax.set_yticks(range(table.shape[0]), [str(i) for i in table.index])
+        ax.tick_params(length=0)
+        for side in ("left", "bottom"):
+            ax.spines[side].set_visible(False)
+        if title:
+            ax.set_title(title)
+        fig.colorbar(im, ax=ax, shrink=0.7, label="share of writers")
+        fig.tight_layout()
+    return fig

@@ -47,6 +47,8 @@ FILES = {
     "profile_means.csv": "profiles", "certainty.csv": "profiles", "crosscheck.csv": "profiles",
     "profiles.json": "profiles",
     "effects.csv": "compare", "outcomes.csv": "compare",
+    "reflections.csv": "reflect", "coding_sheet.csv": "reflect", "reflection_shares.csv": "reflect",
+    "reflection_quotes.csv": "reflect", "reflection_agreement.csv": "reflect", "reflections.json": "reflect",
 }
 
 
@@ -137,6 +139,19 @@ class Results:
     # compare
     effects = property(lambda self: self.read("effects.csv"), doc="Entry-point effects.")
     outcomes = property(lambda self: self.read("outcomes.csv"), doc="The outcomes compared.")
+    # reflect
+    reflections = property(lambda self: self.read("reflections.csv"), doc="Codes and tools found, one row each.")
+    coding_sheet = property(lambda self: self.read("coding_sheet.csv"), doc="One row per reflection, for coders.")
+    reflection_shares = property(lambda self: self.read("reflection_shares.csv"),
+                                 doc="Share of writers with each code per entry point and profile.")
+    reflection_quotes = property(lambda self: self.read("reflection_quotes.csv"), doc="Example quotes per code.")
+    reflection_info = property(lambda self: self.read("reflections.json"), doc="Counts, codes, coders.")
+
+    @property
+    def reflection_agreement(self) -> pd.DataFrame | None:
+        """Agreement per code between the auto-coder and human coders (None: no human codes)."""
+        self.require("reflect")
+        return self.read("reflection_agreement.csv") if (self.folder / "reflection_agreement.csv").is_file() else None
 
     @property
     def posteriors(self) -> pd.DataFrame:

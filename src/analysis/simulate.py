@@ -356,22 +356,45 @@ def _label_variant(label: str, code: int, rng) -> str:
             label.replace(" ", "  ") if " " in label else f"{label} ")[kind]
 
 
-def _free_text(person: int, people: dict, language: str, rng, canary: bool) -> str:
+def _free_text(person: int, people: dict, language: str, rng, canary: bool) -> tuple[str, int]:
+    """A personal sentence (canary) and which template it is; without canary only the draw is made
+    (the planted reflections have their own generator, the draw keeps the rest of the study as it was)."""
     first, last = people["names"][person]
     templates = _REFLECTIONS_NL if language == "nl" else _REFLECTIONS_EN
     plain, personal = templates[:4], templates[4:]
     if not canary:
-        return plain[int(rng.integers(len(plain)))]
+        k = int(rng.integers(len(plain)))
+        return plain[k], -1
     other = int(rng.integers(people["n"]))
     o_first, o_last = people["names"][other]
     phone = ("06 {} {}".format(rng.integers(1000, 9999), rng.integers(1000, 9999)),
              "+31 6 {}".format(rng.integers(10_000_000, 99_999_999)),
              "020-{}".format(rng.integers(1_000_000, 9_999_999)))[int(rng.integers(3))]
     email = people["email"][person]
-    return personal[int(rng.integers(len(personal)))].format(
+    k = int(rng.integers(len(personal)))
+    return personal[k].format(
         name=f"{o_first} {o_last}", name_lower=f"{o_first} {o_last}".lower(),
         email=email.upper() if rng.random() < 0.5 else email,
-        handle="@" + f"{first}_{last.replace(' ', '')}".lower()[:15], phone=phone)
+        handle="@" + f"{first}_{last.replace(' ', '')}".lower()[:15], phone=phone), k
+
+
+def _reflection(person: int, wave: str, variable: str, people: dict, language: str, personal=None) -> str:
+    """The reflection ``person`` writes in ``wave`` (the same on a second submission), recorded with its
+    planted codes in ``people["written"]``. ``personal``: (sentence, template) of a canary, or None."""
+    written = people["written"].setdefault(wave, {})
+    if person in written:
+        return written[person]["text"]
+    planted = _planted_reflection(person, 1 if wave == "post" else 2, people, language)
+    if personal is not None:
+        sentence, k = personal
+        codes, tools = _PERSONAL_CODES[language][k]
+        if planted["junk"] or person % 2:
+            planted = {"text": sentence, "codes": sorted(codes), "tools": sorted(tools), "junk": False}
+        else:
+            planted = {"text": sentence + " " + planted["text"], "codes": sorted(set(codes) | set(planted["codes"])),
+                       "tools": sorted(set(tools) | set(planted["tools"])), "junk": False}
+    written[person] = {"variable": variable, **planted}
+    return planted["text"]
 
 
 def _typed_email(email: str, rng, p_case: float = 0.25, p_space: float = 0.05) -> str:
@@ -503,7 +526,7 @@ def _post_export(people: dict, design: Design, rng) -> tuple[bytes, dict]:
                   + [import_id("QID" + q[1:]) for q in qids])
     dirt = {"preview": 0, "incomplete_then_complete": 0, "duplicates": 0, "dont_know": 0,
             "variants": 0, "blank": 0, "canaries": 0, "injections": 0}
-    records = []
+    records, owners = [], []
     alphabet = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
     def rid():
@@ -526,12 +549,14 @@ def _post_export(people: dict, design: Design, rng) -> tuple[bytes, dict]:
         u = rng.random()
         language = "nl" if rng.random() < 0.6 else "en"
         if u < 0.3:
-            text = ""
+            text = people["written"].get("post", {}).get(i, {}).get("text", "")
         elif design.dirty and u < 0.6:
-            text = _free_text(i, people, language, rng, canary=True)
+            text = _reflection(i, "post", "reflection", people, language,
+                               personal=_free_text(i, people, language, rng, canary=True))
             dirt["canaries"] += 1
         else:
-            text = _free_text(i, people, language, rng, canary=False)
+            _free_text(i, people, language, rng, canary=False)
+            text = _reflection(i, "post", "reflection", people, language)
         return cells + [text]
 
     for i in np.flatnonzero(people["post"]):
@@ -543,15 +568,25 @@ def _post_export(people: dict, design: Design, rng) -> tuple[bytes, dict]:
             part = full[:4] + [""] * (len(full) - 4)
             records.append(_qualtrics_row(rid(), start - dt.timedelta(minutes=30), "IP Address", 36,
                                           email, part, rng))
+            owners.append(i)
             dirt["incomplete_then_complete"] += 1
         records.append(_qualtrics_row(rid(), start, "IP Address", 100, email, full, rng))
+        owners.append(i)
         if design.dirty and rng.random() < 0.015:  # pressed the link again the next morning
             records.append(_qualtrics_row(rid(), start + dt.timedelta(hours=15), "IP Address", 100,
                                           _typed_email(people["email"][i], rng), answers(i), rng))
+            owners.append(i)
             dirt["duplicates"] += 1
     if design.dirty:
         for k, text in enumerate(_INJECTIONS):
-            records[(5 + 17 * k) % len(records)][-1] = text
+            owner = owners[(5 + 17 * k) % len(records)]
+            for record, whose in zip(records, owners):  # every submission of that person, so the kept one too
+                if whose == owner:
+                    record[-1] = text
+            codes, tools = _INJECTION_CODES[k]
+            people["written"].setdefault("post", {})[owner] = {"variable": "reflection", "text": text,
+                                                               "codes": list(codes), "tools": list(tools),
+                                                               "junk": False}
             dirt["injections"] += 1
         for _ in range(2):
             records.append(_qualtrics_row(rid(), _timestamp(SESSIONS[0][2] - dt.timedelta(days=3), rng),
@@ -578,8 +613,11 @@ def _followup_export(people: dict, design: Design, rng, path: Path) -> dict:
                 label, dirt["blank"] = None, dirt["blank"] + 1
             cells.append(label)
         if design.dirty and rng.random() < 0.12:
-            text = _free_text(i, people, "en", rng, canary=True)
+            text = _reflection(i, "followup", "followup_comment", people, "en",
+                               personal=_free_text(i, people, "en", rng, canary=True))
             dirt["canaries"] += 1
+        elif i in people["written"].get("followup", {}) or (i * 7919 + people["text_seed"]) % 4 == 0:
+            text = _reflection(i, "followup", "followup_comment", people, "en")
         else:
             text = None
         return cells + [text]
@@ -614,6 +652,165 @@ def _followup_export(people: dict, design: Design, rng, path: Path) -> dict:
     wb.save(path)
     _deterministic_zip(path)
     return dirt
+
+
+# --- reflections with planted codes ---------------------------------------------------
+# Each phrase: (codes it plants, text); "{tool}" is filled with a tool mention (planted as a tool).
+_TOOL_MENTIONS = (("twitter", "Twitter"), ("twitter", "twitter"), ("twitter", "X (Twitter)"), ("linkedin", "LinkedIn"),
+                  ("linkedin", "linkedin"), ("mastodon", "Mastodon"), ("blog", "a blog"), ("youtube", "YouTube"),
+                  ("wiki", "the wiki"), ("rss", "RSS feeds"), ("instagram", "Instagram"))
+_TOOL_MENTIONS_NL = (("twitter", "Twitter"), ("twitter", "X (Twitter)"), ("linkedin", "LinkedIn"),
+                     ("linkedin", "Linkedin"), ("mastodon", "Mastodon"), ("blog", "een blog"), ("youtube", "YouTube"),
+                     ("wiki", "een wiki"), ("rss", "RSS-feeds"), ("instagram", "Instagram"))
+_PHRASES = {
+    "en": {
+        "collaboration": ("I want to work together with colleagues on a shared document.",
+                          "We could collaborate on {tool} with the other schools.",
+                          "Co-creating a lesson with people from other teams sounds good.",
+                          "Our team wants to use {tool} for teamwork on projects."),
+        "personal_branding": ("My profile on {tool} needs work, it says nothing about my expertise.",
+                              "I learned how to make my own work visible online.",
+                              "Personal branding felt vain before, now I see the point.",
+                              "Showcasing what I do on {tool} could help my reputation."),
+        "peer_conversations": ("I want to join the discussion on {tool} with other teachers.",
+                               "Replying to posts from peers is a good first step.",
+                               "Online conversations with colleagues elsewhere seem worthwhile to me.",
+                               ("I will ask questions to peers on {tool} instead of only reading.", ("focus_goal",))),
+        "networking": ("My network on {tool} is tiny, I should connect with more people.",
+                       "Networking online is easier than at conferences.",
+                       "I made new contacts during the session.",
+                       "Connecting with people in my field is what I want from {tool}."),
+        "information_scanning": (("I will scan {tool} for a few minutes a day to stay up to date.", ("focus_goal",)),
+                                 ("Filtering the flood of information was the most useful part.", ("positive_workshop",)),
+                                 "Keeping up with research through {tool} makes sense to me.",
+                                 "I now read what my peers share instead of searching everything myself."),
+        "needs_basics": ("How can I send a message on {tool} that others see too?",
+                         "I still don't know how to post something on {tool}.",
+                         "The hands-on part went too fast, I got lost.",
+                         "I need someone to explain the basics again, step by step."),
+        "guts_fear": ("Posting in public still feels scary to me.",
+                      "I am afraid of saying something stupid on {tool}.",
+                      "I feel nervous about putting my thoughts online.",
+                      "I hesitate to try {tool}, everyone can read it."),
+        "guts_courage": ("It takes guts, but I dared to post my first message.",
+                         "I am not afraid anymore to try {tool}.",
+                         ("I will step out of my comfort zone and just try it.", ("focus_goal",)),
+                         "It was not scary at all once I tried it."),
+        "focus_goal": ("My goal is to post once a week about my lessons.",
+                       "Next week I am going to set up a plan for my department.",
+                       "From now on I will spend ten minutes every day on this.",
+                       "I plan to write one post per month."),
+        "positive_workshop": ("Great workshop, thanks!", "Very useful and inspiring afternoon.",
+                              "I really enjoyed the session.", "Interesting examples, well organised."),
+        "negative_workshop": ("The afternoon was too long for me.", "Some parts were a bit boring.",
+                              "It was not very useful for my work.", "The examples were too basic."),
+    },
+    "nl": {
+        "collaboration": ("Ik wil samenwerken met collega's aan een gedeeld document.",
+                          "Met andere scholen kunnen we via {tool} samen iets maken.",
+                          "Samen met het team een project opzetten lijkt me zinvol.",
+                          ("We gaan {tool} gebruiken om samen te werken.", ("focus_goal",))),
+        "personal_branding": ("Mijn profiel op {tool} zegt nog niets over mijn expertise.",
+                              "Ik zie nu hoe ik mijn werk zichtbaar kan maken.",
+                              "Personal branding vond ik eerst ijdel, nu snap ik het.",
+                              "Ik wil mezelf beter profileren op {tool}."),
+        "peer_conversations": ("Ik wil op {tool} in gesprek met andere docenten.",
+                               "Reageren op berichten van vakgenoten is een begin.",
+                               "Discussies met collega's van andere scholen lijken me zinvol.",
+                               ("Ik ga vragen stellen aan vakgenoten op {tool}.", ("focus_goal",))),
+        "networking": ("Mijn netwerk op {tool} is klein, ik wil meer mensen leren kennen.",
+                       "Netwerken gaat online makkelijker dan op een congres.",
+                       "Ik heb vandaag nieuwe contacten opgedaan.",
+                       "Via {tool} wil ik contact leggen met mensen uit mijn vak."),
+        "information_scanning": (("Ik ga elke dag even {tool} scannen om bij te blijven.", ("focus_goal",)),
+                                 ("Informatie filteren was voor mij het nuttigste deel.", ("positive_workshop",)),
+                                 "Via {tool} wil ik op de hoogte blijven van onderzoek.",
+                                 ("Ik ga vaker lezen wat vakgenoten delen.", ("focus_goal",))),
+        "needs_basics": ("Hoe kan ik een bericht op {tool} plaatsen dat anderen ook zien?",
+                         "Ik weet nog steeds niet hoe ik iets moet posten op {tool}.",
+                         "Het praktische deel ging te snel, ik was de draad kwijt.",
+                         "Ik heb de basis nog een keer nodig, stap voor stap."),
+        "guts_fear": ("Iets openbaar posten vind ik nog steeds eng.",
+                      "Ik ben bang dat ik iets doms zeg op {tool}.",
+                      "Ik word er zenuwachtig van om mijn gedachten online te zetten.",
+                      "De drempel om {tool} te proberen is hoog voor mij."),
+        "guts_courage": ("Het vraagt lef, maar ik heb mijn eerste bericht gepost.",
+                         "Ik vond het helemaal niet eng om {tool} te proberen.",
+                         "Ik ben niet meer bang om iets te posten.",
+                         "Ik durf nu gewoon te beginnen met {tool}."),
+        "focus_goal": ("Mijn doel is om elke week iets over mijn lessen te posten.",
+                       "Volgende week maak ik een plan voor mijn afdeling.",
+                       "Vanaf nu besteed ik elke dag tien minuten hieraan.",
+                       "Ik neem me voor om één bericht per maand te schrijven."),
+        "positive_workshop": ("Leuke workshop, bedankt!", "Heel nuttig en inspirerend.",
+                              "Erg leerzame middag.", "Interessante voorbeelden en fijne trainers."),
+        "negative_workshop": ("De middag duurde te lang.", "Sommige delen waren saai.",
+                              "Het was niet erg nuttig voor mijn werk.", "De voorbeelden waren te basaal."),
+    },
+}
+#: How likely each code is to be written about, per planted profile (new to the tools, focused but
+#: tool-shy, confident explorers); the entry point shifts needs_basics and guts.
+_CODE_WEIGHTS = {
+    "collaboration": (1, 1.5, 2), "personal_branding": (0.5, 1, 2.5), "peer_conversations": (0.7, 1.2, 2),
+    "networking": (0.8, 1, 2.5), "information_scanning": (1, 2.5, 1.5), "needs_basics": (3, 1.5, 0.3),
+    "guts_fear": (2, 2, 0.3), "guts_courage": (0.7, 1, 2), "focus_goal": (0.8, 2.5, 1.5),
+    "positive_workshop": (2, 2, 2), "negative_workshop": (0.6, 0.6, 0.8),
+}
+_JUNK_ANSWERS = ("-", "n.v.t.", "nvt", "geen", "Nothing", "none", "n/a", "asdf", "\U0001F44D", "...", "niets",
+                 "No comment", "geen opmerkingen", "x", "?")
+#: Codes and tools of the personal templates (_REFLECTIONS_*[4:]) and of the injected texts.
+_PERSONAL_CODES = {
+    "en": ((("positive_workshop", "personal_branding"), ()), (("peer_conversations",), ()),
+           (("focus_goal",), ("blog",)), (("focus_goal",), ()), (("positive_workshop", "collaboration"), ())),
+    "nl": ((("positive_workshop",), ("linkedin",)), ((), ()), ((), ()), (("peer_conversations",), ()),
+           (("collaboration", "networking", "focus_goal"), ())),
+}
+_INJECTION_CODES = ((("positive_workshop",), ()), ((), ()), (("positive_workshop",), ()))
+
+
+def _typo(text: str, rng) -> str:
+    """Swap two letters of one word of four or more letters (what people type in a hurry)."""
+    words = text.split(" ")
+    long = [k for k, w in enumerate(words) if len(w) >= 4 and w.isalpha()]
+    if not long:
+        return text
+    k = long[int(rng.integers(len(long)))]
+    w = words[k]
+    j = int(rng.integers(1, len(w) - 2))
+    words[k] = w[:j] + w[j + 1] + w[j] + w[j + 2:]
+    return " ".join(words)
+
+
+def _planted_reflection(person: int, wave: int, people: dict, language: str) -> dict:
+    """A reflection written from planted codes: 1-3 sentences, tools, junk, typos; its own generator
+    (seeded by study seed, person and wave) so the other answers of the study do not change."""
+    rng = np.random.default_rng([people["text_seed"], 14, person, wave])
+    if rng.random() < 0.08:
+        return {"text": _JUNK_ANSWERS[int(rng.integers(len(_JUNK_ANSWERS)))], "codes": [], "tools": [], "junk": True}
+    profile = int(people["profile"][person])
+    names = list(_CODE_WEIGHTS)
+    w = np.array([_CODE_WEIGHTS[c][profile] for c in names], float)
+    if people["entry"][person] == "tool-first":
+        w[names.index("needs_basics")] *= 0.6
+        w[names.index("guts_courage")] *= 1.4
+    picked = rng.choice(len(names), size=int(rng.choice([1, 2, 3], p=[0.45, 0.4, 0.15])), replace=False, p=w / w.sum())
+    mentions = _TOOL_MENTIONS_NL if language == "nl" else _TOOL_MENTIONS
+    sentences, codes, tools = [], [], []
+    for k in picked:
+        code = names[k]
+        bank = _PHRASES[language][code]
+        sentence = bank[int(rng.integers(len(bank)))]
+        sentence, extra = (sentence, ()) if isinstance(sentence, str) else sentence
+        codes += list(extra)
+        if "{tool}" in sentence:
+            tool, shown = mentions[int(rng.integers(len(mentions)))]
+            sentence = sentence.format(tool=shown)
+            tools.append(tool)
+        if rng.random() < 0.08:
+            sentence = _typo(sentence, rng)
+        sentences.append(sentence)
+        codes.append(code)
+    return {"text": " ".join(sentences), "codes": sorted(set(codes)), "tools": sorted(set(tools)), "junk": False}
 
 
 # --- study file and codebook ---------------------------------------------------
@@ -740,6 +937,7 @@ def simulate_study(out_dir, seed: int = 2026, design: Design = Design()) -> Path
     (out / "raw").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     people = _people(design, rng)
+    people.update(text_seed=seed, written={})
     pre, pre_dirt = _pre_export(people, design, rng)
     (out / "raw" / "pre_google_forms.csv").write_bytes(pre)
     post, post_dirt = _post_export(people, design, rng)
@@ -772,6 +970,11 @@ def simulate_study(out_dir, seed: int = 2026, design: Design = Design()) -> Path
         "effects": planted_effects(design),
         "dirt": {"pre": pre_dirt, "post": post_dirt, "followup": follow_dirt},
         "participants": participants,
+        # the codes planted in each free-text answer (analysis.reflect's codes and tools)
+        "reflections": [{"participant": pseudonym(people["email"][i], DEMO_KEY), "wave": wave,
+                         **{k: v for k, v in record.items() if k != "text"}}
+                        for wave, written in people["written"].items() for i, record in sorted(written.items())
+                        if str(record["text"]).strip()],
     }
     (out / "truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return out

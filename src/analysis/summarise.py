@@ -89,6 +89,9 @@ _HOW_TO_FIX = {
                            "not in the map).",
     "mixed_sessions": "Session {session!r} has participants with different entry points. Each session must have "
                       "one entry point: check the entry-point question and the map.",
+    "no_free_text": "Give the open questions of the exports `role: text` in the codebook (for example "
+                    "`reflection: {{role: text, waves: [post], match: {{text: [\"What will you take away?\"]}}}}`); "
+                    "their scrubbed answers are then coded.",
 }
 _LACKS = {
     "no_readiness": "This study declares no readiness constructs.",
@@ -100,6 +103,7 @@ _LACKS = {
     "no_sessions": "This study does not say which session each participant attended.",
     "no_entry_point_data": "No participant could be linked to a session with an entry point.",
     "mixed_sessions": "A session has more than one entry point.",
+    "no_free_text": "This study has no free-text answers to code.",
 }
 
 
@@ -1240,3 +1244,155 @@ def profile_findings(res) -> Text:
     finding, clear = _finding(res, rows, labels)
     paragraphs.append(f"**Everyone together.** {finding}. {_advice(clear)}")
     return Text("\n\n".join(paragraphs))
+    return plots.missing_answers(table)
+
+
+# --- reflections ----------------------------------------------------------------------
+
+def _code_labels(res) -> dict:
+    info = res.reflection_info
+    return {name: (spec["label"].get(res.language) or spec["label"].get("en") or name)
+            for name, spec in info["codes"].items()}
+
+
+def reflections_overview(res) -> Text:
+    """How many answers were coded, how many said nothing, in which languages, and who coded them."""
+    info = res.reflection_info
+    languages = {"nl": "Dutch", "en": "English"}
+    langs = _join([f"{n} in {languages.get(k, k)}" for k, n in sorted(info["languages"].items())])
+    text = (f"{_count(info['answers'], 'free-text answer')} to {_join([f'`{v}`' for v in info['variables']])} "
+            f"from {_count(info['writers'], 'participant')} who wrote something; "
+            f"{info['junk']} said nothing (such as \"-\", \"n.v.t.\", \"nothing\") and get no code. "
+            f"The others: {langs or 'none'}.\n\n")
+    if info["coders"]:
+        coders = _join([f"{name} ({_count(n, 'answer')})" for name, n in info["coders"].items()])
+        text += (f"Human coders: {coders}. Where a person coded an answer, their codes are used "
+                 f"({info['human_coded']} answers; with several coders a code counts when at least half gave it); "
+                 "elsewhere the automatic codes.")
+    else:
+        text += ("Every code here is the automatic coder's: no human has coded these answers yet. The coding sheet "
+                 "(`coding_sheet.csv` in the results folder) has a column per code to fill in; name the filled-in "
+                 "sheet in the study file (`human_codes: [coder_a.csv]`) and the next build reports the agreement "
+                 "and uses the human codes.")
+    return Text(text)
+
+
+def reflection_method_text(res) -> Text:
+    """How the answers are coded, in plain words."""
+    s = res.settings
+    return Text(
+        "- Each answer is first checked for saying nothing; then its language is detected (Dutch or English) and "
+        "its words are reduced to their dictionary form.\n"
+        "- Each code has a short list of cue words and phrases per language (shown in `codes.yaml` and in "
+        "`reflections.csv`, which names the cue that matched). A cue with a negation just before it "
+        "(\"not\", \"niet\", \"no longer\"...) counts the other way: *not afraid* is courage, *not useful* is "
+        "criticism.\n"
+        f"- Shares are of participants who wrote something; in a profile every person counts with their profile "
+        f"probability. Intervals: {_pct(s.confidence)}, delete-one-session jackknife (people in one session "
+        "wrote under the same trainer on the same day).\n"
+        f"- Cells with fewer than {s.min_n} writers or {s.min_sessions} sessions are '{TOO_FEW}'; quotes are "
+        f"only taken from groups of at least {s.min_n} writers.")
+
+
+def _share_cell(row) -> str:
+    if row["interpretable"] != "yes":
+        return TOO_FEW
+    text = _pct(round(row["share"], 2))
+    if pd.notna(row["ci_low"]):
+        text += f" ({_pct(round(row['ci_low'], 2))} to {_pct(round(row['ci_high'], 2))})"
+    return text
+
+
+def reflection_shares_table(res, by: str = "entry_point", kind: str = "code") -> pd.DataFrame | Text:
+    """Share of writers with each code (or tool), per entry point or per profile, as readable cells."""
+    shares = res.reflection_shares
+    shares = shares[shares["kind"] == kind]
+    if kind == "tool":  # tools nobody named are left out
+        named = shares[(shares["entry_point"] == "all") & (shares["profile"] == "all") & (shares["share"] > 0)]
+        shares = shares[shares["code"].isin(named["code"])]
+    other = "profile" if by == "entry_point" else "entry_point"
+    part = shares[shares[other] == "all"]
+    if part.empty:
+        return Text("No tool was named in these answers." if kind == "tool" else "No answer could be coded.")
+    labels = _code_labels(res) if kind == "code" else {}
+    table = part.assign(cell=part.apply(_share_cell, axis=1)).pivot(index="code", columns=by, values="cell")
+    order = [c for c in shares["code"].drop_duplicates()]
+    cols = ["all"] + [c for c in table.columns if c != "all"]
+    table = table.reindex(index=order, columns=cols)
+    n = part.drop_duplicates(by).set_index(by)["n"].reindex(cols)
+    table.columns = [f"{'everyone' if c == 'all' else c} (n = {round(n[c])})" for c in cols]
+    table.index = [labels.get(c, c) for c in table.index]
+    table.index.name = "code" if kind == "code" else "tool"
+    return table.reset_index()
+
+
+def reflection_share_numbers(res, by: str = "entry_point") -> pd.DataFrame:
+    """The numbers behind the heat map: share per code and group (NaN: too few to interpret)."""
+    shares = res.reflection_shares
+    other = "profile" if by == "entry_point" else "entry_point"
+    part = shares[(shares["kind"] == "code") & (shares[other] == "all")]
+    part = part.assign(value=part["share"].where(part["interpretable"] == "yes"))
+    table = part.pivot(index="code", columns=by, values="value")
+    cols = ["all"] + [c for c in table.columns if c != "all"]
+    table = table.reindex(index=part["code"].drop_duplicates(), columns=cols).round(2)
+    table.index = [_code_labels(res).get(c, c) for c in table.index]
+    table.columns = ["everyone" if c == "all" else c for c in cols]
+    return table
+
+
+def reflection_figure(res, by: str = "entry_point"):
+    """Heat map of the share of writers with each code, per entry point or per profile."""
+    from analysis import plots
+
+    what = "entry point" if by == "entry_point" else "readiness profile"
+    return plots.code_shares(reflection_share_numbers(res, by), title=f"What participants wrote, by {what}")
+
+
+def reflection_quotes(res) -> Text:
+    """A few example quotes per code (scrubbed, HTML-escaped, shortened; from groups of at least min_n writers)."""
+    quotes = res.reflection_quotes
+    if quotes.empty:
+        return Text(f"No quote can be shown: no group has at least {res.settings.min_n} writers.")
+    labels = _code_labels(res)
+    lines = []
+    for code, part in quotes.groupby("code", sort=False):
+        lines.append(f"**{labels.get(code, code)}**\n")
+        lines += [f"- “{q}”" + (f" ({e})" if isinstance(e, str) and e else "")
+                  for q, e in zip(part["quote"], part["entry_point"])]
+        lines.append("")
+    return Text("\n".join(lines))
+
+
+def reflection_agreement_table(res) -> pd.DataFrame | Text:
+    """Agreement between the automatic coder and human coders per code (Cohen's kappa), and across all
+    coders (Krippendorff's alpha); a sentence when no human coded."""
+    table = res.reflection_agreement
+    if table is None:
+        return Text("No human codes yet, so no agreement to report (see above for how to add them).")
+    labels = _code_labels(res)
+    pairs = table[table["rater_a"] != "all raters"]
+    out = pairs.assign(pair=pairs["rater_a"] + " vs " + pairs["rater_b"]).pivot(index="code", columns="pair",
+                                                                               values="kappa")
+    alpha = table[table["rater_a"] == "all raters"].set_index("code")["alpha"]
+    out["alpha, all coders"] = alpha
+    order = [c for c in table["code"].drop_duplicates()]
+    out = out.reindex(order).round(2)
+    out.index = [labels.get(c, "all codes" if c == "all" else c) for c in out.index]
+    out.index.name = "code (Cohen's kappa per pair)"
+    return out.reset_index()
+
+
+def reflection_caveats(res) -> Text:
+    """What the coding can and cannot tell, in plain words."""
+    info = res.reflection_info
+    return Text(
+        "- The automatic coder looks for words, not meaning. It finds what people say in the usual words, and "
+        "misses irony, unusual phrasing and typos in the cue words; a mention can be coded that a reader would "
+        "not count. Its figures against codes planted in the simulated sample and against answers coded by hand "
+        "are in the project's notes; on real answers, let a person code the sheet and read the agreement.\n"
+        "- A share says how many *wrote* about something, not how many think it: people who wrote nothing "
+        f"({info['junk']} empty answers here, and everyone who skipped the question) are not counted.\n"
+        "- Entry points were chosen per session, so a difference between them rests on a handful of sessions; "
+        "the intervals say how much.\n"
+        "- Quotes are scrubbed of names, e-mail addresses, handles and numbers, shortened, and taken only from "
+        f"groups of at least {info['min_n']} people, so that a quote cannot point to one person.")
