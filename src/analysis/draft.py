@@ -48,6 +48,9 @@ MISSING = {
 }
 
 
+_MISSING_TEXTS = {normalise_text(label) for labels in MISSING.values() for label in labels}
+
+
 def _levels(en: list[str], nl: list[str], start: int = 1) -> list[dict]:
     return [{"code": start + k, "en": e, "nl": n} for k, (e, n) in enumerate(zip(en, nl))]
 
@@ -108,6 +111,8 @@ class ColumnInfo:
     #: ``missing`` labels seen, ``separator``, ``options``, ``range``, ``values`` shown.
     detail: dict = field(default_factory=dict)
     meta: bool = False
+    #: Each distinct answer and how often it was given (for drafting; never shown).
+    counts: Counter = field(default_factory=Counter, repr=False)
 
     def as_dict(self) -> dict:
         return {"column": self.column, "question": self.question, "answers": self.answers,
@@ -155,6 +160,8 @@ def _known_scale(values: Counter) -> dict | None:
     from analysis.codebook import Scale
 
     answers = sum(values.values())
+    if all(re.fullmatch(r"-?\d+", v.strip()) for v in values):
+        return None  # only numbers: a rating (see _rating), not labels
     best = None
     for name, levels in KNOWN_SCALES.items():
         for language in ("en", "nl"):
@@ -185,10 +192,11 @@ def _rating(values: Counter) -> dict | None:
     if not all(re.fullmatch(r"\d{1,2}", v) for v in values):
         return None
     numbers = sorted({int(v) for v in values})
-    if len(numbers) < 3 or numbers[0] not in (0, 1) or numbers[-1] > 10:
+    if len(numbers) < 3 or numbers[0] > 2 or numbers[-1] > 10:
         return None
-    return {"scale": f"rating{numbers[0]}_{numbers[-1]}", "language": None,
-            "labels": [str(n) for n in range(numbers[0], numbers[-1] + 1)], "missing": [], "unknown": 0}
+    low = 0 if numbers[0] == 0 else 1  # a 1-based scale whose lowest level nobody chose still starts at 1
+    return {"scale": f"rating{low}_{numbers[-1]}", "language": None,
+            "labels": [str(n) for n in range(low, numbers[-1] + 1)], "missing": [], "unknown": 0}
 
 
 def _tokens(cell: str, sep: str) -> list[str]:
@@ -227,11 +235,11 @@ def _joined(values: Counter) -> dict | None:
     return None
 
 
-def _classify(column: str, question: str, cells: list[str], meta: bool) -> ColumnInfo:
-    """What one column holds, from its header and its non-blank cells."""
-    values = Counter(c.strip() for c in cells if c.strip())
+def _classify(column: str, question: str, values: Counter, meta: bool) -> ColumnInfo:
+    """What one column holds, from its header and how often each non-blank answer was given."""
     answers, distinct = sum(values.values()), len(values)
     info = ColumnInfo(column, question, answers, distinct, "empty", meta=meta)
+    info.counts = values
     head = normalise_text(_SUFFIX.sub("", column))
     emails = sum(n for v, n in values.items() if _EMAIL.match(v))
     if _LOCATION_HEADER.search(column):
@@ -263,7 +271,7 @@ def _classify(column: str, question: str, cells: list[str], meta: bool) -> Colum
         repeated = sum(n for n in values.values() if n >= 2) / answers
         if distinct <= max(12, answers // 10) and repeated >= 0.7 and mean_length <= 120:
             info.kind = "group" if _GROUP_HEADER.search(question) else "category"
-            shown = [v for v, n in values.most_common() if n >= MIN_SHOWN]
+            shown = [v for v, n in values.most_common() if n >= MIN_SHOWN or normalise_text(v) in _MISSING_TEXTS]
             info.detail = {"values": shown, "not_shown": distinct - len(shown)}
         else:
             info.kind = "text"
@@ -278,18 +286,24 @@ def _num(x: float):
 def _option_blocks(columns: list[ColumnInfo]) -> list[tuple[int, int]]:
     """Runs of two or more option columns (one multi-select, a column per option); an "Other"
     column of free text right after a run belongs to it."""
+    def unchosen(c: ColumnInfo) -> bool:  # an option nobody chose: no answers, headed like an option
+        return c.kind == "empty" and len(c.column) <= 60 and "?" not in c.column and not _OTHER.match(c.column)
+
     blocks, k = [], 0
     while k < len(columns):
         if columns[k].kind != "option":
             k += 1
             continue
+        start = k
+        while start > 0 and unchosen(columns[start - 1]) and (start - 1 not in {b for _, b in blocks}):
+            start -= 1
         end = k
-        while end + 1 < len(columns) and columns[end + 1].kind == "option":
+        while end + 1 < len(columns) and (columns[end + 1].kind == "option" or unchosen(columns[end + 1])):
             end += 1
         if end + 1 < len(columns) and _OTHER.match(columns[end + 1].column):
             end += 1
-        if end > k:
-            blocks.append((k, end))
+        if end > start:
+            blocks.append((start, end))
         k = end + 1
     return blocks
 
@@ -335,7 +349,8 @@ def inspect_export(path, fmt: str | None = None) -> ExportInfo:
         cells = frame[c].tolist()
         if na_values:
             cells = ["" if v.strip() in na_values else v for v in cells]
-        columns.append(_classify(c, raw.questions.get(c, c), cells, c in meta))
+        columns.append(_classify(c, raw.questions.get(c, c), Counter(v.strip() for v in cells if v.strip()),
+                                 c in meta))
     if fmt and fmt != detected:
         why = f"given as {fmt} (detection would say {detected}: {why})"
     return ExportInfo(path, raw.format, why, raw.encoding, delimiter, header_rows, len(frame), columns,
@@ -405,7 +420,8 @@ def format_inspection(info: ExportInfo) -> str:
         what = describe(c)
         if k in in_block:
             what = f"multi-select {in_block[k]}, a column per option: " + (
-                "free text beside the options" if c.kind != "option" else f"option {_short(c.detail['label'], 40)!r}")
+                f"option {_short(c.detail['label'], 40)!r}" if c.kind == "option" else
+                "no one chose this option" if c.kind == "empty" else "write-in beside the options (not shown)")
         meta = ", written by the tool" if c.meta else ""
         lines.append(f"  {k + 1:>{width}}. {name}")
         lines.append(f"  {'':>{width}}  {c.answers} answers, {c.distinct} distinct{meta}: {what}")
@@ -492,16 +508,24 @@ def _draft_scale(labels: list[str]) -> list[dict]:
 
 
 def _merge_kind(infos: list[ColumnInfo]) -> ColumnInfo:
-    """One column seen in several exports: the most telling description (most answers), values pooled."""
-    infos = sorted(infos, key=lambda c: -c.answers)
-    first = infos[0]
-    kinds = {c.kind for c in infos if c.kind != "empty"}
-    if len(kinds) > 1:
-        personal = [k for k in ("email", "name", "location", "identifier") if k in kinds]
-        kind = personal[0] if personal else "text"
-        return ColumnInfo(first.column, first.question, sum(c.answers for c in infos), first.distinct, kind,
-                          {"mean_length": 0})
-    return first
+    """One question seen in several exports, described from all their answers together."""
+    if len(infos) == 1:
+        return infos[0]
+    pooled: Counter = Counter()
+    for c in infos:
+        pooled.update(c.counts)
+    first = max(infos, key=lambda c: c.answers)
+    merged = _classify(first.column, first.question, pooled, first.meta)
+    if merged.kind == "option":  # one label everywhere, but not in a run of options: a yes/blank question
+        merged.kind = "category"
+        merged.detail = {"values": list(pooled), "not_shown": 0}
+    return merged
+
+
+def _header_family(column: str) -> str | None:
+    """The first word of a code-like header (``rating`` of ``rating_overall``), if it is one."""
+    m = re.match(r"^([A-Za-z]+)_[A-Za-z0-9_]+$", column.strip())
+    return m.group(1).casefold() if m else None
 
 
 def draft_study(exports: list[tuple[Path, str]], out, formats: dict | None = None) -> tuple[str, str]:
@@ -551,13 +575,14 @@ def draft_study(exports: list[tuple[Path, str]], out, formats: dict | None = Non
         counts = Counter(normalise_text(c.question) for c in cols)
         in_block = {k for a, b in info.option_blocks for k in range(a, b + 1)}
         for n, (a, b) in enumerate(info.option_blocks):
-            labels = [c.detail["label"] if c.kind == "option" else "Other" for c in cols[a:b + 1]]
+            labels = [c.detail["label"] if c.kind == "option" else _SUFFIX.sub("", c.column).strip()
+                      for c in cols[a:b + 1]]
             key = ("options", tuple(normalise_text(x) for x in labels))
             var = by_question.get(key)
             if var is None:
                 var = _Var(_slug("choice " + " ".join(labels[:2]), taken), "multiselect", [], {}, set(),
                            options=labels, layout="columns")
-                var.any = [k for k, c in enumerate(cols[a:b + 1]) if c.kind != "option"]
+                var.any = [k for k, c in enumerate(cols[a:b + 1]) if _OTHER.match(c.column)]
                 var.todo = ("name this multi-select after its question (the export heads its columns by the "
                             "options only)")
                 by_question[key] = var
@@ -586,11 +611,29 @@ def draft_study(exports: list[tuple[Path, str]], out, formats: dict | None = Non
             if wave not in var.waves:
                 var.waves.append(wave)
 
+    # numbers under a header family where others are ratings (rating_overall beside rating_structure)
+    merged = {id(v): _merge_kind(v.infos) for v in variables if v.role != "multiselect"}
+    ratings = {}
+    for v in variables:
+        info = merged.get(id(v))
+        if info is not None and info.kind == "scale" and info.detail["scale"].startswith("rating"):
+            family = _header_family(info.column)
+            if family:
+                ratings[family] = max(ratings.get(family, 0), int(info.detail["labels"][-1]))
+    for v in variables:
+        info = merged.get(id(v))
+        family = _header_family(info.column) if info is not None and info.kind == "number" else None
+        if family in ratings and all(re.fullmatch(r"\d{1,2}", x) and int(x) <= ratings[family] for x in info.counts):
+            low = 0 if "0" in info.counts else 1
+            info.kind = "scale"
+            info.detail = {"scale": f"rating{low}_{ratings[family]}", "language": None,
+                           "labels": [str(n) for n in range(low, ratings[family] + 1)], "missing": [], "unknown": 0}
+
     # decide each variable from its columns
     for var in variables:
         if var.role == "multiselect":
             continue
-        info = _merge_kind(var.infos)
+        info = merged[id(var)]
         kind = info.kind
         question = info.question
         if var.ambiguous:
@@ -633,19 +676,16 @@ def draft_study(exports: list[tuple[Path, str]], out, formats: dict | None = Non
                 var.todo = ("consent? then role consent: rows not answering its highest level (Yes) are set aside")
         elif kind == "multiselect":
             var.role, var.separator, var.layout = "multiselect", info.detail["separator"], "joined"
-            pooled = Counter()
-            for c in var.infos:
-                if c.kind == "multiselect":
-                    pooled.update({o: 1 for o in c.detail["options"]})
-            var.options = sorted(pooled, key=lambda o: (-pooled[o], o))
-            if any(info.detail.get("rare") for info in var.infos):
+            var.options = list(info.detail["options"])
+            if info.detail.get("rare"):
                 var.todo = ("answers that are none of these options are logged as 'unknown option': add any "
                             "option missing here")
         elif kind == "group":
             var.role = "group"
         elif kind == "category":
-            labels = list(dict.fromkeys(v for c in var.infos for v in c.detail.get("values", [])))
-            shown_all = all(c.detail.get("not_shown", 0) == 0 for c in var.infos)
+            missing = {normalise_text(x) for labels in MISSING.values() for x in labels}
+            labels = [v for v in info.detail.get("values", []) if normalise_text(v) not in missing]
+            shown_all = info.detail.get("not_shown", 0) == 0
             if 2 <= len(labels) <= 7 and shown_all:
                 tag = tuple(sorted(normalise_text(x) for x in labels))
                 if tag not in drafted_scales:
