@@ -85,8 +85,19 @@ def _clean(args) -> str:
     s = json.loads((result.folder / "summary.json").read_text(encoding="utf-8"))
     rows_in = sum(x["rows_in"] for x in s["sources"])
     quarantined = sum(x["rows_quarantined"] for x in s["sources"])
-    return (f"cleaned {rows_in} rows from {len(s['sources'])} sources: {rows_in - quarantined} clean, "
+    text = (f"cleaned {rows_in} rows from {len(s['sources'])} sources: {rows_in - quarantined} clean, "
             f"{quarantined} quarantined; {s['participants']} participants. Wrote {result.folder}{_reused(run)}")
+    return "\n".join([text, *_guessed_formats(args.study)])
+
+
+def _guessed_formats(study) -> list[str]:
+    """One line per source whose format the study file does not give: what was guessed, and why."""
+    from analysis.codebook import Study, load_study
+    from analysis.io import detect
+
+    study = study if isinstance(study, Study) else load_study(study)
+    return [f"format guessed for {s.name}: {fmt} ({why}); set `format:` on the source to fix it"
+            for s in study.sources if s.format is None for fmt, why in [detect(s.path)]]
 
 
 def _profiles(args) -> str:

@@ -81,7 +81,7 @@ KNOWN_SCALES = {
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _EMAIL_HEADER = re.compile(r"(?i)e-?mail")
-_NAME_HEADER = re.compile(r"(?i)(^((full|first|last|your|sur|family|given)\s*)?names?\b|\bnames? of\b|"
+_NAME_HEADER = re.compile(r"(?i)(^((full|first|last|your|sur|family|given)\s*)?names?\b|\bnames of\b|"
                           r"^(uw |je )?(voor|achter)?naam\b|^submitter$|^recipient(first|last)name$)")
 _LOCATION_HEADER = re.compile(r"(?i)(ip ?addr|^ipaddress$|latitude|longitude|^network id$|^city$|^postal$)")
 _ID_HEADER = re.compile(r"(?i)^(id|#|respondent id|response ?id|responseid|user ?id|participant( ?id)?|token|"
@@ -499,6 +499,37 @@ def _grid_of(question: str) -> tuple[str, str] | None:
     return None
 
 
+def _shared_wording(variables: list, taken: set) -> None:
+    """Adjacent items on one scale whose questions differ only in a middle part become one grid.
+
+    ("Since the workshop, have you used social media for networking in your work?" and
+    "... for branding in your work?" -> pattern "... for {item} in your work?")
+    """
+    def run_key(v):
+        return (v.role, v.scale, tuple(v.waves)) if v.role == "item" and v.scale and not v.grid else None
+
+    k = 0
+    while k < len(variables):
+        key = run_key(variables[k])
+        end = k
+        while key and end + 1 < len(variables) and run_key(variables[end + 1]) == key:
+            end += 1
+        run = variables[k:end + 1]
+        if len(run) >= 2:
+            texts = [v.question for v in run]
+            prefix = os.path.commonprefix(texts)
+            suffix = os.path.commonprefix([t[::-1] for t in texts])[::-1]
+            prefix = prefix[: prefix.rfind(" ") + 1] if " " in prefix else ""  # whole words
+            suffix = suffix[suffix.find(" "):] if " " in suffix else ""
+            middles = [t[len(prefix): len(t) - len(suffix)].strip() for t in texts]
+            if len(prefix) >= 15 and all(middles) and len(set(middles)) == len(middles):
+                for v, middle in zip(run, middles):
+                    v.grid = (prefix + "{item}" + suffix, middle)
+                    taken.discard(v.name)
+                    v.name = _slug(middle, taken)
+        k = end + 1
+
+
 def _draft_scale(labels: list[str]) -> list[dict]:
     """Levels of a scale the suite did not know: negative labels first, positive last (a guess)."""
     def rank(label):
@@ -709,6 +740,7 @@ def draft_study(exports: list[tuple[Path, str]], out, formats: dict | None = Non
             var.role = "text"
         if var.grid and var.scale is None:
             var.grid = None
+    _shared_wording(variables, taken)
     # optional: a variable absent from some export of its waves
     for var in variables:
         files_of_waves = {p for p, w, _ in infos if w in var.waves}
