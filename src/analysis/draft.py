@@ -131,7 +131,7 @@ class ExportInfo:
     header_rows: int
     rows: int
     columns: list
-    #: Cell texts that look like R's "no answer" (``NA``) in several columns.
+    #: Cell texts that look like R's "no answer" (``NA``) in a plain CSV export.
     na_values: tuple = ()
     #: Runs of columns that are one multi-select, one column per option: (first, last) positions.
     option_blocks: list = field(default_factory=list)
@@ -342,7 +342,8 @@ def inspect_export(path, fmt: str | None = None) -> ExportInfo:
     header_rows = int(frame[ROW].iloc[0]) - 1 if len(frame) else FORMATS[raw.format].header_rows
     answer_columns = [c for c in frame.columns if c not in PROVENANCE]
     na = Counter(c for c in answer_columns if (frame[c].str.strip() == "NA").any())
-    na_values = ("NA",) if len(na) >= 2 and not FORMATS[raw.format].excel else ()
+    # R writes NA for no answer; the suite reads it as an answer unless the source says na_values: [NA]
+    na_values = ("NA",) if na and raw.format == "csv" else ()
     meta = set(FORMATS[raw.format].meta)
     columns = []
     for c in answer_columns:
@@ -410,7 +411,7 @@ def format_inspection(info: ExportInfo) -> str:
              f"  format {info.format}: {info.why}",
              f"  encoding {info.encoding}, delimiter {delimiter}, {info.header_rows} header row"
              f"{'s' if info.header_rows != 1 else ''}, {info.rows} rows, {len(info.columns)} columns"
-             + (f"; cells 'NA' in several columns read as no answer (na_values: [NA])" if info.na_values else "")]
+             + (f"; cells 'NA' read as no answer (R's missing value; na_values: [NA])" if info.na_values else "")]
     in_block = {k: n for n, (a, b) in enumerate(info.option_blocks, 1) for k in range(a, b + 1)}
     width = len(str(len(info.columns)))
     for k, c in enumerate(info.columns):
