@@ -371,3 +371,10 @@ def test_surveymonkey_without_its_second_header_row_is_detected(tmp_path):
     raw = read_export(path)
     assert list(raw.questions.values())[:3] == ["Which tools do you use?", "Which tools do you use? [2]",
                                                 "Which tools do you use? [3]"]
+
+
+def test_joined_layout_on_a_column_per_option_export_says_so(tmp_path):
+    codebook = MULTI.replace("    layout: columns\n", "    separator: '; '\n    match: {text: [Git]}\n")
+    err = _clean_error(tmp_path, codebook=codebook, pre=MULTI_PRE)
+    assert str(err).endswith("expected the question's one column in pre.csv for multi-select 'vcs', found 'Git', "
+                             "headed by one of its options: the export has a column per option (set layout: columns)")

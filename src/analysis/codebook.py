@@ -36,6 +36,15 @@ The **codebook** names every variable the analysis uses and how to find it::
         waves: [pre]                 # must match exactly one column in these waves' sources
         match: {text: [...], normalised: [...], regex: [...]}
         label: {en: "I can post on Twitter", nl: ...}   # as shown in reports (optional)
+      grid:                          # an item block: one variable per item, matched by the pattern
+        pattern: "How much do you agree with each statement? [{item}]"
+        scale: agree5
+        waves: [pre]
+        items: {ts_blog: I can write a blog post, ts_confused: {text: Tools confuse me, reverse: true}}
+      vcs:                           # multi-select, one column per option ("any text" for an Other column)
+        role: multiselect
+        layout: columns
+        options: [Git, {key: other, en: Other, any_text: true}]
     constructs:                      # plain labels of constructs (optional)
       tool_skills: {label: {en: tool skills, nl: vaardigheid met de tools}, aspect: tool_skills}
     outcomes:                        # what the entry-point comparison measures
@@ -46,7 +55,7 @@ The **codebook** names every variable the analysis uses and how to find it::
         baseline: [pre_conf_cooperation, pre_conf_branding]   # optional: adds confidence_gain
 
 Every problem is an :class:`~analysis.errors.InputError` naming the file, the
-line and the key.
+line and the key. Every key, with examples: ``docs/codebook.md``.
 """
 
 from __future__ import annotations
@@ -374,6 +383,12 @@ class Codebook:
             if len(cols) > 1 and var.role != "ignore" and not (var.role == "multiselect" and var.layout == "columns"):
                 raise InputError(self.path, f"one column in {source} for variable {var.name!r}, "
                                  f"found {len(cols)}: {', '.join(cols[:3])}", row=var.line, column=var.name)
+            if var.role == "multiselect" and var.layout == "joined":
+                labels = {normalise_text(label) for _, ls in var.options for label in ls}
+                if normalise_text(re.sub(r"\.\d+$", "", cols[0])) in labels:
+                    raise InputError(self.path, f"the question's one column in {source} for multi-select "
+                                     f"{var.name!r}, found {cols[0]!r}, headed by one of its options: the export has "
+                                     "a column per option (set layout: columns)", row=var.line, column=var.name)
             found[var.name] = cols
         return found
 
