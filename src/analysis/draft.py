@@ -328,8 +328,11 @@ def inspect_export(path, fmt: str | None = None) -> ExportInfo:
     >>> kinds["Email address"], kinds["Full name"], kinds["Timestamp"]
     ('email', 'name', 'timestamp')
     >>> grid = next(c for c in info.columns if c.question.endswith("[Social media tools confuse me]"))
-    >>> grid.kind, grid.detail["scale"], grid.detail["missing"]
-    ('scale', 'agree5', ["I don't know"])
+    >>> grid.kind, grid.detail["scale"], grid.detail["language"]
+    ('scale', 'agree5', 'en')
+    >>> q = next(c for c in inspect_export(SAMPLE_DIR / "raw" / "post_qualtrics.csv").columns if c.column == "Q2_1")
+    >>> q.detail["scale"], q.detail["language"], q.detail["missing"]
+    ('agree5', 'nl', ['Weet ik niet'])
     """
     path = Path(path)
     detected, why = detect(path)
