@@ -1064,8 +1064,9 @@ def codebook_to_dict(codebook: Codebook) -> dict:
                            "normalised": list(v.normalised), "scale": v.scale.name if v.scale else None,
                            "reverse": v.reverse, "construct": v.construct, "pii": v.pii, "optional": v.optional,
                            "options": [[key, list(labels)] for key, labels in v.options],
-                           "separator": v.separator, "layout": v.layout, "any_text": list(v.any_text),
-                           "label": dict(v.label)}
+                           "separator": v.separator, "layout": v.layout, "label": dict(v.label)}
+        if v.any_text:  # (only when declared: the stored description of older codebooks stays as it was)
+            variables[name]["any_text"] = list(v.any_text)
     return {"scales": scales, "variables": variables,
             "constructs": {n: {"label": dict(c.label), "aspect": c.aspect} for n, c in codebook.constructs.items()},
             "outcomes": {n: {"family": o.family, "items": list(o.items), "label": dict(o.label),
