@@ -44,6 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analysis.codebook import Scale, Study, Variable, normalise_text
+from analysis.errors import InputError
 from analysis.io import COMPLETE, PREVIEW, ROW, SOURCE, TIMESTAMP_FORMATS, RawExport, read_export
 
 CHANGE_COLUMNS = ["source", "source_row", "variable", "old", "new", "rule"]
@@ -497,12 +498,35 @@ def _original_part(original: str, normalised_part: str) -> str:
     return normalised_part.strip()
 
 
+def _check_option_cells(frame: pd.DataFrame, cols: list[str], var: Variable, prov) -> None:
+    """In a column per option, a cell is blank or that option's label (or any text, if declared so).
+
+    Raises
+    ------
+    InputError
+        The first cell holding other text, naming its file, row, column and the label expected.
+    """
+    for col, (key, labels) in zip(cols, var.options):
+        if key in var.any_text:
+            continue
+        allowed = {normalise_text(label) for label in labels} | {normalise_text(re.sub(r"\.\d+$", "", col))}
+        cells = frame[col]
+        distinct = pd.unique(cells)
+        wrong = [v for v in distinct if v.strip() and normalise_text(v) not in allowed]
+        if wrong:
+            k = int(np.flatnonzero(cells.isin(wrong).to_numpy())[0])
+            raise InputError(prov[SOURCE].iloc[k], f"blank or the label {labels[0]!r} of option {key!r} of "
+                             f"multi-select {var.name!r} (or declare the option any_text: true if any text "
+                             "means selected)", row=int(prov[ROW].iloc[k]), column=col)
+
+
 def _code_multiselect(frame: pd.DataFrame, cols: list[str], var: Variable, prov, changes) -> dict:
     """One boolean column per option; NA where the question was left blank."""
     keys = [k for k, _ in var.options]
     n = len(frame)
     out = {c: pd.array([pd.NA] * n, dtype="boolean") for c in var.option_columns()}
     if var.layout == "columns":
+        _check_option_cells(frame, cols, var, prov)
         cells = frame[cols].apply(lambda c: c.str.strip() != "")
         answered = cells.any(axis=1).to_numpy()
         for col, key in zip(cols, keys):
@@ -512,6 +536,13 @@ def _code_multiselect(frame: pd.DataFrame, cols: list[str], var: Variable, prov,
     values = frame[cols[0]]
     inverse, uniques = pd.factorize(values)
     resolved = [split_options(u, var) if u.strip() else None for u in uniques]
+    answered = [u for u, res in zip(uniques, resolved) if res is not None]
+    if answered and not any(res[0] for res in resolved if res is not None):
+        seen = ", ".join(repr(u[:40]) for u in answered[:3])
+        raise InputError(prov[SOURCE].iloc[0], f"answers of multi-select {var.name!r} made of its options "
+                         f"({', '.join(repr(ls[0]) for _, ls in var.options[:5])}"
+                         f"{', ...' if len(var.options) > 5 else ''}) joined by {var.separator!r}; no answer holds "
+                         f"any of them, seen: {seen} (check the options' labels and the separator)", column=cols[0])
     for k, res in enumerate(resolved):
         rows = inverse == k
         if res is None:
@@ -962,9 +993,9 @@ def _attach_groups(data: pd.DataFrame, study: Study, changes: list) -> pd.DataFr
         first = np.append(first, np.argmax(codes < 0))  # and of a missing answer, last
     back = np.where(codes < 0, len(first) - 1, codes)
     entry = answers.iloc[first].map(
-        lambda w: study.entry_point_map.get(normalise_text(w), pd.NA), na_action="ignore")
+        lambda w: study.entry_point_of(w) or pd.NA, na_action="ignore")
     data["entry_point"] = pd.Series(entry.take(back).array, index=data.index)
-    unmapped = answers.notna() & data["entry_point"].isna() & bool(study.entry_point_map)
+    unmapped = answers.notna() & data["entry_point"].isna() & study.has_entry_points
     if unmapped.any():
         changes.append(pd.DataFrame({"source": _text(data.loc[unmapped, "source"]), "source_row": data.loc[unmapped, "source_row"],
                                      "variable": "entry_point", "old": answers[unmapped], "new": pd.NA,

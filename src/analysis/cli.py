@@ -9,6 +9,8 @@ compare   strategy-first vs tool-first, overall and per profile: effects.csv
 reflect   code the free-text reflections: reflections.csv, coding_sheet.csv, shares per profile
 report    every stage, then the notebooks as offline HTML pages and index.html
 check-privacy  search output folders for personal values from a study's raw inputs
+inspect   show each export as the reader sees it: format, encoding, columns and what they hold
+init      draft study.yaml and codebook.yaml from exports, with TODOs where a person decides
 
 ``clean``, ``profiles`` and ``compare`` build the study's results up to that
 stage (:func:`analysis.pipeline.build`) in ``--out``; a stage whose inputs and
@@ -84,8 +86,19 @@ def _clean(args) -> str:
     s = json.loads((result.folder / "summary.json").read_text(encoding="utf-8"))
     rows_in = sum(x["rows_in"] for x in s["sources"])
     quarantined = sum(x["rows_quarantined"] for x in s["sources"])
-    return (f"cleaned {rows_in} rows from {len(s['sources'])} sources: {rows_in - quarantined} clean, "
+    text = (f"cleaned {rows_in} rows from {len(s['sources'])} sources: {rows_in - quarantined} clean, "
             f"{quarantined} quarantined; {s['participants']} participants. Wrote {result.folder}{_reused(run)}")
+    return "\n".join([text, *_guessed_formats(args.study)])
+
+
+def _guessed_formats(study) -> list[str]:
+    """One line per source whose format the study file does not give: what was guessed, and why."""
+    from analysis.codebook import Study, load_study
+    from analysis.io import detect
+
+    study = study if isinstance(study, Study) else load_study(study)
+    return [f"format guessed for {s.name}: {fmt} ({why}); set `format:` on the source to fix it"
+            for s in study.sources if s.format is None for fmt, why in [detect(s.path)]]
 
 
 def _profiles(args) -> str:
@@ -143,6 +156,25 @@ def _check_privacy(args) -> str:
     return f"checked {files} files: no personal value from the raw inputs found"
 
 
+def _inspect(args) -> str:
+    import json
+
+    from analysis.draft import format_inspection, inspect_export
+
+    infos = [inspect_export(path, args.format) for path in args.exports]
+    if args.json:
+        return json.dumps([i.as_dict() for i in infos], indent=1, ensure_ascii=False)
+    return "\n\n".join(format_inspection(i) for i in infos)
+
+
+def _init(args) -> str:
+    from analysis.draft import write_drafts
+
+    written = write_drafts([str(p) for p in args.exports], args.out, args.wave, force=args.force)
+    return (f"wrote {' and '.join(str(p) for p in written)}: decide the TODOs, then "
+            f"`python -m analysis report {written[0]} --out reports/`")
+
+
 def _setting_flags() -> argparse.ArgumentParser:
     """Flags that override the study file's ``analysis:`` settings (see analysis.settings)."""
     p = argparse.ArgumentParser(add_help=False)
@@ -186,6 +218,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="folder for index.html and the pages")
     p.add_argument("--results", type=Path, default=None, help="results folder (default: OUT/results)")
     p.set_defaults(run=_report)
+
+    p = sub.add_parser("inspect", help="show each export as the reader sees it (no personal values)")
+    p.add_argument("exports", type=Path, nargs="+")
+    p.add_argument("--format", default=None, help="read as this format instead of the detected one")
+    p.add_argument("--json", action="store_true", help="one JSON list of the exports, for tools")
+    p.set_defaults(run=_inspect)
+
+    p = sub.add_parser("init", help="draft study.yaml and codebook.yaml from exports")
+    p.add_argument("exports", type=Path, nargs="+")
+    p.add_argument("--out", type=Path, required=True, help="folder for study.yaml and codebook.yaml")
+    p.add_argument("--wave", action="append", default=[], metavar="WAVE=FILE",
+                   help="the wave of an export (default: guessed from its name, else pre); repeatable")
+    p.add_argument("--force", action="store_true", help="overwrite an existing draft")
+    p.set_defaults(run=_init)
 
     p = sub.add_parser("check-privacy", help="search outputs for personal values from the raw inputs")
     p.add_argument("study", type=Path)

@@ -11,7 +11,8 @@ The **study file** says where the exports are and how the study is built::
       - {path: raw/pre.csv, wave: pre, format: google_forms}   # format optional
     groups:
       workshop: workshop             # variable naming the session
-      entry_point: {from: workshop, map: {"Utrecht, 3 March": strategy-first}}
+      entry_point: {from: workshop, map: {"Utrecht, 3 March": strategy-first},
+                    patterns: {"(?i)online": tool-first}}   # regex searched when a label is not in map
     exclude:                         # rows set aside as test submissions
       - {variable: email, pattern: "^test@", reason: test submission}
     roster: trainers.txt             # names (one per line) scrubbed from free text too
@@ -35,6 +36,15 @@ The **codebook** names every variable the analysis uses and how to find it::
         waves: [pre]                 # must match exactly one column in these waves' sources
         match: {text: [...], normalised: [...], regex: [...]}
         label: {en: "I can post on Twitter", nl: ...}   # as shown in reports (optional)
+      grid:                          # an item block: one variable per item, matched by the pattern
+        pattern: "How much do you agree with each statement? [{item}]"
+        scale: agree5
+        waves: [pre]
+        items: {ts_blog: I can write a blog post, ts_confused: {text: Tools confuse me, reverse: true}}
+      vcs:                           # multi-select, one column per option ("any text" for an Other column)
+        role: multiselect
+        layout: columns
+        options: [Git, {key: other, en: Other, any_text: true}]
     constructs:                      # plain labels of constructs (optional)
       tool_skills: {label: {en: tool skills, nl: vaardigheid met de tools}, aspect: tool_skills}
     outcomes:                        # what the entry-point comparison measures
@@ -45,7 +55,7 @@ The **codebook** names every variable the analysis uses and how to find it::
         baseline: [pre_conf_cooperation, pre_conf_branding]   # optional: adds confidence_gain
 
 Every problem is an :class:`~analysis.errors.InputError` naming the file, the
-line and the key.
+line and the key. Every key, with examples: ``docs/codebook.md``.
 """
 
 from __future__ import annotations
@@ -222,6 +232,8 @@ class Variable:
     options: tuple = ()
     separator: str | None = None
     layout: str = "joined"
+    #: Multi-select in columns: keys of the options whose cell may hold any text ("Other: ...").
+    any_text: tuple = ()
     #: How reports show the variable: language -> text (default: its question text).
     label: dict = field(default_factory=dict)
 
@@ -367,11 +379,16 @@ class Codebook:
             if not cols and var.optional:
                 continue
             if not cols:
-                raise InputError(self.path, f"a column in {source} for variable {var.name!r} "
-                                 "(check its match texts)", row=var.line, column=var.name)
+                raise InputError(self.path, _no_column(var, questions, source), row=var.line, column=var.name)
             if len(cols) > 1 and var.role != "ignore" and not (var.role == "multiselect" and var.layout == "columns"):
                 raise InputError(self.path, f"one column in {source} for variable {var.name!r}, "
                                  f"found {len(cols)}: {', '.join(cols[:3])}", row=var.line, column=var.name)
+            if var.role == "multiselect" and var.layout == "joined":
+                labels = {normalise_text(label) for _, ls in var.options for label in ls}
+                if normalise_text(re.sub(r"\.\d+$", "", cols[0])) in labels:
+                    raise InputError(self.path, f"the question's one column in {source} for multi-select "
+                                     f"{var.name!r}, found {cols[0]!r}, headed by one of its options: the export has "
+                                     "a column per option (set layout: columns)", row=var.line, column=var.name)
             found[var.name] = cols
         return found
 
@@ -423,6 +440,45 @@ class Codebook:
                                      "with variables of their own", row=var.line, column=name)
                 mine[column] = col
         return found
+
+
+def _tried(var: Variable) -> str:
+    """The match a variable tried, in a user's words."""
+    kinds = [(kind, values) for kind, values in (("text", var.text), ("normalised text", var.normalised),
+                                                  ("regex", var.regex)) if values]
+    return "; ".join(f"{kind} {', '.join(repr(v) for v in values[:3])}" for kind, values in kinds) or "no match"
+
+
+def closest_headers(wanted: str, questions: dict, n: int = 3) -> list[str]:
+    """The export's headers nearest to ``wanted`` (compared normalised), best first.
+
+    Examples
+    --------
+    >>> closest_headers("Your rol?", {"Q1": "Your role?", "Q2": "Your goal?", "Q3": "Age"})
+    ['Q1', 'Q2']
+    """
+    import difflib
+
+    norm = {}
+    for col, question in questions.items():
+        for text in dict.fromkeys((col, question)):
+            norm.setdefault(normalise_text(text), col)
+    hits = difflib.get_close_matches(normalise_text(wanted), list(norm), n=n * 2, cutoff=0.5)
+    return list(dict.fromkeys(norm[h] for h in hits))[:n]
+
+
+def _no_column(var: Variable, questions: dict, source: str) -> str:
+    """What to fix when a variable matches no column: the match tried and the nearest headers."""
+    if var.role == "multiselect" and var.layout == "columns":
+        labels = [labels[0] for _, labels in var.options]
+        near = list(dict.fromkeys(c for label in labels for c in closest_headers(label, questions, 1)))
+        return (f"a run of adjacent columns in {source} headed by the options of multi-select {var.name!r} "
+                f"({', '.join(repr(x) for x in labels[:6])}{', ...' if len(labels) > 6 else ''}); "
+                f"nearest headers: {', '.join(repr(c) for c in near[:6]) or 'none'}")
+    wanted = (var.text or var.normalised or tuple(re.sub(r"[\\^$]", "", p) for p in var.regex) or (var.name,))[0]
+    near = closest_headers(wanted, questions)
+    return (f"a column in {source} for variable {var.name!r} matching {_tried(var)}; closest headers: "
+            f"{', '.join(repr(c) for c in near) or 'none'}")
 
 
 def _option_block(var: Variable, columns: list[str]) -> list[str]:
@@ -480,7 +536,7 @@ def _load_options(path: Path, spec, where: str) -> tuple:
         if "options" in spec:
             raise InputError(path, "options only on a variable of role 'multiselect'", row=spec.lines["options"],
                              column=f"{where}.options")
-        return ()
+        return (), ()
     raw = spec.get("options")
     if not isinstance(raw, list) or not raw:
         raise InputError(path, "a non-empty list of options", row=spec.line, column=f"{where}.options")
@@ -489,18 +545,23 @@ def _load_options(path: Path, spec, where: str) -> tuple:
     if spec.get("layout", "joined") == "joined" and not spec.get("separator"):
         raise InputError(path, "a separator for answers joined in one cell (e.g. '; ')", row=spec.line,
                          column=f"{where}.separator")
-    options = []
+    options, any_text = [], []
     for option in raw:
         if isinstance(option, dict):
-            labels = tuple(str(v) for k, v in option.items() if k != "key")
+            labels = tuple(str(v) for k, v in option.items() if k not in ("key", "any_text"))
+            if not labels:
+                raise InputError(path, "an option with a label (en: ...)", row=getattr(option, "line", spec.line),
+                                 column=f"{where}.options")
             key = str(option.get("key") or _option_key(labels[0]))
+            if option.get("any_text"):
+                any_text.append(key)
         else:
             labels, key = (str(option),), _option_key(str(option))
         options.append((key, labels))
     keys = [k for k, _ in options]
     if len(set(keys)) != len(keys):
         raise InputError(path, "options with distinct keys", row=spec.lines["options"], column=f"{where}.options")
-    return tuple(options)
+    return tuple(options), tuple(any_text)
 
 
 def load_codebook(path) -> Codebook:
@@ -521,14 +582,25 @@ def load_codebook(path) -> Codebook:
     variables = {}
     allowed = ("role", "waves", "match", "scale", "reverse", "construct", "pii", "label", "description",
                "optional", "options", "separator", "layout")
+    if not isinstance(data["variables"], _Mapping):
+        raise InputError(path, "a mapping of variable names to their entries", row=data.lines["variables"],
+                         column="variables")
+    entries = []  # (name, spec, line): item blocks expanded in place
     for name, spec in data["variables"].items():
+        if isinstance(spec, _Mapping) and "items" in spec:
+            entries.extend(_expand_block(path, name, spec))
+        else:
+            entries.append((name, spec, data["variables"].lines[name]))
+    for name, spec, line in entries:
         where = f"variables.{name}"
+        if name in variables:
+            raise InputError(path, "each variable name once (in variables and item blocks)", row=line, column=where)
         columns_layout = isinstance(spec, dict) and spec.get("layout") == "columns"
         _check_keys(path, spec, allowed, required=("role", "waves") + (() if columns_layout else ("match",)),
                     where=where)
         if spec["role"] not in ROLES:
             raise InputError(path, f"a role among {', '.join(ROLES)}", row=spec.lines["role"], column=f"{where}.role")
-        options = _load_options(path, spec, where)
+        options, any_text = _load_options(path, spec, where)
         match = spec.get("match") or _Mapping()
         match.lines = getattr(match, "lines", {})
         match.line = getattr(match, "line", spec.line)
@@ -553,13 +625,75 @@ def load_codebook(path) -> Codebook:
             normalised=tuple(map(str, _as_list(match.get("normalised", [])))),
             regex=tuple(map(str, _as_list(match.get("regex", [])))),
             scale=scale, reverse=bool(spec.get("reverse", False)), construct=spec.get("construct"),
-            pii=bool(spec.get("pii", spec["role"] == "identifier")), line=data["variables"].lines[name],
-            optional=bool(spec.get("optional", False)), options=options,
+            pii=bool(spec.get("pii", spec["role"] == "identifier")), line=line,
+            optional=bool(spec.get("optional", False)), options=options, any_text=any_text,
             separator=spec.get("separator"), layout=str(spec.get("layout", "joined")),
             label=_load_label(path, spec, "label", where))
     constructs = _load_constructs(path, data, variables)
     outcomes = _load_outcomes(path, data, variables)
     return Codebook(path, variables, scales, constructs, outcomes)
+
+
+_BLOCK_KEYS = ("items", "pattern", "role", "waves", "scale", "construct", "reverse", "optional", "pii",
+               "description")
+_BLOCK_ITEM_KEYS = ("text", "construct", "reverse", "optional", "label", "description")
+
+
+def _expand_block(path: Path, name: str, spec) -> list:
+    """An item block as ordinary variable entries, in the order of its items.
+
+    A block declares the statements of one grid question at once::
+
+        readiness_grid:
+          pattern: "How much do you agree with each statement? [{item}]"
+          scale: agree5
+          waves: [pre]
+          construct: tool_skills          # default of every item (optional)
+          items:
+            ts_twitter: I know how to post a message on Twitter
+            ts_confused: {text: Social media tools confuse me, reverse: true}
+
+    Each item becomes variable ``ts_twitter`` ... whose column is the pattern
+    with ``{item}`` replaced by the item's text (compared without case, HTML
+    or spacing), labelled by that text unless it has a ``label`` of its own.
+    """
+    where = f"variables.{name}"
+    _check_keys(path, spec, _BLOCK_KEYS, required=("items", "pattern", "waves"), where=where)
+    pattern = spec["pattern"]
+    if not isinstance(pattern, str) or "{item}" not in pattern:
+        raise InputError(path, "a pattern holding {item} where each item's text goes, e.g. "
+                         "'How much do you agree? [{item}]'", row=spec.lines["pattern"], column=f"{where}.pattern")
+    items = spec["items"]
+    if not isinstance(items, _Mapping) or not items:
+        raise InputError(path, "a mapping of item names to their texts", row=spec.lines["items"],
+                         column=f"{where}.items")
+    shared = {k: spec[k] for k in ("role", "waves", "scale", "construct", "reverse", "optional", "pii")
+              if k in spec}
+    shared.setdefault("role", "item")
+    out = []
+    for item, value in items.items():
+        line = items.lines[item]
+        entry = _Mapping(shared)
+        entry.lines = {k: spec.lines[k] for k in shared if k in spec.lines}
+        entry.lines.setdefault("role", spec.line)
+        entry.line = line
+        if isinstance(value, _Mapping):
+            _check_keys(path, value, _BLOCK_ITEM_KEYS, required=("text",), where=f"{where}.items.{item}")
+            entry.update({k: v for k, v in value.items() if k != "text"})
+            entry.lines.update(value.lines)
+            text = value["text"]
+        else:
+            text = value
+        if not isinstance(text, (str, int, float)) or isinstance(text, bool) or not str(text).strip():
+            raise InputError(path, "the item's text as the export shows it in the pattern", row=line,
+                             column=f"{where}.items.{item}")
+        match = _Mapping(normalised=[pattern.replace("{item}", str(text))])
+        match.lines, match.line = {"normalised": line}, line
+        entry["match"] = match
+        entry.lines["match"] = line
+        entry.setdefault("label", str(text))
+        out.append((item, entry, line))
+    return out
 
 
 def _load_label(path: Path, spec, key: str, where: str) -> dict:
@@ -669,12 +803,34 @@ class Study:
     roster: tuple = ()
     #: The group variable whose answers the entry-point map is applied to (default: the workshop).
     entry_point_from: str | None = None
+    #: (compiled regular expression, entry point) tried in order when an answer is not in the map.
+    entry_point_patterns: tuple = ()
     settings: Settings = field(default_factory=Settings)
     roster_file: Path | None = None
 
     @property
     def root(self) -> Path:
         return self.path.parent
+
+    @property
+    def has_entry_points(self) -> bool:
+        """Whether the study file says which entry point each session used (by label or pattern)."""
+        return bool(self.entry_point_map or self.entry_point_patterns)
+
+    def entry_point_of(self, answer: str) -> str | None:
+        """The entry point of a session label: its exact (normalised) label, else the first pattern found in it.
+
+        Examples
+        --------
+        >>> from analysis.paths import SAMPLE_STUDY
+        >>> study = load_study(SAMPLE_STUDY)
+        >>> study.entry_point_of("utrecht,  3 March 2026"), study.entry_point_of("Lund")
+        ('strategy-first', None)
+        """
+        found = self.entry_point_map.get(normalise_text(answer))
+        if found is None:
+            found = next((arm for pattern, arm in self.entry_point_patterns if pattern.search(answer)), None)
+        return found
 
     def wave(self, role: str) -> str | None:
         """The wave that plays ``role`` (baseline, after, followup): set in ``analysis:``, else by order.
@@ -823,23 +979,32 @@ def load_study(path) -> Study:
 
     key = known_variable(data.get("participant_key"), "participant_key", ("identifier",))
     groups = data.get("groups") or _Mapping()
-    workshop, entry_map, entry_from = None, {}, None
+    workshop, entry_map, entry_from, entry_patterns = None, {}, None, []
     if groups:
         _check_keys(path, groups, ("workshop", "entry_point"), where="groups")
         workshop = known_variable(groups.get("workshop"), "groups", ("group",))
         entry = groups.get("entry_point")
         if entry is not None:
-            _check_keys(path, entry, ("from", "map"), required=("from", "map"), where="groups.entry_point")
+            _check_keys(path, entry, ("from", "map", "patterns"), required=("from",), where="groups.entry_point")
             entry_from = known_variable(entry["from"], "groups", ("group",))
-            if not isinstance(entry["map"], dict) or not entry["map"]:
-                raise InputError(path, "a mapping of answers to entry points", row=entry.lines["map"],
-                                 column="groups.entry_point.map")
-            entry_map = {normalise_text(k): str(v) for k, v in entry["map"].items()}
-            wrong = [v for v in entry_map.values() if v not in ENTRY_POINTS]
-            if wrong:
-                line = next(entry["map"].lines[k] for k, v in entry["map"].items() if str(v) == wrong[0])
-                raise InputError(path, f"an entry point among {', '.join(ENTRY_POINTS)}, got {wrong[0]!r}",
-                                 row=line, column="groups.entry_point.map")
+            if "map" not in entry and "patterns" not in entry:
+                raise InputError(path, "a map of session labels to entry points, or patterns, or both",
+                                 row=entry.line, column="groups.entry_point")
+            for part in ("map", "patterns"):
+                if part in entry and (not isinstance(entry[part], dict) or not entry[part]):
+                    raise InputError(path, f"a mapping of {'answers' if part == 'map' else 'regular expressions'} "
+                                     "to entry points", row=entry.lines[part], column=f"groups.entry_point.{part}")
+                for label, arm in (entry.get(part) or {}).items():
+                    if str(arm) not in ENTRY_POINTS:
+                        raise InputError(path, f"an entry point among {', '.join(ENTRY_POINTS)}, got {str(arm)!r}",
+                                         row=entry[part].lines[label], column=f"groups.entry_point.{part}")
+            entry_map = {normalise_text(k): str(v) for k, v in (entry.get("map") or {}).items()}
+            for pattern, arm in (entry.get("patterns") or {}).items():
+                try:
+                    entry_patterns.append((re.compile(str(pattern)), str(arm)))
+                except re.error as exc:
+                    raise InputError(path, f"a valid regular expression ({exc})", row=entry["patterns"].lines[pattern],
+                                     column="groups.entry_point.patterns") from None
     rules = []
     for spec in data.get("exclude") or []:
         _check_keys(path, spec, ("variable", "pattern", "reason"), required=("variable", "pattern"), where="exclude")
@@ -863,7 +1028,8 @@ def load_study(path) -> Study:
     study = Study(path=path, title=str(data.get("study", path.stem)), codebook=codebook, sources=tuple(sources),
                   waves=waves, participant_key=key, pseudonym_key=data.get("pseudonym_key"),
                   workshop=workshop, entry_point_map=entry_map, exclude=tuple(rules), roster=roster,
-                  entry_point_from=entry_from, settings=settings, roster_file=roster_file)
+                  entry_point_from=entry_from, settings=settings, roster_file=roster_file,
+                  entry_point_patterns=tuple(entry_patterns))
     try:
         _check_settings(study)
     except InputError as exc:  # name the line of the analysis block
@@ -900,6 +1066,8 @@ def codebook_to_dict(codebook: Codebook) -> dict:
                            "reverse": v.reverse, "construct": v.construct, "pii": v.pii, "optional": v.optional,
                            "options": [[key, list(labels)] for key, labels in v.options],
                            "separator": v.separator, "layout": v.layout, "label": dict(v.label)}
+        if v.any_text:  # (only when declared: the stored description of older codebooks stays as it was)
+            variables[name]["any_text"] = list(v.any_text)
     return {"scales": scales, "variables": variables,
             "constructs": {n: {"label": dict(c.label), "aspect": c.aspect} for n, c in codebook.constructs.items()},
             "outcomes": {n: {"family": o.family, "items": list(o.items), "label": dict(o.label),
@@ -918,7 +1086,7 @@ def codebook_from_dict(data: dict) -> Codebook:
             normalised=tuple(v["normalised"]), scale=scales[v["scale"]] if v["scale"] else None,
             reverse=v["reverse"], construct=v["construct"], pii=v["pii"], optional=v["optional"],
             options=tuple((key, tuple(labels)) for key, labels in v["options"]), separator=v["separator"],
-            layout=v["layout"], label=dict(v["label"]))
+            layout=v["layout"], any_text=tuple(v.get("any_text", ())), label=dict(v["label"]))
     constructs = {n: Construct(n, dict(c["label"]), c["aspect"]) for n, c in data["constructs"].items()}
     outcomes = {n: OutcomeSpec(n, o["family"], tuple(o["items"]), dict(o["label"]), tuple(o["baseline"]))
                 for n, o in data["outcomes"].items()}
@@ -947,7 +1115,7 @@ def describe_study(study: Study) -> dict:
         "participant_key": study.participant_key is not None,
         "workshop": study.workshop,
         "entry_point_from": study.entry_point_from,
-        "entry_point_map": bool(study.entry_point_map),
+        "entry_point_map": study.has_entry_points,
         "readiness": list(study.readiness),
         "settings": study.settings.as_dict(),
         "codebook": codebook_to_dict(study.codebook),

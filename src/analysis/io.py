@@ -653,6 +653,22 @@ def detect_format(path) -> str:
     >>> [detect_format(p) for p in sorted((SAMPLE_DIR / "raw").iterdir())]
     ['microsoft_forms', 'qualtrics', 'google_forms']
     """
+    return detect(path)[0]
+
+
+#: SurveyMonkey re-saved without its second header row: blank headers become ``Column12``.
+_COLUMN_N = re.compile(r"^Column\d+$")
+
+
+def detect(path) -> tuple[str, str]:
+    """The export format guessed from the file, and why (the headers or rows that told).
+
+    Examples
+    --------
+    >>> from analysis.paths import SAMPLE_DIR
+    >>> detect(SAMPLE_DIR / "raw" / "pre_google_forms.csv")
+    ('google_forms', "first header is 'Timestamp'")
+    """
     path = Path(path)
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
         from openpyxl import load_workbook
@@ -662,27 +678,37 @@ def detect_format(path) -> str:
             header = [_cell_text(v) for v in next(wb.worksheets[0].iter_rows(values_only=True), ())]
             wb.close()
         except Exception:
-            return "xlsx"
-        return "microsoft_forms" if {"ID", "Start time", "Completion time"} <= set(header) else "xlsx"
+            return "xlsx", "an Excel workbook whose first row could not be read"
+        if {"ID", "Start time", "Completion time"} <= set(header):
+            return "microsoft_forms", "workbook headers 'ID', 'Start time', 'Completion time'"
+        return "xlsx", "an Excel workbook without Microsoft Forms' 'ID', 'Start time', 'Completion time'"
     records = _first_records(path, _encodings(path)[0])
     if not records:
-        return "csv"
+        return "csv", "no records to tell from"
     header = {h.strip() for h in records[0]}
+
+    def having(*names):
+        return "headers " + ", ".join(repr(n) for n in names if n in header)
+
     if "ResponseId" in header and len(records) >= 3 and records[2] and records[2][0].lstrip().startswith("{"):
-        return "qualtrics"
+        return "qualtrics", "header 'ResponseId' and a third header row of ImportIds ({...})"
     if records[0] and records[0][0].strip() == "Timestamp":
-        return "google_forms"
+        return "google_forms", "first header is 'Timestamp'"
     if {"Submit Date (UTC)", "Start Date (UTC)"} & header:
-        return "typeform"
+        return "typeform", having("Start Date (UTC)", "Submit Date (UTC)")
     if {"Submitter", "Submission Date"} <= header:
-        return "indico"
+        return "indico", having("Submitter", "Submission Date")
     if {"Time Started", "Date Submitted", "Status"} <= header:
-        return "surveygizmo"
+        return "surveygizmo", having("Time Started", "Date Submitted", "Status")
     if {"Respondent ID", "Collector ID"} <= header:
-        return "surveymonkey"
+        return "surveymonkey", having("Respondent ID", "Collector ID")
+    numbered = [h for h in records[0] if _COLUMN_N.match(h.strip())]
+    if len(numbered) >= 2 and records[0] and not _COLUMN_N.match(records[0][0].strip()):
+        return "surveymonkey", (f"{len(numbered)} headers named like {numbered[0].strip()!r}: SurveyMonkey's "
+                                "blank headers of a question's further options, second header row removed")
     if {"submitdate", "lastpage"} <= header:
-        return "limesurvey"
-    return "csv"
+        return "limesurvey", having("submitdate", "lastpage")
+    return "csv", "no survey tool's own headers found: read as plain CSV with one header row"
 
 
 #: What a file's first bytes say it is (when that is not a text export).

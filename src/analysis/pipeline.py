@@ -316,7 +316,7 @@ def _run_compare(ctx: _Context) -> tuple[dict, dict]:
     outcomes = find_outcomes(study.codebook)
     if not outcomes:
         raise NotAvailable("no_outcomes")
-    if not study.entry_point_map:
+    if not study.has_entry_points:
         raise NotAvailable("no_entry_point")
     if study.workshop is None:
         raise NotAvailable("no_sessions")
