@@ -394,3 +394,39 @@ def test_scanner_locates_many_candidates_in_one_pass():
     few.FIND_LIMIT = 10_000
     assert many == few.hits(text)
     assert len(many["email"]) == len(range(0, 200, 3)) and many["name"] == {"anna de boer", "de boer"}
+
+
+def test_fast_csv_writer_round_trips_awkward_text(tmp_path):
+    from analysis.publish import write_csv
+
+    frame = pd.DataFrame({
+        "participant": ["P1", "P2", "P3", "P4"],
+        "note": ['line one\r\nline two', 'she said "yes", twice', "=HYPERLINK(\"x\")", None],
+        "only_lf": ["a\nb", "c\rd", "", "plain"],
+        "score": [1.5, None, 3.0, 4.25],
+        "n": [1, 2, 3, 4],
+        "submitted": pd.to_datetime(["2026-03-01 09:00:00", "2026-03-01 09:00:05", None, "2026-03-02 23:59:59"]),
+    })
+    path = tmp_path / "t.csv"
+    write_csv(frame, path)
+    back = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    assert back["note"].tolist()[:3] == ['line one\r\nline two', 'she said "yes", twice', "'=HYPERLINK(\"x\")"]
+    assert pd.isna(back["note"][3])
+    assert back["only_lf"].fillna("").tolist() == ["a\nb", "c\rd", "", "plain"]
+    assert back["score"].tolist()[::2] == [1.5, 3.0] and pd.isna(back["score"][1])
+    assert back["n"].tolist() == [1, 2, 3, 4]
+    assert pd.to_datetime(back["submitted"]).equals(frame["submitted"])
+    assert "2026-03-01 09:00:05\n" in path.read_text()  # no fraction of a second appended
+    # pandas' own writer gives the same plain columns back (it leaves a lone CR unquoted: one row more)
+    frame.drop(columns="only_lf").to_csv(tmp_path / "p.csv", index=False)
+    theirs = pd.read_csv(tmp_path / "p.csv", keep_default_na=False, na_values=[""])
+    plain = ["participant", "score", "n", "submitted"]
+    assert back[plain].equals(theirs[plain])
+
+
+def test_formula_neutralising_leaves_non_text_cells_alone():
+    frame = pd.DataFrame({"mixed": ["=x", 3, None, "-1", 2.5], "s": pd.array(["@a", "b", None, "+c", "d"])})
+    out = neutralise_formulas(frame)
+    assert out["mixed"].tolist()[:2] == ["'=x", 3] and out["mixed"].tolist()[3:] == ["'-1", 2.5]
+    assert out["s"].tolist()[:2] == ["'@a", "b"] and out["s"].tolist()[3] == "'+c"
+    assert frame["s"].tolist()[0] == "@a"  # the input is not changed

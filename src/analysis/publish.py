@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis.codebook import Study, load_study
@@ -33,16 +34,68 @@ _FORMULA_START = ("=", "+", "-", "@")
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix ``'`` to text cells a spreadsheet would run as a formula.
 
+    Column by column (vectorised string tests); columns without such a cell are
+    not copied.
+
     Examples
     --------
     >>> neutralise_formulas(pd.DataFrame({"t": ["=1+1", "ok", None]}))["t"].tolist()
     ["'=1+1", 'ok', nan]
     """
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
-            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+    out = frame.copy(deep=False)
+    for i, col in enumerate(frame.columns):
+        values = frame.iloc[:, i]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+            continue
+        if values.dtype == object:  # cells that are not text are never changed
+            where = np.flatnonzero((values.map(type) == str).to_numpy())
+            text = values.iloc[where].astype("str")
+        else:
+            where, text = None, values
+        starts = text.str.startswith(_FORMULA_START).fillna(False).to_numpy(dtype=bool)
+        if starts.any():
+            risky = starts if where is None else np.isin(np.arange(len(values)), where[starts])
+            fixed = values.copy()
+            fixed.iloc[risky] = "'" + values.iloc[risky].astype("str")
+            out.isetitem(i, fixed)
     return out
+
+
+def write_csv(frame: pd.DataFrame, path) -> None:
+    """Write ``frame`` as CSV with pyarrow's writer, formulas neutralised.
+
+    Many times faster than :meth:`pandas.DataFrame.to_csv` on large tables;
+    text is quoted, so values with commas, quotes or line breaks read back
+    intact with :func:`pandas.read_csv`. Date-times without a fraction of a
+    second are written as ``YYYY-MM-DD HH:MM:SS``. A frame pyarrow cannot
+    convert (mixed types in one column) is written by pandas.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> write_csv(pd.DataFrame({"t": ["a, b", "=1+1", 'say "hi"'], "n": [1, 2, 3]}), path)
+    >>> pd.read_csv(path)["t"].tolist()
+    ['a, b', "'=1+1", 'say "hi"']
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
+
+    frame = neutralise_formulas(frame)
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        frame.to_csv(path, index=False)
+        return
+    for i, column in enumerate(table.columns):
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        if pa.types.is_timestamp(column.type) and column.type.tz is None:
+            if pc.all(pc.equal(pc.floor_temporal(column, unit="second"), column)).as_py() is not False:
+                column = column.cast(pa.timestamp("s"))
+        table = table.set_column(i, table.field(i).name, column)
+    pa_csv.write_csv(table, path)
 
 
 @dataclass(frozen=True)
@@ -175,13 +228,7 @@ def _anchor(needle: str) -> tuple[str, int] | None:
 
 def _word_runs(text: str) -> set[str]:
     """The distinct ``\\w+`` runs of ``text``: split at whitespace in C, then split each distinct piece."""
-    runs: set[str] = set()
-    for piece in set(text.split()):
-        if piece.isalnum():
-            runs.add(piece)
-        else:
-            runs.update(_WORD.findall(piece))
-    return runs
+    return set(_WORD.findall(" ".join(set(text.split()))))  # whitespace never lies inside a word
 
 
 class Scanner:
@@ -413,7 +460,7 @@ def _write(path: Path, content) -> None:
         if path.suffix == ".parquet":
             content.to_parquet(path, index=False)
         elif path.suffix == ".csv":
-            neutralise_formulas(content).to_csv(path, index=False)
+            neutralise_formulas(content).to_csv(path, index=False)  # small tables; large ones: write_csv
         else:
             raise ValueError(f"no writer for a table as {path.name}")
     elif isinstance(content, dict):
@@ -510,7 +557,8 @@ def write_processed(processed, out_dir) -> Path:
     """Publish a processed study: ``responses.parquet``/``.csv``, ``changes.csv``, ``summary.json``;
     the quarantine under ``private/``."""
     gate = Gate.from_raws(processed.study, processed.raws)
-    publish(out_dir, {"responses.parquet": processed.data, "responses.csv": processed.data,
-                      "changes.csv": processed.changes, "summary.json": processed.summary}, gate,
+    publish(out_dir, {"responses.parquet": processed.data,
+                      "responses.csv": lambda p: write_csv(processed.data, p),
+                      "changes.csv": lambda p: write_csv(processed.changes, p), "summary.json": processed.summary}, gate,
             private={"quarantine.csv": lambda p: processed.quarantine.to_csv(p, index=False)})
     return Path(out_dir)
