@@ -280,3 +280,153 @@ variables:
     leaky.write_text("piet jansen wrote from b@x.org")
     leaks, _ = check_privacy(study, leaky)
     assert {"instructors", "free text email"} <= {leak.kind for leak in leaks}
+
+
+# --- the scanner agrees with the plain search it replaced ----------------------------
+
+def reference_scan(folder, values):
+    """The leak gate's search as it was before the Scanner: a regular expression per kind over
+    the whole text, and each digit value sought with whitespace removed (values x bytes)."""
+    import html
+    import re
+
+    from analysis.publish import _DATA_URI, _needles
+
+    needles = _needles(values)
+    patterns = {kind: re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, sorted(vals, key=len, reverse=True)))
+                                 + r")(?!\w)") for kind, vals in needles.items() if vals}
+    squeezed = {kind: {v.replace(" ", "") for v in vals if sum(ch.isdigit() for ch in v) >= 7}
+                for kind, vals in needles.items()}
+    leaks = []
+    for path in sorted(folder.iterdir()):
+        text = html.unescape(_DATA_URI.sub(" ", path.read_text(encoding="utf-8"))).casefold()
+        compact = re.sub(r"\s+", "", text)
+        for kind, pattern in patterns.items():
+            hits = {m.group(0) for m in pattern.finditer(text)}
+            hits |= {v for v in squeezed.get(kind, ()) if v in compact}
+            if hits:
+                leaks.append((path.name, kind, len(hits)))
+    return leaks
+
+
+def _planted(draw, value):
+    """``value`` as it might appear in an output: case changed, HTML-escaped, spaced, glued to a word."""
+    import html
+
+    from hypothesis import strategies as st
+
+    shown = draw(st.sampled_from([value, value.upper(), value.title()]))
+    how = draw(st.sampled_from(["plain", "escape", "space-entity", "spaced", "squeezed", "in-word", "newline"]))
+    if how == "escape":
+        shown = html.escape(shown)
+    elif how == "space-entity":
+        shown = shown.replace(" ", "&#32;")
+    elif how == "spaced":  # a phone as people write it: digits in groups
+        shown = " ".join(shown[i:i + 2] for i in range(0, len(shown), 2))
+    elif how == "squeezed":
+        shown = shown.replace(" ", "")
+    elif how == "in-word":  # inside a longer word: must not match (unless digits, sought squeezed)
+        shown = draw(st.sampled_from(["x", "é", "_", "1"])) + shown + draw(st.sampled_from(["", "s", "9"]))
+    elif how == "newline":
+        shown = shown.replace(" ", "\n", 1)
+    return shown
+
+
+_ALPHABET = "ab1é @.-+"
+_KINDS = ["email", "name", "phone", "free text handle", "roster name"]
+
+
+def _values():
+    from hypothesis import strategies as st
+
+    piece = st.text(alphabet=_ALPHABET, min_size=1, max_size=12)
+    digits = st.text(alphabet="0123456789 +", min_size=7, max_size=14)
+    return st.dictionaries(st.sampled_from(_KINDS), st.sets(st.one_of(piece, digits), max_size=6), max_size=4)
+
+
+def test_scanner_finds_what_the_plain_search_finds(tmp_path_factory):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from analysis.publish import Scanner, _needles, scan_outputs
+
+    found = []
+
+    @st.composite
+    def case(draw):
+        values = draw(_values())
+        planted = [v for vals in values.values() for v in sorted(vals)]
+        pieces = []
+        for _ in range(draw(st.integers(0, 12))):
+            if planted and draw(st.booleans()):
+                pieces.append(_planted(draw, draw(st.sampled_from(planted))))
+            else:
+                pieces.append(draw(st.text(alphabet=_ALPHABET + "xX,;\n\xa0&<>\"'", max_size=10)))
+        return values, "".join(pieces)
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(case())
+    def agree(example):
+        values, text = example
+        folder = tmp_path_factory.mktemp("scan")
+        (folder / "page.html").write_text(text, encoding="utf-8")
+        (folder / "plain.txt").write_text(text.replace("&", " "), encoding="utf-8")
+        expected = reference_scan(folder, values)
+        walker = Scanner(_needles(values))
+        walker.FIND_LIMIT = 0  # the one-pass word walk instead of str.find
+        for scanner in (None, walker):
+            leaks, _ = scan_outputs([folder], values, scanner)
+            assert [(leak.file, leak.kind, leak.count) for leak in leaks] == expected
+        found.append(bool(expected))
+
+    agree()
+    assert sum(found) > len(found) // 10  # planted values are found, not only absent
+
+
+def test_scanner_locates_many_candidates_in_one_pass():
+    """Past FIND_LIMIT candidates the scanner walks the words once; same answer as str.find."""
+    from analysis.publish import Scanner
+
+    needles = {"email": {f"p{i}@example.org" for i in range(200)}, "name": {"anna de boer", "de boer"}}
+    text = " ".join(f"p{i}@example.org" for i in range(0, 200, 3)) + " xp1@example.org anna de boer, de boer"
+    many = Scanner(needles).hits(text)
+    few = Scanner(needles)
+    few.FIND_LIMIT = 10_000
+    assert many == few.hits(text)
+    assert len(many["email"]) == len(range(0, 200, 3)) and many["name"] == {"anna de boer", "de boer"}
+
+
+def test_fast_csv_writer_round_trips_awkward_text(tmp_path):
+    from analysis.publish import write_csv
+
+    frame = pd.DataFrame({
+        "participant": ["P1", "P2", "P3", "P4"],
+        "note": ['line one\r\nline two', 'she said "yes", twice', "=HYPERLINK(\"x\")", None],
+        "only_lf": ["a\nb", "c\rd", "", "plain"],
+        "score": [1.5, None, 3.0, 4.25],
+        "n": [1, 2, 3, 4],
+        "submitted": pd.to_datetime(["2026-03-01 09:00:00", "2026-03-01 09:00:05", None, "2026-03-02 23:59:59"]),
+    })
+    path = tmp_path / "t.csv"
+    write_csv(frame, path)
+    back = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    assert back["note"].tolist()[:3] == ['line one\r\nline two', 'she said "yes", twice', "'=HYPERLINK(\"x\")"]
+    assert pd.isna(back["note"][3])
+    assert back["only_lf"].fillna("").tolist() == ["a\nb", "c\rd", "", "plain"]
+    assert back["score"].tolist()[::2] == [1.5, 3.0] and pd.isna(back["score"][1])
+    assert back["n"].tolist() == [1, 2, 3, 4]
+    assert pd.to_datetime(back["submitted"]).equals(frame["submitted"])
+    assert "2026-03-01 09:00:05\n" in path.read_text()  # no fraction of a second appended
+    # pandas' own writer gives the same plain columns back (it leaves a lone CR unquoted: one row more)
+    frame.drop(columns="only_lf").to_csv(tmp_path / "p.csv", index=False)
+    theirs = pd.read_csv(tmp_path / "p.csv", keep_default_na=False, na_values=[""])
+    plain = ["participant", "score", "n", "submitted"]
+    assert back[plain].equals(theirs[plain])
+
+
+def test_formula_neutralising_leaves_non_text_cells_alone():
+    frame = pd.DataFrame({"mixed": ["=x", 3, None, "-1", 2.5], "s": pd.array(["@a", "b", None, "+c", "d"])})
+    out = neutralise_formulas(frame)
+    assert out["mixed"].tolist()[:2] == ["'=x", 3] and out["mixed"].tolist()[3:] == ["'-1", 2.5]
+    assert out["s"].tolist()[:2] == ["'@a", "b"] and out["s"].tolist()[3] == "'+c"
+    assert frame["s"].tolist()[0] == "@a"  # the input is not changed

@@ -215,15 +215,15 @@ class _Context:
 def _run_clean(ctx: _Context) -> tuple[dict, dict]:
     from analysis.clean import clean_study
     from analysis.protect import protect
-    from analysis.publish import Gate
+    from analysis.publish import Gate, write_csv
 
     study = ctx.study
     result = clean_study(study)  # the one read of every raw export
     processed = protect(result, study)
     ctx._gate = Gate.from_raws(study, result.raws)
     ctx.memory["responses.parquet"] = processed.data
-    public = {"responses.parquet": processed.data, "responses.csv": processed.data,
-              "changes.csv": processed.changes, "summary.json": processed.summary,
+    public = {"responses.parquet": processed.data, "responses.csv": lambda p: write_csv(processed.data, p),
+              "changes.csv": lambda p: write_csv(processed.changes, p), "summary.json": processed.summary,
               "study.json": describe_study(study)}
     private = {"quarantine.csv": lambda p: processed.quarantine.to_csv(p, index=False),
                "long_answers.csv": lambda p: processed.long_answers.to_csv(p, index=False),
