@@ -1244,7 +1244,6 @@ def profile_findings(res) -> Text:
     finding, clear = _finding(res, rows, labels)
     paragraphs.append(f"**Everyone together.** {finding}. {_advice(clear)}")
     return Text("\n\n".join(paragraphs))
-    return plots.missing_answers(table)
 
 
 # --- reflections ----------------------------------------------------------------------
@@ -1345,7 +1344,11 @@ def reflection_figure(res, by: str = "entry_point"):
     from analysis import plots
 
     what = "entry point" if by == "entry_point" else "readiness profile"
-    return plots.code_shares(reflection_share_numbers(res, by), title=f"What participants wrote, by {what}")
+    numbers = reflection_share_numbers(res, by)
+    top = numbers["everyone"].dropna().sort_values(ascending=False).head(3) if "everyone" in numbers else pd.Series()
+    alt = (f"Heat map of the share of writers with each code (rows) per {what} (columns); most written overall: "
+           + (", ".join(f"{code} {_pct(round(v, 2))}" for code, v in top.items()) or "nothing") + ".")
+    return plots.Described(plots.code_shares(numbers, title=f"What participants wrote, by {what}"), alt)
 
 
 def reflection_quotes(res) -> Text:
