@@ -245,6 +245,7 @@ def test_sample_codebook_as_item_blocks_is_half_as_long_and_cleans_byte_identica
     text = SAMPLE_STUDY.read_text().replace("codebook: codebook.yaml", f"codebook: {blocks}")
     text = re.sub(r"- path: raw/(\S+)", rf"- name: raw/\1\n  path: {SAMPLE_DIR}/raw/\1", text)  # same names
     (tmp_path / "study.yaml").write_text(text)
+    (tmp_path / "truth.json").write_bytes((SAMPLE_DIR / "truth.json").read_bytes())  # synthetic: demo key allowed
     assert main(["clean", str(SAMPLE_STUDY), "--out", str(tmp_path / "a")]) == 0
     assert main(["clean", str(tmp_path / "study.yaml"), "--out", str(tmp_path / "b")]) == 0
     assert (tmp_path / "a" / "responses.parquet").read_bytes() == (tmp_path / "b" / "responses.parquet").read_bytes()

@@ -49,7 +49,7 @@ def notebook_paths(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
     Examples
     --------
     >>> [p.name for p in notebook_paths()][:1]
-    ['01_data_quality.ipynb']
+    ['00_summary.ipynb']
     """
     return sorted(p for p in folder.glob("[0-9]*.ipynb") if not p.name.startswith("."))
 

@@ -1210,6 +1210,20 @@ def summary_caveats(res) -> Text:
     return caveats_text(res) if res.available("compare") else Text("")
 
 
+def _most_written(res, profile: str) -> str:
+    """" What they wrote most: ..." from the reflections stage (the two largest interpretable shares)."""
+    if not res.available("reflect"):
+        return ""
+    shares = res.reflection_shares
+    rows = shares[(shares["kind"] == "code") & (shares["entry_point"] == "all") & (shares["profile"] == profile)
+                  & (shares["interpretable"] == "yes")].sort_values("share", ascending=False, kind="stable")
+    if rows.empty:
+        return ""
+    labels = _code_labels(res)
+    top = [f"{labels.get(r.code, r.code)} ({_pct(round(r.share, 2))})" for r in rows.head(2).itertuples()]
+    return f" Mentioned most often in their reflections (share of those who wrote one): {_join(top)}."
+
+
 def _advice(clear: set) -> str:
     if clear == {1}:
         return f"Suggested start: **{ARMS[1]}**."
@@ -1236,7 +1250,7 @@ def profile_findings(res) -> Text:
             finding, clear = _finding(res, rows, labels)
             paragraphs.append(f"**{name.capitalize()}** (about {int(round(sizes[name]))} people, "
                               f"{_pct(round(sizes[name] / total, 2))}): {_profile_portrait(res, name)}. "
-                              f"{finding}. {_advice(clear)}")
+                              f"{finding}. {_advice(clear)}{_most_written(res, name)}")
     else:
         paragraphs.append("This study has no readiness profiles, so the answer is for everyone together. "
                           + stage_note(res, "profiles"))
