@@ -29,11 +29,9 @@ answered), other variables as text, and ``source``, ``source_row``.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import threading
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -804,44 +802,7 @@ def clean_study(study: Study) -> CleanResult:
     >>> result.data.groupby("wave", observed=True).size().to_dict()
     {'pre': 240, 'post': 230, 'followup': 140}
     """
-    with _small_pages():
-        return _clean_study(study)
-
-
-@contextlib.contextmanager
-def _small_pages():
-    """Let numpy allocate ordinary pages while cleaning, unless ``NUMPY_MADVISE_HUGEPAGE`` says otherwise.
-
-    numpy asks Linux for transparent huge pages for every array of 4 MB or more.
-    Where the kernel then compacts memory to find them (``defrag=madvise``, the
-    default of many cloud machines), a fresh huge page costs far more than the
-    512 small pages it replaces: building the clean columns of the 1,000,000-row
-    benchmark took 0.95 s, 0.9 s of it in the kernel; with small pages 0.6 s,
-    0.2-0.3 s in the kernel (three runs each).
-    The setting is numpy's documented global state (see "madvise hugepage on
-    Linux" in numpy's reference); it is restored afterwards.
-    """
-    global _small_page_users, _pages_before
-    toggle = getattr(getattr(getattr(np, "_core", None), "multiarray", None), "_set_madvise_hugepage", None)
-    if toggle is None or "NUMPY_MADVISE_HUGEPAGE" in os.environ:  # (numpy < 2) or the user's choice
-        yield
-        return
-    with _small_page_lock:  # cleanings in several threads: the first switches off, the last restores
-        if _small_page_users == 0:
-            _pages_before = toggle(False)
-        _small_page_users += 1
-    try:
-        yield
-    finally:
-        with _small_page_lock:
-            _small_page_users -= 1
-            if _small_page_users == 0:
-                toggle(_pages_before)
-
-
-_small_page_lock = threading.Lock()
-_small_page_users = 0
-_pages_before = True
+    return _clean_study(study)
 
 
 def _clean_study(study: Study) -> CleanResult:
