@@ -1092,7 +1092,7 @@ SUMMARY_MEASURES = ("confidence", "intention", "adoption", "satisfaction")
 LEANING = 0.5
 
 
-def sureness(row, confidence: float) -> tuple[str, int]:
+def sureness(row) -> tuple[str, int]:
     """How sure one effect is, in words fixed by a rule on its interval, and its direction.
 
     Returns a word ("clear", "leaning", "unclear", "too few") and +1 (tool-first
@@ -1101,11 +1101,11 @@ def sureness(row, confidence: float) -> tuple[str, int]:
     Examples
     --------
     >>> row = {"interpretable": "yes", "estimate": 0.4, "ci_low": 0.1, "ci_high": 0.7}
-    >>> sureness(row, 0.95)
+    >>> sureness(row)
     ('clear', 1)
-    >>> sureness(row | {"ci_low": -0.2}, 0.95)  # 0.4 is more than half of the half-width 0.45
+    >>> sureness(row | {"ci_low": -0.2})  # 0.4 is more than half of the half-width 0.45
     ('leaning', 1)
-    >>> sureness(row | {"estimate": 0.05, "ci_low": -0.5, "ci_high": 0.6}, 0.95)
+    >>> sureness(row | {"estimate": 0.05, "ci_low": -0.5, "ci_high": 0.6})
     ('unclear', 0)
     """
     if row["interpretable"] != "yes":
@@ -1180,7 +1180,7 @@ def _finding(res, rows: pd.DataFrame, labels: dict) -> tuple[str, set]:
             continue
         primary = EFFECT_TYPES[sel["kind"].iloc[0]][0]
         row = sel[sel["effect_type"] == primary].iloc[0]
-        word, direction = sureness(row, res.settings.confidence)
+        word, direction = sureness(row)
         arm = ARMS[1] if direction > 0 else ARMS[0]
         key = {"clear": f"**{arm} did better**", "leaning": f"{arm} may have done better",
                "unclear": "no clear difference", "too few": "too few to say"}[word]
