@@ -5,6 +5,30 @@ participant x wave), a change log (every value that was altered, with the rule)
 and a quarantine (every row set aside, with the reason). Every raw row ends in
 exactly one of data and quarantine; :func:`clean_study` checks this.
 
+The rules, in the order :func:`clean_study` applies them
+---------------------------------------------------------
+1. **Read** each export (:func:`analysis.io.read_export`); double-encoded
+   UTF-8 is repaired there and each repair is logged here.
+2. **Text**: every answer is stripped of surrounding whitespace; a blank is
+   missing. Timestamps are read in the tool's own format, else ISO 8601,
+   else as pandas reads them; numbers accept a decimal comma (logged).
+3. **Code answers** on their scales (below); multi-select answers become one
+   yes/no column per option.
+4. **Set aside** (quarantine, with the reason): a row with no answer, a
+   preview or test the tool marked, a test submission the study file
+   describes, a refusal of consent (in any wave: all of that person's rows),
+   a row without a participant key.
+5. **Duplicates**: of a person's rows in one wave, the complete one is kept,
+   then the latest submitted, then the later source, then the later row;
+   the others are set aside, naming the row kept.
+6. **Link waves**: each clean row gets its person's workshop and entry point,
+   from the first answer in any wave.
+7. The **log** keeps the changes of clean rows only: quarantined rows keep
+   their raw answers instead.
+
+Some steps are done on whole columns at once; those speed-ups live in
+:mod:`analysis.clean_fast`, each beside the plain version it replaces.
+
 Coding of answers
 -----------------
 * A label is matched after folding case, Unicode form, quotes and whitespace,
@@ -152,13 +176,13 @@ def _code_items(values: pd.Series, var: Variable, provenance: pd.DataFrame, chan
             "source": provenance[SOURCE].iloc[0],  # one export: the same name on every row
             "source_row": provenance[ROW].to_numpy()[rows], "variable": var.name,
             "old": pd.array(np.array(uniques, dtype=object)[answer], dtype="str"),
-            # labels as text; with an NA among them an object column, as the log has always had
+            # labels as text; with an NA among them an object column
             "new": pd.Series(new[answer], dtype="str" if all(isinstance(v, str) for v in new[ruled]) else object),
             "rule": pd.array(np.array([c.rule for c in coded], dtype=object)[answer], dtype="str")}))
     outcomes = _outcomes(var)
     of_code = {o.code: k for k, o in enumerate(outcomes) if o.missing is None}
     of_reason = {o.missing: k for k, o in enumerate(outcomes[:-1]) if o.missing is not None}
-    # a code that is no level's raises a KeyError, as before
+    # a code that is no level's is a bug in the scale: a KeyError
     found = [of_reason[c.missing] if np.isnan(c.code) else of_code[c.code] for c in coded]
     return {var.name: np.array(found, dtype=_outcome_dtype(outcomes))[inverse]}
 
@@ -697,7 +721,7 @@ def _tidy(rows: pd.DataFrame, kept: np.ndarray, groups: pd.DataFrame, by_key: np
     with ThreadPoolExecutor(max_workers=2) as pool:  # two at a time: taking rows mostly releases the GIL
         for built in pool.map(build, [c for c in columns if c not in made and c in rows]):  # not <item>_code...
             made.update(built)
-    for col in columns:  # as before, though no column is named after a multi-select (its options are)
+    for col in columns:  # a multi-select among the first columns (named workshop, say): options as booleans
         var = cb.variables.get(col)
         if var is not None and var.role == "multiselect":
             for option in var.option_columns():

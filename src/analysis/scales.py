@@ -44,7 +44,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-# One BLAS thread is much faster for these tiny matrices than a pool fighting over 2 cores.
+# Reliability is computed on one BLAS thread, within the call only: for these tiny matrices a
+# thread pool costs more than it saves.
 from threadpoolctl import threadpool_limits
 
 #: The readiness constructs measured on the pre-survey.
