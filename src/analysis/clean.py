@@ -304,7 +304,7 @@ def _parse_times(values: pd.Series, fmt: str | None, var: str, prov, changes) ->
         if not todo.any():
             break
         got = pd.to_datetime(stripped[todo], format=attempt, errors="coerce", utc=True)
-        parsed[todo] = got.dt.tz_localize(None).astype("datetime64[ns]")
+        parsed[todo] = fast.naive_ns(got)  # a time outside 1677-2262 is not a survey's: unparseable
     _log(changes, prov, given & parsed.isna(), var, values, pd.NA, "unparseable timestamp")
     return parsed
 

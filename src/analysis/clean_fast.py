@@ -447,8 +447,20 @@ def times_of_format_plain(stripped: pd.Series, fmt: str | None) -> pd.Series:
     """Reference for :func:`times_of_format`: pandas reads ``fmt`` (NaT where it cannot), times naive."""
     if fmt is None:
         return pd.Series(pd.NaT, index=stripped.index, dtype="datetime64[ns]")
-    got = pd.to_datetime(stripped, format=fmt, errors="coerce", utc=True)
-    return got.dt.tz_localize(None).astype("datetime64[ns]")
+    return naive_ns(pd.to_datetime(stripped, format=fmt, errors="coerce", utc=True))
+
+
+def naive_ns(times: pd.Series) -> pd.Series:
+    """UTC times as naive nanosecond times; a time outside their range (before 1677, after 2262) is NaT.
+
+    Examples
+    --------
+    >>> naive_ns(pd.to_datetime(pd.Series(["1500-01-01", "2026-03-01"]), utc=True)).tolist()
+    [NaT, Timestamp('2026-03-01 00:00:00')]
+    """
+    naive = times.dt.tz_localize(None)
+    inside = naive.between(pd.Timestamp.min, pd.Timestamp.max) | naive.isna()
+    return naive.where(inside).astype("datetime64[ns]")
 
 
 def times_of_format(stripped: pd.Series, fmt: str | None) -> pd.Series:
