@@ -1284,7 +1284,7 @@ def reflections_overview(res) -> Text:
                  "elsewhere the automatic codes.")
     else:
         text += ("Every code here is the automatic coder's: no human has coded these answers yet. The coding sheet "
-                 "(`coding_sheet.csv` in the results folder) has a column per code to fill in; name the filled-in "
+                 "(`coding_sheet.xlsx` in the results folder) has a column per code to fill in; name the filled-in "
                  "sheet in the study file (`human_codes: [coder_a.csv]`) and the next build reports the agreement "
                  "and uses the human codes.")
     return Text(text)
