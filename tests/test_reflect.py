@@ -363,6 +363,13 @@ def test_reflect_command_and_a_changed_sheet_rebuild_only_reflect(tmp_path, caps
     assert runs["clean"] == "reused" and runs["reflect"] == "done"
     assert set(pd.read_csv(out / "reflections.csv").query("kind == 'code'")["code"]) == {"networking"}
     assert manifest["stages"]["reflect"]["status"] == "done"
+    # too few people for profiles: page 04's profile x entry point part says so instead of a table
+    from analysis import results, summarise
+
+    res = results.load(out)
+    assert not res.available("profiles")
+    assert summarise.reflection_cells_table(res) == summarise.CELL_WORDS["no_profiles"]
+    assert summarise.reflection_cells_figure(res) == summarise.CELL_WORDS["no_profiles"]
 
 
 def test_a_study_without_free_text_is_not_available(tmp_path, capsys):
@@ -382,7 +389,33 @@ def test_page_04_renders_on_the_sample(sample_outputs):
     assert "What participants wrote" in page and "Not available for this study" not in page
     assert page.count('src="data:image/png;base64,') >= 2
     assert "still needs the tool basics" in page and "In their own words" in page
+    assert "By readiness profile and entry point" in page and "tool-shy · tool-first" in page
     assert "<script>alert" not in page  # the injected reflection is shown as text, if at all
+
+
+def test_shares_per_profile_and_entry_point_on_page_04():
+    from analysis import results, summarise
+
+    res = results.load(SAMPLE_RESULTS)
+    stored = res.reflection_shares
+    table = summarise.reflection_cells_table(res)
+    arms = ["strategy-first", "tool-first"]
+    assert len(table.columns) == 1 + len(res.profile_names) * len(arms)
+    # every cell is the stored share of that profile and entry point, with its interval
+    labels = {spec["label"]["en"]: name for name, spec in res.reflection_info["codes"].items()}
+    for column in table.columns[1:]:
+        profile, arm = column.rsplit(" (n = ", 1)[0].split(" · ")
+        for label, cell in zip(table["code"], table[column]):
+            row = stored[(stored["kind"] == "code") & (stored["code"] == labels[label]) & (stored["profile"] == profile)
+                         & (stored["entry_point"] == arm)].iloc[0]
+            assert cell.startswith(f"{round(100 * row['share'])}% (") if row["interpretable"] == "yes" else cell == \
+                summarise.TOO_FEW
+    numbers = summarise.reflection_cell_numbers(res)
+    assert numbers.shape == (len(table), len(table.columns) - 1)
+    assert "strategy-first or tool-first" in summarise.reflection_cells_intro(res)
+    tools = summarise.reflection_cells_table(res, kind="tool")
+    assert "linkedin" in set(tools["tool"]) and "bluesky" not in set(tools["tool"])  # nobody named bluesky
+    assert "Largest difference between entry points" in summarise.reflection_cells_figure(res).alt
 
 
 def test_page_04_says_so_on_a_study_without_free_text(tmp_path):

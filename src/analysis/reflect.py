@@ -1,7 +1,9 @@
 """Reflect: code the scrubbed free-text reflections, check the coding, and count the codes.
 
-Every answer to a ``role: text`` variable (after :mod:`analysis.protect`: the
-text is scrubbed) is coded with a small, readable lexicon:
+Every answer to a ``role: text`` variable, its slots and write-ins (after
+:mod:`analysis.protect`: the text is scrubbed; write-ins beside closed
+questions are not reflections, see :func:`text_variables`) is coded with a
+small, readable lexicon:
 
 1. **Junk first.** An answer with no letters ("-", "...", an emoji), a known
    non-answer ("n.v.t.", "geen", "nothing", "no comment") or keyboard mash
@@ -799,7 +801,22 @@ def quotes(coded: pd.DataFrame, final: pd.DataFrame, people: pd.DataFrame, cells
 # --- the stage ----------------------------------------------------------------------
 
 def text_variables(codebook, columns) -> list[str]:
-    """The free-text columns: every ``role: text`` variable, with its numbered slots and write-ins."""
+    """The free-text columns coded: every ``role: text`` variable, with its numbered slots and write-ins.
+
+    Every open question is ``role: text`` (``analysis init`` drafts any free-text
+    question so, a closing "anything else?" as much as "what will you take
+    away?"), so all of them are coded. Not coded: the write-in beside a closed
+    question (``<item>_other``, a form's "Other: ..." of a multiselect or
+    group). It names an option missing from the list, not what someone took
+    away, and coding it would count everyone who ticked "other" as having
+    written a reflection (the shares are of writers). Such write-ins are still
+    scrubbed (:func:`analysis.protect.free_text_columns`).
+
+    >>> from types import SimpleNamespace as V
+    >>> cb = V(variables={"reflection": V(role="text"), "tools": V(role="multiselect"), "sat": V(role="item")})
+    >>> text_variables(cb, ["participant", "reflection", "reflection_2", "reflection_other", "tools_other", "sat_other"])
+    ['reflection', 'reflection_2', 'reflection_other']
+    """
     names = [name for name, var in codebook.variables.items() if var.role == "text"]
     found = []
     for name in names:
