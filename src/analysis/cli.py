@@ -6,7 +6,7 @@ simulate  write a synthetic study with planted truth
 clean     clean and protect a study's exports: responses, change log, summary
 profiles  readiness profiles: reliability.csv, fit.csv, profiles.csv, stability.csv
 compare   strategy-first vs tool-first, overall and per profile: effects.csv
-reflect   code the free-text reflections: reflections.csv, coding_sheet.csv, shares per profile
+reflect   code the free-text reflections: reflections.csv, coding_sheet.xlsx, shares per profile
 report    every stage, then the notebooks as offline HTML pages and index.html
 check-privacy  search output folders for personal values from a study's raw inputs
 inspect   show each export as the reader sees it: format, encoding, columns and what they hold

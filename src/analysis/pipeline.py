@@ -17,7 +17,7 @@ The results folder holds::
     fit.csv             profiles: fit table, profiles.csv (posteriors), stability.csv,
                                   profile_means.csv, certainty.csv, crosscheck.csv, profiles.json
     effects.csv         compare: entry-point effects, outcomes.csv
-    reflections.csv     reflect: codes found in the free text, coding_sheet.csv, reflection_shares.csv,
+    reflections.csv     reflect: codes found in the free text, coding_sheet.xlsx, reflection_shares.csv,
                                  reflection_quotes.csv, reflections.json (reflection_agreement.csv with human codes)
     private/            quarantine.csv (raw rows set aside), gate.json (what the leak gate looks for)
 

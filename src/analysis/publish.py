@@ -120,7 +120,7 @@ class PrivacyLeak(Exception):
 
 #: Files the gate reads; anything under a folder named ``private`` is skipped.
 SCANNED_SUFFIXES = (".csv", ".tsv", ".json", ".html", ".htm", ".ipynb", ".txt", ".md", ".yaml", ".yml",
-                    ".parquet")
+                    ".parquet", ".xlsx")
 _DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+")
 
 
@@ -187,9 +187,26 @@ def _table_text(path: Path) -> str:
     return "\n".join(parts)
 
 
+def _workbook_text(path: Path) -> str:
+    """A workbook's sheet names and cell values, one cell a line (so a match never joins two cells)."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        parts = []
+        for ws in wb.worksheets:
+            parts.append(ws.title)
+            parts.extend(str(v) for row in ws.iter_rows(values_only=True) for v in row if v is not None)
+        return "\n".join(parts)
+    finally:
+        wb.close()
+
+
 def _readable_text(path: Path) -> str:
     if path.suffix == ".parquet":
         text = _table_text(path)
+    elif path.suffix.lower() == ".xlsx":
+        text = _workbook_text(path)
     elif path.suffix == ".ipynb":
         nb = json.loads(path.read_text(encoding="utf-8"))
         parts = []

@@ -1284,7 +1284,7 @@ def reflections_overview(res) -> Text:
                  "elsewhere the automatic codes.")
     else:
         text += ("Every code here is the automatic coder's: no human has coded these answers yet. The coding sheet "
-                 "(`coding_sheet.csv` in the results folder) has a column per code to fill in; name the filled-in "
+                 "(`coding_sheet.xlsx` in the results folder) has a column per code to fill in; name the filled-in "
                  "sheet in the study file (`human_codes: [coder_a.csv]`) and the next build reports the agreement "
                  "and uses the human codes.")
     return Text(text)
@@ -1413,3 +1413,118 @@ def reflection_caveats(res) -> Text:
         "the intervals say how much.\n"
         "- Quotes are scrubbed of names, e-mail addresses, handles and numbers, shortened, and taken only from "
         f"groups of at least {info['min_n']} people, so that a quote cannot point to one person.")
+
+
+# --- reflections per readiness profile and entry point ----------------------------------
+# The comparison's question asked of the reflections: within each profile, what did people write
+# after each entry point? The sentences of this part, in one place (English; str.format fields).
+CELL_WORDS = {
+    "no_profiles": "This study has no readiness profiles, so the shares cannot be split by profile and entry point.",
+    "no_arms": "This study does not record an entry point per session, so the shares cannot be split by entry "
+               "point within a profile.",
+    "intro": "Each cell is the share of the people in a readiness profile who wrote about the theme after a "
+             "{arms} session (people count with their profile probability; n is that weighted number). "
+             "Each entry point ran in {sessions}, so a difference between the two columns of a profile rests on "
+             "few sessions: read the intervals before the difference.",
+    "column": "{profile} · {arm} (n = {n})",
+    "figure_title": "What participants wrote, by readiness profile and entry point",
+    "figure_alt": "Heat map of the share of writers with each code (rows) per readiness profile and entry point "
+                  "(columns, grouped by profile). Largest difference between entry points within a profile: "
+                  "{largest}.",
+    "largest": "{code} among {profile} ({a} {arm_a}, {b} {arm_b})",
+    "none": "none that can be interpreted",
+}
+
+
+def _cells(res, kind: str = "code") -> pd.DataFrame | Text:
+    """The profile x entry point rows of the reflection shares (a sentence when the study has no such cells)."""
+    info = res.reflection_info
+    if not info.get("by_profile"):
+        return Text(CELL_WORDS["no_profiles"])
+    if not info.get("by_entry_point"):
+        return Text(CELL_WORDS["no_arms"])
+    shares = res.reflection_shares
+    part = shares[(shares["kind"] == kind) & (shares["profile"] != "all") & (shares["entry_point"] != "all")]
+    profiles = [p for p in res.profile_names if p in set(part["profile"])]
+    arms = [a for a in ARMS if a in set(part["entry_point"])] + sorted(set(part["entry_point"]) - set(ARMS))
+    order = {(p, a): k for k, (p, a) in enumerate((p, a) for p in profiles for a in arms)}
+    return part.assign(cell=[order.get(x) for x in zip(part["profile"], part["entry_point"])]).dropna(subset="cell")
+
+
+def reflection_cells_intro(res) -> Text:
+    """What a profile x entry point cell of the reflections is, and how few sessions stand behind it."""
+    part = _cells(res)
+    if isinstance(part, Text):
+        return part
+    sessions = part.groupby("entry_point")["sessions"].max()
+    arms = " or ".join(a for a in ARMS if a in sessions.index)
+    counts = _join(sorted({_count(int(s), "session") for s in sessions if pd.notna(s)})) or "an unknown number of sessions"
+    return Text(CELL_WORDS["intro"].format(arms=arms, sessions=counts))
+
+
+def reflection_cells_table(res, kind: str = "code") -> pd.DataFrame | Text:
+    """Share of writers with each code (or tool) per readiness profile and entry point, as readable cells
+    (columns grouped by profile); a sentence when the study has no profiles or no entry points."""
+    part = _cells(res, kind)
+    if isinstance(part, Text):
+        return part
+    if kind == "tool":  # tools nobody named are left out
+        part = part[part.groupby("code")["share"].transform("max") > 0]
+    if part.empty:
+        return Text("No tool was named in these answers." if kind == "tool" else "No answer could be coded.")
+    part = part.sort_values("cell", kind="stable")
+    cols = part.drop_duplicates("cell")
+    names = [CELL_WORDS["column"].format(profile=r.profile, arm=r.entry_point, n=round(r.n))
+             for r in cols.itertuples()]
+    table = part.assign(text=part.apply(_share_cell, axis=1)).pivot(index="code", columns="cell", values="text")
+    table = table.reindex(index=list(dict.fromkeys(res.reflection_shares.query("kind == @kind")["code"])),
+                          columns=cols["cell"].tolist()).dropna(how="all")
+    table.columns = names
+    labels = _code_labels(res) if kind == "code" else {}
+    table.index = [labels.get(c, c) for c in table.index]
+    table.index.name = "code" if kind == "code" else "tool"
+    return table.reset_index()
+
+
+def reflection_cell_numbers(res) -> pd.DataFrame | Text:
+    """The numbers behind the profile x entry point heat map (NaN: too few to interpret), rounded."""
+    part = _cells(res)
+    if isinstance(part, Text):
+        return part
+    part = part.sort_values("cell", kind="stable")
+    cols = part.drop_duplicates("cell")
+    table = part.assign(value=part["share"].where(part["interpretable"] == "yes")).pivot(
+        index="code", columns="cell", values="value")
+    table = table.reindex(index=part["code"].drop_duplicates(), columns=cols["cell"].tolist()).round(2)
+    table.columns = [f"{r.profile}\n{r.entry_point}" for r in cols.itertuples()]
+    table.index = [_code_labels(res).get(c, c) for c in table.index]
+    return table
+
+
+def _largest_gap(res, numbers: pd.DataFrame) -> str:
+    best = None
+    for code, row in numbers.iterrows():
+        by_profile: dict[str, list] = {}
+        for column, value in row.items():
+            profile, arm = column.split("\n", 1)
+            by_profile.setdefault(profile, []).append((arm, value))
+        for profile, pairs in by_profile.items():
+            pairs = [(a, v) for a, v in pairs if pd.notna(v)]
+            if len(pairs) == 2 and (best is None or abs(pairs[0][1] - pairs[1][1]) > best[0]):
+                best = (abs(pairs[0][1] - pairs[1][1]), code, profile, pairs)
+    if best is None:
+        return CELL_WORDS["none"]
+    _, code, profile, ((arm_a, a), (arm_b, b)) = best
+    return CELL_WORDS["largest"].format(code=code, profile=profile, a=_pct(a), arm_a=arm_a, b=_pct(b), arm_b=arm_b)
+
+
+def reflection_cells_figure(res):
+    """Heat map of the share of writers with each code per readiness profile and entry point (or the
+    sentence saying why there is none)."""
+    from analysis import plots
+
+    numbers = reflection_cell_numbers(res)
+    if isinstance(numbers, Text):
+        return numbers
+    alt = CELL_WORDS["figure_alt"].format(largest=_largest_gap(res, numbers))
+    return plots.Described(plots.code_shares(numbers, title=CELL_WORDS["figure_title"]), alt)
