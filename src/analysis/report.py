@@ -14,6 +14,13 @@ in plain words what the study lacks and how to add it. ``index.html`` lists
 every page with its status. All pages pass the leak gate together, through the
 one publish step, before any is kept.
 
+Every page links the index, the summary and its neighbours (in the notebooks'
+order) and lists its own h2 headings; cells tagged ``researchers`` are gathered
+into one collapsed "For researchers" section at its end; its ``<html lang>`` is
+the study's language. Labels come from the notebook's metadata
+(``analysis.nav``, ``analysis.researchers_label``; English by default).
+:func:`write_pdf` prints the summary with headless Chromium (``report --pdf``).
+
 Notebook kernels read stored results only: while they run,
 ``ANALYSIS_RESULTS_ONLY`` is set, and reading a raw export or fitting profiles
 there stops with an error. An error inside a notebook is a bug in the suite
