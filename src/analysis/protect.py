@@ -29,7 +29,14 @@ from analysis.clean import CleanResult, clean_study, normalise_key
 from analysis.codebook import Study, load_study
 from analysis.errors import InputError
 from analysis.paths import user_config_dir
-from analysis.scrub import MAX_ANSWER_CHARS, PLACEHOLDERS, known_names, name_pattern, scrub_text, strip_controls
+from analysis.scrub import (
+    MAX_ANSWER_CHARS,
+    PLACEHOLDERS,
+    known_names,
+    name_pattern,
+    remove_controls,
+    scrub_text,
+)
 
 #: Public key of the committed sample study. Never use it for real data.
 DEMO_KEY = "workshop-analysis-demo-key (public, sample data only)"
@@ -304,16 +311,16 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
             cache[text] = scrub_text(text, names)
         return cache[text]
 
+    row_sources, row_numbers = data["source"].tolist(), data["source_row"].tolist()  # (not .at per row: slow)
     for name, column_name in texts:
         if column_name not in data:
             continue
         new = []
-        for row, text in zip(data.index, data[column_name]):
+        for k, text in enumerate(data[column_name]):
             if not isinstance(text, str):
                 new.append(pd.NA)
                 continue
-            where = {"source": data.at[row, "source"], "source_row": data.at[row, "source_row"],
-                     "variable": column_name}
+            where = {"source": row_sources[k], "source_row": row_numbers[k], "variable": column_name}
             if len(text) > MAX_ANSWER_CHARS:
                 long_answers.append({**where, "length": len(text), "text": text})
                 log.append({**where, "old": f"[{len(text)} characters]", "new": f"[first {MAX_ANSWER_CHARS}]",
@@ -346,7 +353,10 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
     for frame in (data, changes):
         for column in frame.columns:
             if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column].dtype):
-                frame[column] = frame[column].map(lambda v: strip_controls(v)[0] if isinstance(v, str) else v)
+                fixed, removed = remove_controls(frame[[column]], column)
+                if removed:
+                    frame[column] = fixed[column]
+                    scrubbed["control"] += removed  # counted in the summary
     summary = dict(result.summary)
     summary["sources"] = [{**e, "source": sources.get(e["source"], e["source"])} for e in summary.get("sources", [])]
     summary["scrubbed"] = {kind: int(scrubbed.get(kind, 0)) for kind in PLACEHOLDERS}

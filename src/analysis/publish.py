@@ -14,6 +14,7 @@ a spreadsheet would run as a formula neutralised (:func:`neutralise_formulas`).
 from __future__ import annotations
 
 import csv
+import functools
 import html
 import json
 import logging
@@ -29,38 +30,22 @@ import pandas as pd
 from analysis.codebook import Study, load_study
 from analysis.protect import free_text_columns, pii_values
 from analysis.scrub import (
+    _is_text,
+    _text_cells,
     COMMON_WORDS,
     NAME_PARTICLES,
     known_names,
     name_pattern,
     personal_spans,
     scrub_text,
+    remove_controls,
     split_names,
-    strip_controls,
 )
 
 _WHITESPACE = re.compile(r"\s+")
 
 #: A cell a spreadsheet runs as a formula: = + - @ first, after any leading whitespace, tab or CR.
 _FORMULA = r"[\s\x00-\x1f]*[=+\-@]"
-#: What never belongs in an output cell: control characters (not tab or LF), CR, bidi overrides.
-_UNSAFE = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]"
-
-log = logging.getLogger(__name__)
-
-
-def _text_cells(values: pd.Series):
-    """Positions (None: all) and the text of a column's text cells (cells that are not text are never changed)."""
-    if values.dtype == object:
-        where = np.flatnonzero((values.map(type) == str).to_numpy())
-        return where, values.iloc[where].astype("str")
-    return None, values
-
-
-def _is_text(values: pd.Series) -> bool:
-    return values.dtype == object or pd.api.types.is_string_dtype(values.dtype)
-
-
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     r"""Prefix ``'`` to text cells a spreadsheet would run as a formula.
 
@@ -86,41 +71,6 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
             fixed.iloc[risky] = "'" + values.iloc[risky].astype("str")
             out.isetitem(i, fixed)
     return out
-
-
-def remove_controls(frame: pd.DataFrame, name: str = "table") -> tuple[pd.DataFrame, int]:
-    r"""Text cells without control characters or bidi overrides, line breaks as ``\n`` (logged).
-
-    What :func:`analysis.scrub.strip_controls` does, for every text cell of a
-    table an output is written from; only cells holding such a character are
-    changed. The number removed is logged (warning) with ``name``.
-
-    Examples
-    --------
-    >>> frame, n = remove_controls(pd.DataFrame({"t": ["ok", "a\rb\x07", "\u202eevil"]}))
-    >>> frame["t"].tolist(), n
-    (['ok', 'a\nb', 'evil'], 2)
-    """
-    out, removed = frame, 0
-    for i, col in enumerate(frame.columns):
-        values = frame.iloc[:, i]
-        if not _is_text(values):
-            continue
-        where, text = _text_cells(values)
-        bad = text.str.contains(_UNSAFE).fillna(False).to_numpy(dtype=bool)
-        if not bad.any():
-            continue
-        if out is frame:
-            out = frame.copy(deep=False)
-        fixed = values.copy()
-        rows = np.flatnonzero(bad) if where is None else where[bad]
-        cleaned = [strip_controls(v) for v in values.iloc[rows]]
-        fixed.iloc[rows] = [v for v, _ in cleaned]
-        removed += sum(n for _, n in cleaned)
-        out.isetitem(i, fixed)
-    if removed:
-        log.warning("%s: %d control character(s) or bidi override(s) removed", name, removed)
-    return out, removed
 
 
 def write_csv(frame: pd.DataFrame, path) -> None:
@@ -322,6 +272,7 @@ def _dictionary_word(word: str) -> bool:
     return any(simplemma.is_known(word, lang=lang) for lang in _DICTIONARY_LANGUAGES)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def rare_word(word: str) -> bool:
     """Whether one word of a name is rare enough to identify someone: the gate seeks it alone.
 
