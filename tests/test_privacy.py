@@ -201,7 +201,8 @@ def test_report_refuses_to_publish_a_leak(tmp_path, sample_study, sample_clean, 
     with pytest.raises(PrivacyLeak) as err:
         render_reports(SAMPLE_STUDY, tmp_path / "out", results=sample_results.folder, notebooks=[nb],
                        progress=False)
-    assert [leak.kind for leak in err.value.leaks] == ["email"]
+    kinds = [leak.kind for leak in err.value.leaks]  # the e-mail, and the name its local part spells
+    assert "email" in kinds and set(kinds) <= {"email", "name", "free text name"}
     assert list((tmp_path / "out").glob("*.html")) == []
 
 
