@@ -248,6 +248,8 @@ def ascii_fold(text: str) -> str:
     >>> ascii_fold("Jöran ÇELİK’s ｊａｎ＠ｅｘａｍｐｌｅ．ｎｌ Ana–María l\u200bisa")
     "joran celik's jan@example.nl ana-maria lisa"
     """
+    if text.isascii():
+        return text.lower()
     text = unicodedata.normalize("NFKD", text)
     for ch in _DASH_CHARS:
         if ch in text:
@@ -335,23 +337,30 @@ def _needles(values: dict[str, set[str]], fold=None, origins: dict | None = None
     whole, never as its pieces. With ``origins``, each needle's origin is
     noted: ``origins[(kind, needle)] = value``.
     """
-    fold = fold or (lambda v: v.casefold())
+    folds = (fold,) if callable(fold) else tuple(fold) if fold else (str.casefold,)
     needles: dict[str, set[str]] = {}
     for kind, vals in values.items():
         is_name = "name" in kind.lower() and kind != FILE_NAME_KIND
+        found_here = needles.setdefault(kind, set())
         for value in vals:
             # a cell may list several names; details found in free text, addresses and URLs are one value each
             listed = not kind.startswith("free text") and "@" not in value and "/" not in value
             pieces = [value] + (split_names(value) if listed else [])
             for piece in pieces:
-                v = _WHITESPACE.sub(" ", fold(piece)).strip()
-                found = _name_needles(v) if is_name and "@" not in v and "/" not in v else {v}
-                for n in found:
-                    if _weak(n):
-                        continue
-                    needles.setdefault(kind, set()).add(n)
+                for v in {f(piece) for f in folds}:  # (one form for an ASCII value)
+                    v = _WHITESPACE.sub(" ", v).strip()
+                    if is_name and "@" not in v and "/" not in v:
+                        found = [n for n in _name_needles(v) if not _weak(n)]
+                    elif "@" in v or not _weak(v):  # an e-mail address or handle is never too ordinary
+                        found = [v] if len(v) >= 5 else []
+                    else:
+                        found = []
+                    found_here.update(found)
                     if origins is not None:
-                        origins.setdefault((kind, n), value)
+                        for n in found:
+                            origins.setdefault((kind, n), value)
+        if not found_here:
+            del needles[kind]
     return needles
 
 
@@ -421,6 +430,9 @@ def _word_runs(text: str) -> set[str]:
     return set(_WORD.findall(" ".join(set(text.split()))))  # whitespace never lies inside a word
 
 
+_SEVEN_DIGITS = re.compile(r"(?:\D*\d){7}")  # (\D and \d are disjoint: no backtracking)
+
+
 class Scanner:
     """Finds the needles of each kind in a text, in time linear in the text.
 
@@ -467,7 +479,7 @@ class Scanner:
                     else:
                         self.by_anchor.setdefault(anchor[0], []).append(v)
                 self.kinds_of[v].append(kind)
-                if sum(ch.isdigit() for ch in v) >= 7:
+                if _SEVEN_DIGITS.match(v):  # at least 7 digits
                     squeezed.setdefault(v.replace(" ", ""), set()).add(kind)
         self.squeezed = squeezed
         self._automaton = None
@@ -544,8 +556,8 @@ class Scanner:
 class FoldedScanner:
     """The gate's search: the needles as typed and folded, in text as written and folded.
 
-    Two :class:`Scanner` passes: the case-folded and the :func:`ascii_fold`-ed
-    needles in the case-folded text (any script), and the folded needles in the
+    One :class:`Scanner` of the case-folded and the :func:`ascii_fold`-ed
+    needles, run twice: on the case-folded text (any script), and on the
     ASCII-folded lines of the text that are not ASCII already (so "Jöran",
     "JORAN", "Jöran" in NFD and "ｊｏｒａｎ" all match the needle "joran"). Both
     are linear in the text.
@@ -559,18 +571,15 @@ class FoldedScanner:
 
     def __init__(self, values: dict[str, set[str]]):
         self.origins: dict[tuple, str] = {}
-        folded = _needles(values, fold=ascii_fold, origins=self.origins)
-        plain = _needles(values, origins=self.origins)
-        for kind, found in folded.items():  # text that is ASCII already holds the folded forms as they are
-            plain.setdefault(kind, set()).update(found)
-        self.plain, self.folded = Scanner(plain), Scanner(folded)
+        # one scanner: the folded needles are ASCII, so the case-folded ones never match folded text
+        self.scanner = Scanner(_needles(values, fold=(str.casefold, ascii_fold), origins=self.origins))
 
     def hits(self, text: str) -> dict[str, set[str]]:
         """Kind -> the distinct needles found in ``text`` (already case folded, as :func:`_readable_text` gives)."""
-        hits = self.plain.hits(text)
+        hits = self.scanner.hits(text)
         if not text.isascii():
             lines = "\n".join(line for line in text.split("\n") if not line.isascii())
-            for kind, found in self.folded.hits(ascii_fold(lines)).items():
+            for kind, found in self.scanner.hits(ascii_fold(lines)).items():
                 hits.setdefault(kind, set()).update(found)
         return hits
 
