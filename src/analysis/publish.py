@@ -757,8 +757,9 @@ def _write(path: Path, content) -> None:
     elif isinstance(content, pd.DataFrame):
         if path.suffix == ".parquet":
             remove_controls(content, path.name)[0].to_parquet(path, index=False)
-        elif path.suffix == ".csv":
-            write_csv(content, path)  # text quoted, controls removed, formulas neutralised
+        elif path.suffix == ".csv":  # (small tables; large ones: write_csv)
+            # no CR is left, so pandas quotes every cell holding a line break: a record never splits
+            neutralise_formulas(remove_controls(content, path.name)[0]).to_csv(path, index=False)
         else:
             raise ValueError(f"no writer for a table as {path.name}")
     elif isinstance(content, dict):
