@@ -1,6 +1,7 @@
 """Privacy: stable keyed pseudonyms, scrubbed free text, no PII in processed outputs."""
 
 import json
+from collections import Counter
 
 import pandas as pd
 import pytest
@@ -557,8 +558,6 @@ def test_a_leak_through_clean_names_output_column_origin_and_fix(canary_study, t
         assert value not in err.casefold()
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["private"]
 
-
-from collections import Counter  # noqa: E402
 
 
 def _sample_person(sample_study, sample_clean):
