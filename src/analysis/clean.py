@@ -580,6 +580,12 @@ def _clean_study(study: Study) -> CleanResult:
         spill = rows["_reason"].isna().to_numpy() & np.isin(key_codes, refused)
         rows.loc[spill, "_reason"] = "no consent"
         rows.loc[spill, "_detail"] = "declined in another wave"
+    if study.consent_required:  # consent required: someone who never answered it is set aside too
+        answered = rows[study.consent_required].notna().to_numpy() if study.consent_required in rows else False
+        on_record = np.unique(key_codes[answered & (key_codes >= 0)])
+        unasked = rows["_reason"].isna().to_numpy() & ~np.isin(key_codes, on_record)
+        rows.loc[unasked, "_reason"] = "no consent"
+        rows.loc[unasked, "_detail"] = f"no answer to {study.consent_required} on record (consent: required)"
 
     # Duplicates: same participant and wave -> keep the complete, latest submission (see _duplicates).
     dup, kept_at = _duplicates(rows, key_codes)

@@ -224,11 +224,19 @@ def _run_clean(ctx: _Context) -> tuple[dict, dict]:
     ctx.memory["responses.parquet"] = processed.data
     public = {"responses.parquet": processed.data, "responses.csv": lambda p: write_csv(processed.data, p),
               "changes.csv": lambda p: write_csv(processed.changes, p), "summary.json": processed.summary,
-              "study.json": describe_study(study)}
+              "study.json": _public_description(study, processed.source_names)}
     private = {"quarantine.csv": lambda p: processed.quarantine.to_csv(p, index=False),
                "long_answers.csv": lambda p: processed.long_answers.to_csv(p, index=False),
                ctx._gate.FILE: lambda p: ctx._gate.save(p.parent)}
     return public, private
+
+
+def _public_description(study: Study, source_names: dict) -> dict:
+    """:func:`describe_study` with the export names as published (scrubbed of names)."""
+    described = describe_study(study)
+    for source in described.get("sources", []):
+        source["name"] = source_names.get(source["name"], source["name"])
+    return described
 
 
 def _readiness_items(study: Study) -> dict:
@@ -417,7 +425,7 @@ def build(study, out, settings: Settings | None = None, until: str | None = None
     from tqdm.auto import tqdm
 
     from analysis.profiles import show_progress
-    from analysis.publish import private_folder, publish
+    from analysis.publish import _owner_only, private_folder, publish
 
     if until is not None and until not in STAGES:
         raise ValueError(f"until must be one of {', '.join(STAGES)}; got {until!r}")
@@ -431,6 +439,7 @@ def build(study, out, settings: Settings | None = None, until: str | None = None
     code = _code_fingerprint()
     known = json.loads((out / INPUTS).read_text(encoding="utf-8")) if (out / INPUTS).is_file() else {}
     inputs = _clean_inputs(study, known)
+    _owner_only(out / INPUTS)  # paths may name people: readable by the owner only, from the start
     (out / INPUTS).write_text(json.dumps(inputs, indent=1), encoding="utf-8")
     manifest.update({"package": __version__, "code": code,
                      "settings": study.settings.as_dict(),

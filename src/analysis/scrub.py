@@ -22,11 +22,15 @@ answers there and keep the rest private, see :func:`analysis.protect.protect`).
 from __future__ import annotations
 
 import bisect
+import logging
 import re
 import sys
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
 
 import phonenumbers
 from stdnum import iban as _iban
@@ -150,6 +154,59 @@ def strip_controls(text: str) -> tuple[str, int]:
     text, n_ansi = _ANSI.subn("", text)
     text, n_ctl = _CONTROL.subn("", text)
     return text, n_ansi + n_ctl
+
+
+#: What never belongs in an output cell: control characters (not tab or LF), CR, bidi overrides.
+_UNSAFE = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]"
+
+log = logging.getLogger(__name__)
+
+
+def _text_cells(values: pd.Series):
+    """Positions (None: all) and the text of a column's text cells (cells that are not text are never changed)."""
+    if values.dtype == object:
+        where = np.flatnonzero((values.map(type) == str).to_numpy())
+        return where, values.iloc[where].astype("str")
+    return None, values
+
+
+def _is_text(values: pd.Series) -> bool:
+    return values.dtype == object or pd.api.types.is_string_dtype(values.dtype)
+
+
+def remove_controls(frame: pd.DataFrame, name: str = "table") -> tuple[pd.DataFrame, int]:
+    r"""Text cells without control characters or bidi overrides, line breaks as ``\n`` (logged).
+
+    What :func:`strip_controls` does, for every text cell of a
+    table an output is written from; only cells holding such a character are
+    changed. The number removed is logged (warning) with ``name``.
+
+    Examples
+    --------
+    >>> frame, n = remove_controls(pd.DataFrame({"t": ["ok", "a\rb\x07", "\u202eevil"]}))
+    >>> frame["t"].tolist(), n
+    (['ok', 'a\nb', 'evil'], 2)
+    """
+    out, removed = frame, 0
+    for i, col in enumerate(frame.columns):
+        values = frame.iloc[:, i]
+        if not _is_text(values):
+            continue
+        where, text = _text_cells(values)
+        bad = text.str.contains(_UNSAFE).fillna(False).to_numpy(dtype=bool)
+        if not bad.any():
+            continue
+        if out is frame:
+            out = frame.copy(deep=False)
+        fixed = values.copy()
+        rows = np.flatnonzero(bad) if where is None else where[bad]
+        cleaned = [strip_controls(v) for v in values.iloc[rows]]
+        fixed.iloc[rows] = [v for v, _ in cleaned]
+        removed += sum(n for _, n in cleaned)
+        out.isetitem(i, fixed)
+    if removed:
+        log.warning("%s: %d control character(s) or bidi override(s) removed", name, removed)
+    return out, removed
 
 
 # --- shapes of personal details -------------------------------------------------------------
