@@ -54,7 +54,12 @@ def notebook_paths(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
     return sorted(p for p in folder.glob("[0-9]*.ipynb") if not p.name.startswith("."))
 
 
-def _title_and_blurb(nb) -> tuple[str, str]:
+def _title_and_blurb(nb, language: str = "en") -> tuple[str, str]:
+    page = nb.metadata.get("analysis", {}).get("page")
+    if page:  # the page's words come from the message catalogue (analysis.messages), in the study's language
+        from analysis import messages
+
+        return messages.text(language, f"{page}.title"), messages.text(language, f"{page}.blurb")
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             lines = [ln.strip() for ln in cell.source.splitlines() if ln.strip()]
@@ -135,7 +140,7 @@ def render_html(nb, title: str) -> str:
 
     nb.metadata["title"] = title
     exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(REPORT_TEMPLATE_DIR)],
-                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+                            language_code=nb.metadata.get("analysis", {}).get("language", "en"), exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb)
     if EXTERNAL_ASSET.search(body):  # a new nbconvert may add one; refuse rather than ship it
         raise RuntimeError(f"report {title!r} would load a script or stylesheet from the network")
@@ -143,26 +148,35 @@ def render_html(nb, title: str) -> str:
 
 
 def _footer_cell(res) -> nbformat.NotebookNode:
-    """A last cell saying which settings and version made the page."""
-    s = res.settings
-    readiness = ", ".join(s.readiness) or "none"
-    fixed = f"k fixed at {s.k}" if s.k else f"profiles tried: {s.k_min}-{s.k_max}"
-    text = (f"<footer class=\"report-footer\"><hr><p>Made by workshop-analysis {__version__}. Settings: "
-            f"intervals at {round(100 * s.confidence, 1):g}%; readiness: {html.escape(readiness)}; {fixed}; "
-            f"stability resamples: {s.resamples}; smallest interpretable cell: {s.min_n} people and "
-            f"{s.min_sessions} sessions per entry point; seed {s.seed}.</p></footer>")
+    """A last cell saying which settings and version made the page (words: :mod:`analysis.messages`)."""
+    from analysis import messages
+
+    s, lang = res.settings, res.language
+    readiness = ", ".join(s.readiness) or messages.text(lang, "footer.none")
+    fixed = (messages.text(lang, "footer.k_fixed", k=s.k) if s.k
+             else messages.text(lang, "footer.k_range", low=s.k_min, high=s.k_max))
+    settings = messages.text(lang, "footer.settings", level=messages.percent(lang, s.confidence),
+                             readiness=html.escape(readiness), profiles=fixed, resamples=s.resamples, min_n=s.min_n,
+                             min_sessions=s.min_sessions, seed=s.seed, language=s.language)
+    text = (f"<footer class=\"report-footer\"><hr><p>{messages.text(lang, 'footer.made_by', version=__version__)} "
+            f"{settings}</p></footer>")
     return nbformat.v4.new_markdown_cell(text)
 
 
 def _stub(nb_path: Path, res, missing: list[str]) -> nbformat.NotebookNode:
     """The page of a notebook the study cannot fill: its title, and what the study lacks."""
-    from analysis.summarise import stage_note
+    from analysis import messages
+    from analysis.summarise import stage_fix, stage_note
 
     source = nbformat.read(nb_path, as_version=4)
-    title, blurb = _title_and_blurb(source)
-    notes = [str(stage_note(res, stage)) for stage in missing]
+    title, blurb = _title_and_blurb(source, res.language)
+    notes = [str(stage_note(res, stage, fix=False)) for stage in missing]
     cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\n{blurb}"),
-             nbformat.v4.new_markdown_cell("## Not available for this study\n\n" + "\n\n".join(dict.fromkeys(notes)))]
+             nbformat.v4.new_markdown_cell(messages.text(res.language, "page.not_available") + "\n\n"
+                                           + "\n\n".join(dict.fromkeys(notes))),
+             # how to add what is missing (study file, codebook): the researcher's part of the page
+             nbformat.v4.new_markdown_cell("\n\n".join(dict.fromkeys(str(stage_fix(res, stage)) for stage in missing)),
+                                           metadata={"tags": ["researchers"]})]
     return nbformat.v4.new_notebook(cells=cells, metadata=source.metadata)
 
 
@@ -178,7 +192,7 @@ class Page:
 
 
 _INDEX = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <title>{title}</title>
 <style>
@@ -189,11 +203,11 @@ _INDEX = """<!DOCTYPE html>
 </style></head>
 <body>
 <h1>{title}</h1>
-<p>Workshop evaluation reports for trainers. Each page opens offline in any browser.</p>
+<p>{intro}</p>
 <ul>
 {items}
 </ul>
-<p class="meta">Made by workshop-analysis {version}.</p>
+<p class="meta">{made_by}</p>
 </body></html>
 """
 
@@ -205,14 +219,19 @@ def _markdown(text: str) -> str:
     return markdown2html_mistune(text)
 
 
-def _index(title: str, pages: list[Page]) -> str:
+def _index(title: str, pages: list[Page], language: str = "en") -> str:
+    from analysis import messages
+
     items = []
     for page in pages:
         item = f'<li><a href="{html.escape(page.file)}">{html.escape(page.title)}</a>{_markdown(page.blurb)}'
         if not page.available:
-            item += f'<div class="missing">{_markdown("Not available for this study: " + page.note)}</div>'
+            note = messages.text(language, "index.not_available", note=page.note)
+            item += f'<div class="missing">{_markdown(note)}</div>'
         items.append(item + "</li>")
-    return _INDEX.format(title=html.escape(title), items="\n".join(items), version=__version__)
+    return _INDEX.format(title=html.escape(title), items="\n".join(items), lang=language,
+                         intro=messages.text(language, "index.intro"),
+                         made_by=messages.text(language, "footer.made_by", version=__version__))
 
 
 def _report_key(build, notebooks: list[Path], out: Path) -> str:
@@ -265,7 +284,7 @@ def render_reports(study, out_dir, *, results=None, settings=None, notebooks: li
     """
     from tqdm.auto import tqdm
 
-    from analysis import pipeline
+    from analysis import messages, pipeline
     from analysis import results as stored
     from analysis.profiles import show_progress
     from analysis.publish import Gate, publish
@@ -291,12 +310,17 @@ def render_reports(study, out_dir, *, results=None, settings=None, notebooks: li
                 executed = execute_notebook(nb_path, results_dir.resolve(), Path(tmp) / nb_path.name,
                                             kernel_name=kernel_name)
             executed.cells.append(_footer_cell(res))
-            title, blurb = _title_and_blurb(executed)
+            # words the template shows (the collapsed researchers' section, navigation) in the study's language
+            executed.metadata.setdefault("analysis", {}).update(
+                language=res.language, researchers_label=messages.text(res.language, "researchers.label"),
+                labels={key: messages.text(res.language, f"nav.{key}")
+                        for key in ("all_reports", "contents", "previous", "next")})
+            title, blurb = _title_and_blurb(executed, res.language)
             name = nb_path.stem + ".html"
             html_pages[name] = render_html(executed, title)
-            note = " ".join(dict.fromkeys(str(stage_note(res, s)) for s in missing))
+            note = " ".join(dict.fromkeys(str(stage_note(res, s, fix=False)) for s in missing))
             pages.append(Page(name, title, blurb, not missing, note))
-    html_pages["index.html"] = _index(res.study["title"], pages)
+    html_pages["index.html"] = _index(res.study["title"], pages, res.language)
     written = publish(out, html_pages, Gate.load(results_dir / "private"))
     files = sorted(written)
     manifest = pipeline.read_manifest(results_dir)
