@@ -1519,9 +1519,15 @@ def people_table(data: pd.DataFrame, where="en", *, labels: dict | None = None, 
     return Table(pd.DataFrame(out))
 
 
+#: Export formats (:data:`analysis.io.FORMATS`) as their makers write them.
+FORMAT_NAMES = {"google_forms": "Google Forms", "qualtrics": "Qualtrics", "microsoft_forms": "Microsoft Forms",
+                "typeform": "Typeform", "indico": "Indico", "surveygizmo": "SurveyGizmo",
+                "surveymonkey": "SurveyMonkey", "limesurvey": "LimeSurvey", "csv": "CSV", "xlsx": "Excel"}
+
+
 def _value_labels(res) -> dict:
-    """Raw ids a table may hold -> words: entry points, profiles, outcomes, constructs, statements."""
-    out = {arm: _arm(res, arm) for arm in ARMS}
+    """Raw ids a table may hold -> words: entry points, profiles, outcomes, constructs, statements, formats."""
+    out = dict(FORMAT_NAMES) | {arm: _arm(res, arm) for arm in ARMS}
     out |= {name: _profile(res, name) for name in res.profile_names}
     out |= {name: v.shown(res.language) for name, v in res.codebook.variables.items() if v.role == "item"}
     out |= construct_labels(res)
