@@ -46,14 +46,19 @@ def _t(where, key: str, /, **facts) -> str:
     return messages.text(_lang(where), key, **facts)
 
 
-def text(res, key: str, /, **facts) -> Text:
+def text(res, key: str, /, needs: str | None = None, **facts) -> Text:
     """A message of the catalogue as Markdown, in the study's language: the notebooks' headings and prose.
+
+    With ``needs`` (a stage), empty when the study's results lack that stage: a section's heading is
+    not shown above nothing.
 
     Examples
     --------
     >>> print(text("nl", "list.and", rest="a", last="b"))
     a en b
     """
+    if needs is not None and not res.available(needs):
+        return Text("")
     return Text(_t(res, key, **facts))
 
 
@@ -1146,7 +1151,9 @@ def sureness(row) -> tuple[str, int]:
 
 
 def sureness_rule(res) -> Text:
-    """The rule behind the words of the summary, with the study's confidence level."""
+    """The rule behind the words of the summary, with the study's confidence level (empty without a comparison)."""
+    if not res.available("compare"):
+        return Text("")
     s = res.settings
     return text(res, "summary.rule", level=_pct(s.confidence, res.language),
                 leaning=_num(LEANING, res.language, 1), min_n=s.min_n,
