@@ -61,7 +61,12 @@ def notebook_paths(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
     return sorted(p for p in folder.glob("[0-9]*.ipynb") if not p.name.startswith("."))
 
 
-def _title_and_blurb(nb) -> tuple[str, str]:
+def _title_and_blurb(nb, language: str = "en") -> tuple[str, str]:
+    page = nb.metadata.get("analysis", {}).get("page")
+    if page:  # the page's words come from the message catalogue (analysis.messages), in the study's language
+        from analysis import messages
+
+        return messages.text(language, f"{page}.title"), messages.text(language, f"{page}.blurb")
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             lines = [ln.strip() for ln in cell.source.splitlines() if ln.strip()]
@@ -136,13 +141,9 @@ def _strip_ansi(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
-#: Navigation labels in English; a notebook's metadata ``analysis.nav`` replaces any of them (a text, or
-#: a mapping language -> text), so a language's catalogue can give its own.
-NAV_LABELS = {"index": "All reports", "summary": "Summary", "previous": "Previous", "next": "Next",
-              "contents": "On this page", "pages": "Report pages", "end": "end of page",
-              "index_intro": "Workshop evaluation reports for trainers. Each page opens offline in any browser.",
-              "not_available": "Not available for this study:"}
-RESEARCHERS_LABEL = "For researchers"
+#: The template's navigation labels and the catalogue keys (:mod:`analysis.messages`) that word them.
+NAV_KEYS = {"index": "nav.all_reports", "summary": "nav.summary", "previous": "nav.previous", "next": "nav.next",
+            "contents": "nav.contents", "pages": "nav.pages", "end": "nav.end"}
 #: Cells with this tag go into the collapsed section at the end of the page.
 RESEARCHERS_TAG = "researchers"
 
@@ -160,37 +161,31 @@ def page_language(nb) -> str:
     return nb.metadata.get("analysis", {}).get("language") or "en"
 
 
-def _in_language(value, language: str) -> str:
-    from analysis.codebook import in_language
-
-    return in_language(value, language) if isinstance(value, dict) else str(value)
-
-
 def nav_labels(nb) -> dict:
-    """The navigation labels of a page in its language (:data:`NAV_LABELS`, then ``analysis.nav``).
+    """The navigation labels of a page, in its language (:data:`NAV_KEYS` in the message catalogue).
 
     Examples
     --------
-    >>> nb = nbformat.v4.new_notebook(metadata={"analysis": {"language": "nl",
-    ...     "nav": {"next": {"en": "Next", "nl": "Volgende"}}}})
-    >>> nav_labels(nb)["next"], nav_labels(nb)["previous"]
-    ('Volgende', 'Previous')
+    >>> nb = nbformat.v4.new_notebook(metadata={"analysis": {"language": "nl"}})
+    >>> nav_labels(nb)["next"], nav_labels(nbformat.v4.new_notebook())["next"]
+    ('Volgende', 'Next')
     """
-    language = page_language(nb)
-    given = nb.metadata.get("analysis", {}).get("nav") or {}
-    return {**NAV_LABELS, **{k: _in_language(v, language) for k, v in given.items()}}
+    from analysis import messages
+
+    return {name: messages.text(page_language(nb), key) for name, key in NAV_KEYS.items()}
 
 
 def researchers_label(nb) -> str:
-    """The summary line of the page's researchers' section (metadata ``analysis.researchers_label``).
+    """The summary line of the page's collapsed researchers' section, in its language.
 
     Examples
     --------
     >>> researchers_label(nbformat.v4.new_notebook())
     'For researchers'
     """
-    given = nb.metadata.get("analysis", {}).get("researchers_label")
-    return _in_language(given, page_language(nb)) if given else RESEARCHERS_LABEL
+    from analysis import messages
+
+    return messages.text(page_language(nb), "researchers.label")
 
 
 _H2 = re.compile(r'<h2 id="([^"]+)"[^>]*>(.*?)</h2>', re.S)
@@ -241,26 +236,35 @@ def render_html(nb, title: str, nav: dict | None = None) -> str:
 
 
 def _footer_cell(res) -> nbformat.NotebookNode:
-    """A last cell saying which settings and version made the page."""
-    s = res.settings
-    readiness = ", ".join(s.readiness) or "none"
-    fixed = f"k fixed at {s.k}" if s.k else f"profiles tried: {s.k_min}-{s.k_max}"
-    text = (f"<footer class=\"report-footer\"><hr><p>Made by workshop-analysis {__version__}. Settings: "
-            f"intervals at {round(100 * s.confidence, 1):g}%; readiness: {html.escape(readiness)}; {fixed}; "
-            f"stability resamples: {s.resamples}; smallest interpretable cell: {s.min_n} people and "
-            f"{s.min_sessions} sessions per entry point; seed {s.seed}.</p></footer>")
+    """A last cell saying which settings and version made the page (words: :mod:`analysis.messages`)."""
+    from analysis import messages
+
+    s, lang = res.settings, res.language
+    readiness = ", ".join(s.readiness) or messages.text(lang, "footer.none")
+    fixed = (messages.text(lang, "footer.k_fixed", k=s.k) if s.k
+             else messages.text(lang, "footer.k_range", low=s.k_min, high=s.k_max))
+    settings = messages.text(lang, "footer.settings", level=messages.percent(lang, s.confidence),
+                             readiness=html.escape(readiness), profiles=fixed, resamples=s.resamples, min_n=s.min_n,
+                             min_sessions=s.min_sessions, seed=s.seed, language=s.language)
+    text = (f"<footer class=\"report-footer\"><hr><p>{messages.text(lang, 'footer.made_by', version=__version__)} "
+            f"{settings}</p></footer>")
     return nbformat.v4.new_markdown_cell(text, metadata={"tags": [RESEARCHERS_TAG]})
 
 
 def _stub(nb_path: Path, res, missing: list[str]) -> nbformat.NotebookNode:
     """The page of a notebook the study cannot fill: its title, and what the study lacks."""
-    from analysis.summarise import stage_note
+    from analysis import messages
+    from analysis.summarise import stage_fix, stage_note
 
     source = nbformat.read(nb_path, as_version=4)
-    title, blurb = _title_and_blurb(source)
-    notes = [str(stage_note(res, stage)) for stage in missing]
+    title, blurb = _title_and_blurb(source, res.language)
+    notes = [str(stage_note(res, stage, fix=False)) for stage in missing]
     cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\n{blurb}"),
-             nbformat.v4.new_markdown_cell("## Not available for this study\n\n" + "\n\n".join(dict.fromkeys(notes)))]
+             nbformat.v4.new_markdown_cell(messages.text(res.language, "page.not_available") + "\n\n"
+                                           + "\n\n".join(dict.fromkeys(notes))),
+             # how to add what is missing (study file, codebook): the researcher's part of the page
+             nbformat.v4.new_markdown_cell("\n\n".join(dict.fromkeys(str(stage_fix(res, stage)) for stage in missing)),
+                                           metadata={"tags": ["researchers"]})]
     return nbformat.v4.new_notebook(cells=cells, metadata=source.metadata)
 
 
@@ -293,7 +297,7 @@ _INDEX = """<!DOCTYPE html>
 {items}
 </ul>
 </main>
-<footer><p class="meta">Made by workshop-analysis {version}.</p></footer>
+<footer><p class="meta">{made_by}</p></footer>
 </body></html>
 """
 
@@ -305,16 +309,19 @@ def _markdown(text: str) -> str:
     return markdown2html_mistune(text)
 
 
-def _index(title: str, pages: list[Page], *, language: str = "en", labels: dict | None = None) -> str:
-    labels = {**NAV_LABELS, **(labels or {})}
+def _index(title: str, pages: list[Page], language: str = "en") -> str:
+    from analysis import messages
+
     items = []
     for page in pages:
         item = f'<li><a href="{html.escape(page.file)}">{html.escape(page.title)}</a>{_markdown(page.blurb)}'
         if not page.available:
-            item += f'<div class="missing">{_markdown(labels["not_available"] + " " + page.note)}</div>'
+            note = messages.text(language, "index.not_available", note=page.note)
+            item += f'<div class="missing">{_markdown(note)}</div>'
         items.append(item + "</li>")
-    return _INDEX.format(title=html.escape(title), items="\n".join(items), version=__version__,
-                         lang=html.escape(language), intro=html.escape(labels["index_intro"]))
+    return _INDEX.format(title=html.escape(title), items="\n".join(items), lang=html.escape(language),
+                         intro=html.escape(messages.text(language, "index.intro")),
+                         made_by=messages.text(language, "footer.made_by", version=__version__))
 
 
 def _report_key(build, notebooks: list[Path], out: Path) -> str:
@@ -367,7 +374,7 @@ def render_reports(study, out_dir, *, results=None, settings=None, notebooks: li
     """
     from tqdm.auto import tqdm
 
-    from analysis import pipeline
+    from analysis import messages, pipeline
     from analysis import results as stored
     from analysis.profiles import show_progress
     from analysis.publish import Gate, publish
@@ -394,8 +401,9 @@ def render_reports(study, out_dir, *, results=None, settings=None, notebooks: li
                                             kernel_name=kernel_name)
             executed.metadata.setdefault("analysis", {})["language"] = res.settings.language
             executed.cells.append(_footer_cell(res))
-            title, blurb = _title_and_blurb(executed)
-            note = " ".join(dict.fromkeys(str(stage_note(res, s)) for s in missing))
+            # the page's language; its words (navigation, researchers' section) come from the catalogue
+            title, blurb = _title_and_blurb(executed, res.language)
+            note = " ".join(dict.fromkeys(str(stage_note(res, s, fix=False)) for s in missing))
             pages.append(Page(nb_path.stem + ".html", title, blurb, not missing, note))
             executed_nbs.append(executed)
     # every page links the index, the summary (the first page) and its neighbours, in the notebooks' order
@@ -405,9 +413,7 @@ def render_reports(study, out_dir, *, results=None, settings=None, notebooks: li
         nav = {"this": page.file, "index": "index.html", "summary": pages[0].file,
                **{k: {"file": p.file, "title": p.title} if p else None for k, p in near.items()}}
         html_pages[page.file] = render_html(executed, page.title, nav)
-    first = executed_nbs[0] if executed_nbs else nbformat.v4.new_notebook()
-    html_pages["index.html"] = _index(res.study["title"], pages, language=res.settings.language,
-                                      labels=nav_labels(first) if executed_nbs else None)
+    html_pages["index.html"] = _index(res.study["title"], pages, res.language)
     written = publish(out, html_pages, Gate.load(results_dir / "private"))
     files = sorted(written)
     manifest = pipeline.read_manifest(results_dir)
