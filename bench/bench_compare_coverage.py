@@ -163,45 +163,54 @@ def main(argv=None) -> None:
         null = [(args.first_seed + 1_000_000 + k, 0.0, args.posteriors, args.resamples)
                 for k in range(args.null_studies)]
         # interleaved, so that a log read early holds both kinds of study in proportion
-        jobs = sorted(planted + null, key=lambda j: (j[0] % 1_000_000) * (len(planted) if j[1] == 0 else len(null)))
+        jobs = sorted(planted + null, key=lambda j: ((j[0] - args.first_seed) % 1_000_000 + 0.5 * (j[1] == 0))
+                      / (len(null) if j[1] == 0 else len(planted)))
         results = run(jobs, args.workers, args.log)
     records, timing = frames(results, 1.0)
     args.studies, args.null_studies = len(timing), int(sum(r["effect_scale"] == 0.0 for r in results))
-    print(f"\n== Coverage of 95% intervals: {args.studies} simulated studies (planted effects), "
-          f"posteriors: {args.posteriors} ==")
-    print(f"effects of a fitted profile named unlike every planted one (no planted value): "
-          f"{int(timing['unmatched'].sum())}")
-    print(f"{'comparison':12} {'outcome':13} {'profile':48} {'n':>5} {'coverage':>9} {'mean width':>10}")
-    cov = records[records["interpretable"] == "yes"]
-    for (comp, outcome, profile), g in cov.groupby(["comparison", "outcome", "profile"], sort=False):
-        print(f"{comp:12} {outcome:13} {profile:48} {len(g):5d} {share(g['covered']):>9} {g['width'].mean():10.3f}")
-    print("-- pooled --")
-    for comp, g in cov.groupby("comparison"):
-        print(f"{comp:12} {'composites':13} {share(g[g['outcome'].isin(COMPOSITES)]['covered']):>9}   "
-              f"{'adoption items':15} {share(g[g['outcome'].isin(ITEMS)]['covered']) if g['outcome'].isin(ITEMS).any() else '   -':>9}")
-    per_profile = cov[cov["comparison"] == "profile"]
-    print(f"per-profile effects, all outcomes: {share(per_profile['covered'])} of {len(per_profile)} intervals "
-          f"cover the planted value (target 93-97%)")
-    print(f"per-profile effects, all outcomes, without the correction (posterior-weighted): "
-          f"{share(per_profile['covered_uncorrected'])} of {len(per_profile)} intervals")
-    conf = per_profile[per_profile["outcome"] == "confidence"]
-    print(f"per-profile effects, confidence:   {share(conf['covered'])} of {len(conf)} intervals "
-          f"(without the correction {share(conf['covered_uncorrected'])})")
-    print("per-profile effects by outcome, coverage with / without the correction, mean bias with / without:")
-    for outcome, g in per_profile.groupby("outcome", sort=False):
-        print(f"  {outcome:13} {share(g['covered'])} / {share(g['covered_uncorrected'])}   "
-              f"{(g['estimate'] - g['planted']).mean():+.3f} / {(g['estimate_uncorrected'] - g['planted']).mean():+.3f}")
-    inter = cov[cov["comparison"] == "interaction"]
-    if len(inter):
-        print(f"interactions: {share(inter['covered'])} with / {share(inter['covered_uncorrected'])} without "
-              f"the correction, of {len(inter)} intervals")
-    print(f"cells marked too few to interpret: {(records['interpretable'] == 'no').sum()} of {len(records)}")
-    print("p <= 0.05 with planted effects (power), permutation: "
-          + ", ".join(f"{c} {share(g['p'] <= 0.05)}" for c, g in cov.groupby("comparison")))
-    print("p <= 0.05 with planted effects (power), jackknife t: "
-          + ", ".join(f"{c} {share(g['p_jackknife'] <= 0.05)}" for c, g in cov.groupby("comparison")))
+    if records.empty:
+        print("\nno study with planted effects")
+    else:
+        print(f"\n== Coverage of 95% intervals: {args.studies} simulated studies (planted effects), "
+              f"posteriors: {args.posteriors} ==")
+        print(f"effects of a fitted profile named unlike every planted one (no planted value): "
+              f"{int(timing['unmatched'].sum())}")
+        print(f"{'comparison':12} {'outcome':13} {'profile':48} {'n':>5} {'coverage':>9} {'mean width':>10}")
+        cov = records[records["interpretable"] == "yes"]
+        for (comp, outcome, profile), g in cov.groupby(["comparison", "outcome", "profile"], sort=False):
+            print(f"{comp:12} {outcome:13} {profile:48} {len(g):5d} {share(g['covered']):>9} {g['width'].mean():10.3f}")
+        print("-- pooled --")
+        for comp, g in cov.groupby("comparison"):
+            print(f"{comp:12} {'composites':13} {share(g[g['outcome'].isin(COMPOSITES)]['covered']):>9}   "
+                  f"{'adoption items':15} {share(g[g['outcome'].isin(ITEMS)]['covered']) if g['outcome'].isin(ITEMS).any() else '   -':>9}")
+        per_profile = cov[cov["comparison"] == "profile"]
+        print(f"per-profile effects, all outcomes: {share(per_profile['covered'])} of {len(per_profile)} intervals "
+              f"cover the planted value (target 93-97%)")
+        print(f"per-profile effects, all outcomes, without the correction (posterior-weighted): "
+              f"{share(per_profile['covered_uncorrected'])} of {len(per_profile)} intervals")
+        conf = per_profile[per_profile["outcome"] == "confidence"]
+        print(f"per-profile effects, confidence:   {share(conf['covered'])} of {len(conf)} intervals "
+              f"(without the correction {share(conf['covered_uncorrected'])})")
+        print("per-profile effects by outcome, coverage with / without the correction, mean bias with / without:")
+        for outcome, g in per_profile.groupby("outcome", sort=False):
+            print(f"  {outcome:13} {share(g['covered'])} / {share(g['covered_uncorrected'])}   "
+                  f"{(g['estimate'] - g['planted']).mean():+.3f} / {(g['estimate_uncorrected'] - g['planted']).mean():+.3f}")
+        shift = (per_profile["estimate"] - per_profile["estimate_uncorrected"]).abs()
+        print(f"how far the correction moves a per-profile estimate: mean {shift.mean():.4f}, largest {shift.max():.4f}")
+        inter = cov[cov["comparison"] == "interaction"]
+        if len(inter):
+            print(f"interactions: {share(inter['covered'])} with / {share(inter['covered_uncorrected'])} without "
+                  f"the correction, of {len(inter)} intervals")
+        print(f"cells marked too few to interpret: {(records['interpretable'] == 'no').sum()} of {len(records)}")
+        print("p <= 0.05 with planted effects (power), permutation: "
+              + ", ".join(f"{c} {share(g['p'] <= 0.05)}" for c, g in cov.groupby("comparison")))
+        print("p <= 0.05 with planted effects (power), jackknife t: "
+              + ", ".join(f"{c} {share(g['p_jackknife'] <= 0.05)}" for c, g in cov.groupby("comparison")))
 
     nrec, ntiming = frames(results, 0.0)
+    if nrec.empty:
+        print(f"\nno study without a planted effect ({args.null_studies} run)")
+        return
     nrec = nrec[nrec["interpretable"] == "yes"]
     print(f"\n== No planted effect (effect_scale=0): {args.null_studies} simulated studies ==")
     for comp, g in nrec.groupby("comparison"):
