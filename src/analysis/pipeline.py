@@ -62,7 +62,7 @@ STAGE_SETTINGS = {
     "clean": (),
     "scales": ("readiness", "baseline", "confidence", "n_boot", "seed"),
     "profiles": ("readiness", "baseline", "k_min", "k_max", "k", "resamples", "blrt_reps", "seed", "confidence"),
-    "compare": ("confidence", "min_n", "min_sessions", "permutations", "seed"),
+    "compare": ("confidence", "min_n", "min_sessions", "permutations", "seed", "correction"),
     "reflect": ("confidence", "min_n", "min_sessions", "seed"),
 }
 MANIFEST = "manifest.json"
@@ -337,7 +337,7 @@ def _run_compare(ctx: _Context) -> tuple[dict, dict]:
     posteriors = check_posteriors(ctx.frame("profiles.csv")) if ctx.available.get("profiles") else None
     effects = entry_point_effects(scores, outcomes=outcomes, posteriors=posteriors, confidence=s.confidence,
                                   min_n=s.min_n, min_sessions=s.min_sessions, n_resamples=s.permutations,
-                                  seed=s.seed)
+                                  seed=s.seed, correction=s.correction)
     table = pd.DataFrame([{"outcome": o.name, "kind": o.kind, "family": o.family, "measure": o.measure,
                            "label": o.label, "items": " ".join(o.items), "baseline": " ".join(o.baseline)}
                           for o in outcomes])
