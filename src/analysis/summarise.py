@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from analysis import messages
-from analysis.compare import (ADJUSTMENT, ARMS, CI_METHOD, CONTRAST, EFFECT_TYPES, P_METHOD, PROFILE_METHOD,
-                              TOO_FEW)
+from analysis.compare import (ADJUSTMENT, ARMS, CI_METHOD, CONTRAST, CORRECTION, CORRECTION_METHOD, EFFECT_TYPES,
+                              P_METHOD, PROFILE_METHOD, TOO_FEW, correction_sentence)
 from analysis.profiles import (CLOSE_CALL, DISSOLVED_JACCARD, ENTROPY_CAUTION, MARKED_Z, MIN_N as MIN_PROFILE_N,
                                MIN_SHARE, NAMED_PATTERNS, STABLE_JACCARD, SURE_POSTERIOR, SURE_SHARE_CAUTION)
 from analysis.scales import default_min_items
@@ -608,8 +608,9 @@ def methods_text(res) -> Text:
              f"Cells with fewer than {s.min_n} people or {s.min_sessions} sessions in an arm are '{TOO_FEW}' and "
              "show no p-value."]
     if res.available("profiles"):
-        lines.insert(3, "Profiles: every person weighted by their posterior probability of the profile "
-                        f"({PROFILE_METHOD}).")
+        correction = getattr(s, "correction", CORRECTION)
+        lines.insert(3, "Profiles: people are counted in each profile by their posterior probability "
+                        f"({PROFILE_METHOD}; {CORRECTION_METHOD[correction]}). " + correction_sentence(correction))
     return Text("\n".join(f"- {line}" for line in lines))
 
 
