@@ -278,12 +278,11 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
         if column_name not in data:
             continue
         new = []
-        for row, text in zip(data.index, data[column_name]):
+        for text, source, source_row in zip(data[column_name], data["source"], data["source_row"]):
             if not isinstance(text, str):
                 new.append(pd.NA)
                 continue
-            where = {"source": data.at[row, "source"], "source_row": data.at[row, "source_row"],
-                     "variable": column_name}
+            where = {"source": source, "source_row": source_row, "variable": column_name}
             if len(text) > MAX_ANSWER_CHARS:
                 long_answers.append({**where, "length": len(text), "text": text})
                 log.append({**where, "old": f"[{len(text)} characters]", "new": f"[first {MAX_ANSWER_CHARS}]",
