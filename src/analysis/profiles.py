@@ -232,9 +232,10 @@ def _fit_gmm(x: np.ndarray, k: int, covariance_type: str, n_init: int, seed,
     if len(x) > RESAMPLE_N and n_init > 1:
         sub = x[np.random.default_rng(seed).choice(len(x), RESAMPLE_N, replace=False)]
         best = _fit_gmm(sub, k, covariance_type, n_init, seed, reg_covar)
+        # every parameter is given: the initial responsibilities are unused (random_from_data spares a k-means)
         gm = GaussianMixture(n_components=k, covariance_type=covariance_type, random_state=seed, max_iter=500,
                              reg_covar=reg_covar, weights_init=best.weights_, means_init=best.means_,
-                             precisions_init=best.precisions_)
+                             precisions_init=best.precisions_, init_params="random_from_data")
     else:
         gm = GaussianMixture(n_components=k, covariance_type=covariance_type, n_init=n_init, random_state=seed,
                              max_iter=500, reg_covar=reg_covar)
