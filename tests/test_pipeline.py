@@ -306,3 +306,24 @@ def test_a_notebook_never_holds_raw_exports(tmp_path, sample_results):
     with pytest.raises(RuntimeError, match="reading a raw export inside a report notebook"):
         render_reports(SAMPLE_STUDY, tmp_path / "out", results=sample_results.folder,
                        notebooks=[tmp_path / "01_probe.ipynb"], progress=False)
+
+
+# --- progress ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tty", [True, False], ids=["terminal", "not a terminal"])
+def test_progress_bars_on_a_terminal_only(tmp_path, monkeypatch, capsys, tty):
+    """A person at a terminal sees the stage and the clean steps move; a pipe, a log or CI sees nothing."""
+    import sys
+
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("ANALYSIS_RESULTS_ONLY", raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)  # capsys's stand-in for standard error
+    assert main(["clean", str(SAMPLE_STUDY), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    if tty:
+        assert "stages" in err and "read and clean the exports" in err and "it/s" in err
+    else:
+        assert err == ""
+    monkeypatch.setenv("CI", "true")  # under CI never, terminal or not
+    assert main(["clean", str(SAMPLE_STUDY), "--out", str(tmp_path / "ci")]) == 0
+    assert capsys.readouterr().err == ""

@@ -191,6 +191,7 @@ class _Context:
         self.memory: dict = {}
         self.available: dict[str, bool] = {}
         self._gate = None
+        self.note = lambda text: None  # what the stage is doing, for the progress bar
 
     @property
     def settings(self) -> Settings:
@@ -214,13 +215,21 @@ class _Context:
 
 def _run_clean(ctx: _Context) -> tuple[dict, dict]:
     from analysis.clean import clean_study
+    from analysis.progress import bar
     from analysis.protect import protect
     from analysis.publish import Gate, write_csv
 
     study = ctx.study
-    result = clean_study(study)  # the one read of every raw export
-    processed = protect(result, study)
-    ctx._gate = Gate.from_raws(study, result.raws)
+    with bar(total=3, desc="clean", progress=ctx.progress) as steps:
+        steps.set_postfix_str("read and clean the exports")
+        result = clean_study(study)  # the one read of every raw export
+        steps.update()
+        steps.set_postfix_str("protect: pseudonyms, scrub free text")
+        processed = protect(result, study)
+        steps.update()
+        steps.set_postfix_str("collect personal values for the leak gate")
+        ctx._gate = Gate.from_raws(study, result.raws)
+        steps.update()
     ctx.memory["responses.parquet"] = processed.data
     public = {"responses.parquet": processed.data, "responses.csv": lambda p: write_csv(processed.data, p),
               "changes.csv": lambda p: write_csv(processed.changes, p), "summary.json": processed.summary,
@@ -281,7 +290,7 @@ MIN_PROFILE_N = 20
 
 
 def _run_profiles(ctx: _Context) -> tuple[dict, dict]:
-    from analysis.profiles import assignment_certainty, fit_profiles, profile_means, stability
+    from analysis.profiles import RESAMPLE_N, assignment_certainty, fit_profiles, profile_means, stability
 
     s, study = ctx.settings, ctx.study
     _readiness_items(study)
@@ -307,11 +316,13 @@ def _run_profiles(ctx: _Context) -> tuple[dict, dict]:
             "criterion": result.criterion, "k_fixed": s.k, "rule_k": int(rule["k"]),
             "rule_covariance_type": str(rule["model"]),
             "constructs": list(result.constructs), "n": len(result.scores), "excluded": result.excluded,
-            "resamples": stab.resamples, "ari_mean": stab.ari_mean, "blrt_reps": s.blrt_reps,
+            "resamples": stab.resamples, "resample_n": stab.resample_n or len(result.scores),
+            "ari_mean": stab.ari_mean, "blrt_reps": s.blrt_reps, "blrt_n": min(len(result.scores), RESAMPLE_N),
             "centroids": result.centroids.round(6).to_dict(orient="index"),
             "z": ((result.centroids - grand) / sd).round(6).to_dict(orient="index")}
     return {"fit.csv": result.fit, "profiles.csv": table,
-            "stability.csv": stab.per_profile.assign(ari_mean=stab.ari_mean, resamples=stab.resamples),
+            "stability.csv": stab.per_profile.assign(ari_mean=stab.ari_mean, resamples=stab.resamples,
+                                                     resample_n=stab.resample_n or len(result.scores)),
             "profile_means.csv": profile_means(result, confidence=s.confidence),
             "certainty.csv": assignment_certainty(result), "crosscheck.csv": result.comparison,
             "profiles.json": info}, {}
@@ -422,9 +433,7 @@ def build(study, out, settings: Settings | None = None, until: str | None = None
     analysis.publish.PrivacyLeak
         A stage's output held a personal value: that stage kept nothing.
     """
-    from tqdm.auto import tqdm
-
-    from analysis.profiles import show_progress
+    from analysis.progress import bar
     from analysis.publish import _owner_only, private_folder, publish
 
     if until is not None and until not in STAGES:
@@ -448,7 +457,10 @@ def build(study, out, settings: Settings | None = None, until: str | None = None
     ctx = _Context(study, out, progress)
     keys: dict[str, str] = {}
     runs = []
-    for stage in tqdm(stages, desc="stages", disable=not show_progress(progress), leave=False):
+    stage_bar = bar(stages, desc="stages", progress=progress)
+    for stage in stage_bar:
+        stage_bar.set_postfix_str(stage)
+        ctx.note = lambda text, stage=stage: stage_bar.set_postfix_str(f"{stage}: {text}")
         upstream = [keys[u] for u in UPSTREAM[stage]]
         key = _key(stage, code, study.settings.subset(*STAGE_SETTINGS[stage]), upstream,
                    _content(inputs, study) if stage == "clean" else
@@ -479,6 +491,7 @@ def _run(stage: str, ctx: _Context, key: str, publish) -> StageRun:
         for name in read_manifest(ctx.out)["stages"].get(stage, {}).get("files", {}):
             (ctx.out / name).unlink(missing_ok=True)
         return StageRun(stage, "not available", key, exc.why, exc.detail)
+    ctx.note("write, and check for personal values")
     written = publish(ctx.out, public, ctx.gate, private=private)
     return StageRun(stage, "done", key, files=tuple(written), private=tuple(f"private/{n}" for n in private))
 

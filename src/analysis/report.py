@@ -372,11 +372,9 @@ def render_reports(study, out_dir, *, results=None, settings=None, notebooks: li
     analysis.errors.InputError
         A mistake in the study's files (one line: file, row, column).
     """
-    from tqdm.auto import tqdm
-
-    from analysis import messages, pipeline
+    from analysis import pipeline
     from analysis import results as stored
-    from analysis.profiles import show_progress
+    from analysis.progress import bar
     from analysis.publish import Gate, publish
     from analysis.summarise import stage_note
 
@@ -391,7 +389,7 @@ def render_reports(study, out_dir, *, results=None, settings=None, notebooks: li
         return ReportRun([Page(**p) for p in record["pages"]], [out / f for f in record["files"]], build, True)
     pages, executed_nbs = [], []
     with tempfile.TemporaryDirectory(prefix="analysis-report-") as tmp:
-        for nb_path in tqdm(notebooks, desc="reports", disable=not show_progress(progress), leave=False):
+        for nb_path in bar(notebooks, desc="report pages", progress=progress):
             source = nbformat.read(nb_path, as_version=4)
             missing = [stage for stage in needs(source) if not res.available(stage)]
             if missing:

@@ -491,7 +491,11 @@ def profile_means_table(res) -> pd.DataFrame:
 
 def stability_text(res) -> Text:
     info = res.profile_info
-    return Text(f"The analysis is repeated on {info['resamples']} resampled versions of the data. For each profile, "
+    drawn = info.get("resample_n") or info["n"]
+    of = (f"{info['resamples']} subsamples of {drawn} people (of the {info['n']} participants; the profiles "
+          "themselves are fitted on everyone)" if drawn < info["n"] else f"{info['resamples']} resampled versions "
+          "of the data")
+    return Text(f"The analysis is repeated on {of}. For each profile, "
                 "the *Jaccard* value says how much of it is found again (1 = exactly the same people). From "
                 f"{STABLE_JACCARD} a profile counts as stable; below {DISSOLVED_JACCARD} it dissolves. The range holds "
                 f"the middle {_pct(res.settings.confidence)} of the resamples. The adjusted Rand index (ARI) compares "
@@ -1596,7 +1600,7 @@ def effects_people(res, comparison: str, *, summary: bool = True, family: str | 
             group = _t(lang, "table.minus", a=a, b=b)
             if word in ("clear", "leaning"):
                 first, second = (a, b) if direction > 0 else (b, a)
-                what = _t(lang, f"interaction." + word, arm=_arm(lang, ARMS[1]), a=first, b=second)
+                what = _t(lang, "interaction." + word, arm=_arm(lang, ARMS[1]), a=first, b=second)
         rows.append({
             "outcome": r["outcome"], "profile": group,
             "difference": _num(scale * r["estimate"], lang, places, signed=True),
