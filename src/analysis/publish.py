@@ -17,7 +17,6 @@ import csv
 import functools
 import html
 import json
-import logging
 import os
 import re
 import unicodedata
