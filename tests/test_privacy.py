@@ -6,6 +6,8 @@ from collections import Counter
 import pandas as pd
 import pytest
 
+from conftest import ONE_WAVE_CODEBOOK
+
 from analysis.clean import clean_study
 from analysis.codebook import load_study
 from analysis.protect import DEMO_KEY, pii_values, process_study, protect, pseudonym, resolve_key
@@ -480,20 +482,6 @@ def test_url_fragments_and_common_words_are_never_needles(tmp_path):
     assert _gate_hits(values, "see https://www.example.org/jan-jansen", tmp_path) == {"website"}
 
 
-HOSTILE_CODEBOOK = """\
-version: 1
-scales:
-  agree3:
-    levels:
-      - {code: 1, en: Disagree}
-      - {code: 2, en: Neutral}
-      - {code: 3, en: Agree}
-variables:
-  email: {role: identifier, waves: [post], match: {text: [Email]}}
-  workshop: {role: group, waves: [post], match: {text: [Workshop]}}
-  q1: {role: item, construct: c, scale: agree3, waves: [post], match: {text: [Q1 statement]}}
-  note: {role: text, waves: [post], match: {text: [Note]}}
-"""
 HOSTILE_EXPORT = (
     "Email,First Name,Last Name,Workshop,Q1 statement,Note\n"
     "ann@example.org,Jöran,Çelik,Utrecht,Agree,\"Thanks Joran, Celik's slides\"\n"
@@ -505,7 +493,7 @@ HOSTILE_EXPORT = (
 def named_export_study(tmp_path):
     folder = tmp_path / "study"
     folder.mkdir()
-    (folder / "codebook.yaml").write_text(HOSTILE_CODEBOOK, encoding="utf-8")
+    (folder / "codebook.yaml").write_text(ONE_WAVE_CODEBOOK, encoding="utf-8")
     (folder / "study.yaml").write_text("study: hostile\ncodebook: codebook.yaml\nparticipant_key: email\n"
                                        "waves: [post]\nsources:\n  - {path: feedback_Joran_Celik.csv, wave: post, "
                                        "format: csv}\n", encoding="utf-8")
