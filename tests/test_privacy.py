@@ -581,7 +581,7 @@ def test_gate_catches_a_planted_leak_in_every_command(command, sample_outputs, s
     if command == "report":
         monkeypatch.setattr(report, "notebook_paths", lambda: [report.NOTEBOOKS_DIR / "00_summary.ipynb"])
         render = report.render_html
-        monkeypatch.setattr(report, "render_html", lambda nb, title: render(nb, title) + f"<p>{rare}</p>")
+        monkeypatch.setattr(report, "render_html", lambda nb, title, *rest: render(nb, title, *rest) + f"<p>{rare}</p>")
         out = tmp_path / "pages"
         status = main(["report", str(SAMPLE_STUDY), "--out", str(out), "--results", str(results)])
         name = "00_summary.html"

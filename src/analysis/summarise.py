@@ -1486,8 +1486,11 @@ def _cell(value, language: str, digits: int, percent: bool) -> str:
     if isinstance(value, (int, np.integer)):
         return _num(int(value), language, 0)
     if isinstance(value, (float, np.floating)):
-        if percent:
-            return _pct(round(float(value), 3), language)
+        if percent:  # to a tenth of a percent; a share below that but not 0 keeps one significant digit
+            v = float(value)
+            if v != 0 and round(v, 3) == 0:
+                return messages.percent(language, v, digits=max(1, -math.floor(math.log10(abs(v))) - 2))
+            return _pct(round(v, 3), language)
         return _num(float(value), language, 0 if float(value).is_integer() else digits)
     return str(value)
 
