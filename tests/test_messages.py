@@ -43,6 +43,19 @@ def _keys_used() -> set[str]:
     keys |= {f"verdict.{v}" for v in ("dissolves", "doubtful", "stable_not_in_every_resample")}
     keys |= {f"pattern.{c}" for c in ("high", "low", "above", "below")}
     keys |= {f"nav.{n}" for n in ("all_reports", "contents", "previous", "next")}
+    from analysis import plots
+    from analysis.compare import CORRECTIONS, EFFECT_TYPES
+
+    keys |= {f"method.{what}.{c}" for what in ("correction", "correction_sentence") for c in CORRECTIONS}
+    keys |= {f"research.measure.{c}" for c in ("bic", "icl")}
+    keys |= {f"research.model.{m}" for m in ("spherical", "diag", "full", "tied")}
+    keys |= {f"outcomes.{kind}" for kind in ("gain", "yes_share", "mean", "binary", "ordinal")}
+    keys |= {f"alt.verdict.{v}" for v in ("stable", "doubtful", "dissolves", "stable_not_in_every_resample")}
+    keys |= {f"alt.by.{by}" for by in ("entry_point", "profile")}
+    keys |= {f"plot.{key}" for key in plots.WORDS}
+    keys |= {"effect_type." + kind.replace("'", "").replace(" ", "_") for kinds in EFFECT_TYPES.values()
+             for kind in kinds}
+    keys |= {f"profilename.{w}" for w in ("high", "low", "average", "lower", "higher")}
     for nb in NOTEBOOKS_DIR.glob("*.ipynb"):
         page = json.loads(nb.read_text(encoding="utf-8"))["metadata"]["analysis"]["page"]
         keys |= {f"{page}.title", f"{page}.blurb", f"{page}.page"}
