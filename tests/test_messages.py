@@ -56,6 +56,7 @@ def _keys_used() -> set[str]:
     keys |= {"effect_type." + kind.replace("'", "").replace(" ", "_") for kinds in EFFECT_TYPES.values()
              for kind in kinds}
     keys |= {f"profilename.{w}" for w in ("high", "low", "average", "lower", "higher")}
+    keys |= {f"cell.{v}" for v in summarise.CELL_WORDS}
     for nb in NOTEBOOKS_DIR.glob("*.ipynb"):
         page = json.loads(nb.read_text(encoding="utf-8"))["metadata"]["analysis"]["page"]
         keys |= {f"{page}.title", f"{page}.blurb", f"{page}.page"}
@@ -166,6 +167,36 @@ def test_a_dutch_report_has_no_english_sentence_left(dutch_reports, sample_resul
     assert left == {}
     summary = _trainer_part(dutch_reports / "00_summary.html").get_text(" ")
     assert "Voorgestelde start" in summary and "0,5 keer" in summary
+
+
+def _english_left(text: str, data: list[str]) -> set[str]:
+    for value in data:
+        text = text.replace(value, " ")
+    text = re.sub(r'"[^"]*"', " ", text)  # a word in quotes is mentioned, not said ("not", a negation signal)
+    return set(re.findall(r"[a-z]+", text.lower())) & ENGLISH
+
+
+def test_a_dutch_report_is_dutch_in_the_researchers_part_and_the_figures_too(dutch_reports, sample_results):
+    """The whole page, the collapsed "Voor onderzoekers" section included, and every figure's alt text: the
+    researchers' texts, table headers and cells and the figure descriptions come from the catalogue too."""
+    data = _data_words(sample_results) + [s["source"] for s in sample_results.summary["sources"]]
+    left, alts = {}, 0
+    for page in sorted(dutch_reports.glob("*.html")):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for tag in soup(["style", "script"]):
+            tag.decompose()
+        for quote in soup.find_all("li"):  # participants' quotes: “...”
+            if quote.get_text().lstrip().startswith("“"):
+                quote.decompose()
+        words = _english_left(soup.get_text(" "), data)
+        for img in soup.find_all("img"):
+            alts += 1
+            assert img.get("alt"), page.name
+            words |= _english_left(img["alt"], data)
+        if words:
+            left[page.name] = sorted(words)
+    assert left == {}
+    assert alts >= 10
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

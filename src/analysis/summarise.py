@@ -838,7 +838,7 @@ def glossary(res, page: str) -> Text:
 
 def display_table(effects: pd.DataFrame, *, comparison: str | None = None, outcomes: Iterable[str] | None = None,
                   family: str | None = None, primary_only: bool = True, digits: int = 2,
-                  confidence: float = 0.95) -> pd.DataFrame:
+                  confidence: float = 0.95, language: str = "en") -> pd.DataFrame:
     """A rounded, readable selection of an effects table (for notebooks and reports).
 
     Parameters
@@ -855,6 +855,8 @@ def display_table(effects: pd.DataFrame, *, comparison: str | None = None, outco
     digits : int
     confidence : float
         The intervals' level (names the interval column).
+    language : str
+        The notation of the interval cells (``[0,10, 0,50]`` in Dutch).
 
     Returns
     -------
@@ -889,7 +891,7 @@ def display_table(effects: pd.DataFrame, *, comparison: str | None = None, outco
     return pd.DataFrame({
         "outcome": sel["outcome"].to_numpy(), "profile": sel["profile"].to_numpy(),
         "effect": sel["effect_type"].to_numpy(), "estimate": sel["estimate"].round(digits).to_numpy(),
-        f"{_pct(confidence)} CI": [f"[{lo:.{digits}f}, {hi:.{digits}f}]" for lo, hi in zip(sel["ci_low"], sel["ci_high"])],
+        f"{_pct(confidence)} CI": [f"[{_num(lo, language, digits)}, {_num(hi, language, digits)}]" for lo, hi in zip(sel["ci_low"], sel["ci_high"])],
         "p": sel["p"].round(digits).to_numpy(), "p adjusted": sel["p_adjusted"].round(digits).to_numpy(),
         "n tool-first": sel["n_tool_first"].to_numpy(), "n strategy-first": sel["n_strategy_first"].to_numpy(),
         "sessions (tool + strategy)": [f"{t} + {s}" for t, s in zip(sel["sessions_tool_first"], sel["sessions_strategy_first"])],
@@ -900,7 +902,7 @@ def effects_table(res, comparison: str, *, summary: bool = True, family: str | N
     """:func:`display_table` of the study's effects at its confidence level."""
     outcomes = summary_outcomes(res) if summary else None
     return display_table(res.effects, comparison=comparison, outcomes=outcomes, family=family,
-                         confidence=res.settings.confidence)
+                         confidence=res.settings.confidence, language=res.language)
 
 
 def item_outcome(res) -> str | None:
@@ -1678,7 +1680,30 @@ def table(res, data: pd.DataFrame, **options) -> Table:
     (a sentence saying why there is no table is passed through)."""
     if not isinstance(data, pd.DataFrame):
         return data
-    return people_table(data, res, values=_value_labels(res) | options.pop("values", {}), **options)
+    lang = res.language
+    labels = {}
+    for column in [*data.columns, *(data.index.names if not isinstance(data.index, pd.RangeIndex) else [])]:
+        name = str(column)
+        level = re.fullmatch(r"(\d+(?:\.\d+)?)% CI", name)
+        if level:  # display_table's interval column
+            labels[column] = _t(lang, "col.ci", level=_pct(float(level[1]) / 100, lang))
+        elif not messages.has(lang, f"col.{name}") and messages.has(lang, f"reason.{name.replace(' ', '_')}"):
+            labels[column] = _reason(lang, name)
+    cells = {v: _t(lang, f"cell.{v}") for v in CELL_WORDS}
+    cells |= {kind: _t(lang, "effect_type." + kind.replace("'", "").replace(" ", "_"))
+              for kinds in EFFECT_TYPES.values() for kind in kinds}
+    cells |= {v: _t(lang, "alt.verdict." + v.replace(",", "").replace(" ", "_"))
+              for v in ("stable", "doubtful", "dissolves", "stable, not in every resample")}
+    names = res.profile_names
+    cells |= {f"{a} minus {b}": _t(lang, "profilename.minus", a=_profile(res, a), b=_profile(res, b))
+              for a in names for b in names if a != b}
+    return people_table(data, res, values=cells | _value_labels(res) | options.pop("values", {}),
+                        labels=labels | options.pop("labels", {}), **options)
+
+
+#: Cell values of the researchers' tables (changes, scrubbing) the catalogue words as ``cell.<value>``.
+CELL_WORDS = ("label variant", "not on scale", "email", "url", "handle", "iban", "id number", "address", "phone",
+              "name")
 
 
 def effects_people(res, comparison: str, *, summary: bool = True, family: str | None = None) -> Table:
