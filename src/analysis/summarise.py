@@ -1630,13 +1630,14 @@ def people_table(data: pd.DataFrame, where="en", *, labels: dict | None = None, 
     out = {}
     for column in frame.columns:
         series = frame[column]
-        if len(frame) > 1 and column not in keep and series.astype("object").nunique(dropna=False) <= 1:
-            continue
         places = digits.get(column, 2) if isinstance(digits, dict) else digits
         cells = [values.get(v, v) if isinstance(v, str) else v for v in series.astype("object")]
+        cells = [_cell(v, lang, places, column in percent) for v in cells]
+        if len(frame) > 1 and column not in keep and len(set(cells)) <= 1:  # as shown: 0.04% and 0 are both "0%"
+            continue
         key = f"col.{column}"
         header = labels.get(column) or (_t(lang, key) if messages.has(lang, key) else str(column).replace("_", " "))
-        out[header] = [_cell(v, lang, places, column in percent) for v in cells]
+        out[header] = cells
     return Table(pd.DataFrame(out))
 
 
