@@ -92,6 +92,23 @@ def test_both_catalogues_have_the_same_keys_and_the_same_fields():
     assert plural == {k for k, m in nl.items() if isinstance(m.id, tuple)} and "count.session" in plural
 
 
+def test_the_method_words_say_what_the_comparison_does():
+    """The researchers' methods text words analysis.compare's method constants through the catalogue (so a
+    Dutch report can say them): the English entries must still say exactly what compare does."""
+    from analysis import compare
+    from analysis.settings import CORRECTIONS
+
+    en = lambda key, **facts: messages.text("en", key, **facts)  # noqa: E731
+    assert compare.CI_METHOD in en("method.intervals", level="95%")
+    assert compare.P_METHOD in en("method.p_values") and f"adjusted with {compare.ADJUSTMENT}" in en("method.p_values")
+    assert compare.PROFILE_METHOD in en("method.profiles", correction="")
+    assert en("method.contrast", tool=ARMS[1], strategy=ARMS[0]).startswith(f"Every effect is {compare.CONTRAST}:")
+    for c in CORRECTIONS:
+        assert en(f"method.correction.{c}") == compare.CORRECTION_METHOD[c]
+        assert en(f"method.correction_sentence.{c}") == compare.correction_sentence(c)
+    assert en("effects.too_few") == compare.TOO_FEW
+
+
 def test_plurals_and_numbers_follow_the_language():
     assert messages.plural("en", "count.session", 1) == "1 session"
     assert messages.plural("nl", "count.session", 2) == "2 sessies"

@@ -20,8 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import messages
-from analysis.compare import (ADJUSTMENT, ARMS, CI_METHOD, CONTRAST, CORRECTION, CORRECTION_METHOD, EFFECT_TYPES,
-                              P_METHOD, PROFILE_METHOD, TOO_FEW, correction_sentence)
+from analysis.compare import ARMS, CONTRAST, CORRECTION, EFFECT_TYPES, TOO_FEW
 from analysis.profiles import (CLOSE_CALL, DISSOLVED_JACCARD, ENTROPY_CAUTION, MARKED_Z, MIN_N as MIN_PROFILE_N,
                                MIN_SHARE, NAMED_PATTERNS, STABLE_JACCARD, SURE_POSTERIOR, SURE_SHARE_CAUTION)
 from analysis.scales import default_min_items
@@ -856,7 +855,7 @@ def display_table(effects: pd.DataFrame, *, comparison: str | None = None, outco
     confidence : float
         The intervals' level (names the interval column).
     language : str
-        The notation of the interval cells (``[0,10, 0,50]`` in Dutch).
+        The notation of the interval cells (``[0,10; 0,50]`` in Dutch: the comma is the decimal sign).
 
     Returns
     -------
@@ -891,7 +890,9 @@ def display_table(effects: pd.DataFrame, *, comparison: str | None = None, outco
     return pd.DataFrame({
         "outcome": sel["outcome"].to_numpy(), "profile": sel["profile"].to_numpy(),
         "effect": sel["effect_type"].to_numpy(), "estimate": sel["estimate"].round(digits).to_numpy(),
-        f"{_pct(confidence)} CI": [f"[{_num(lo, language, digits)}, {_num(hi, language, digits)}]" for lo, hi in zip(sel["ci_low"], sel["ci_high"])],
+        f"{_pct(confidence)} CI": [_t(language, "table.ci_cell", low=_num(lo, language, digits),
+                                      high=_num(hi, language, digits))
+                                   for lo, hi in zip(sel["ci_low"], sel["ci_high"])],
         "p": sel["p"].round(digits).to_numpy(), "p adjusted": sel["p_adjusted"].round(digits).to_numpy(),
         "n tool-first": sel["n_tool_first"].to_numpy(), "n strategy-first": sel["n_strategy_first"].to_numpy(),
         "sessions (tool + strategy)": [f"{t} + {s}" for t, s in zip(sel["sessions_tool_first"], sel["sessions_strategy_first"])],
