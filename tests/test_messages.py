@@ -43,6 +43,20 @@ def _keys_used() -> set[str]:
     keys |= {f"verdict.{v}" for v in ("dissolves", "doubtful", "stable_not_in_every_resample")}
     keys |= {f"pattern.{c}" for c in ("high", "low", "above", "below")}
     keys |= {f"nav.{n}" for n in ("all_reports", "contents", "previous", "next")}
+    from analysis import plots
+    from analysis.compare import CORRECTIONS, EFFECT_TYPES
+
+    keys |= {f"method.{what}.{c}" for what in ("correction", "correction_sentence") for c in CORRECTIONS}
+    keys |= {f"research.measure.{c}" for c in ("bic", "icl")}
+    keys |= {f"research.model.{m}" for m in ("spherical", "diag", "full", "tied")}
+    keys |= {f"outcomes.{kind}" for kind in ("gain", "yes_share", "mean", "binary", "ordinal")}
+    keys |= {f"alt.verdict.{v}" for v in ("stable", "doubtful", "dissolves", "stable_not_in_every_resample")}
+    keys |= {f"alt.by.{by}" for by in ("entry_point", "profile")}
+    keys |= {f"plot.{key}" for key in plots.WORDS}
+    keys |= {"effect_type." + kind.replace("'", "").replace(" ", "_") for kinds in EFFECT_TYPES.values()
+             for kind in kinds}
+    keys |= {f"profilename.{w}" for w in ("high", "low", "average", "lower", "higher")}
+    keys |= {f"cell.{v}" for v in summarise.CELL_WORDS}
     for nb in NOTEBOOKS_DIR.glob("*.ipynb"):
         page = json.loads(nb.read_text(encoding="utf-8"))["metadata"]["analysis"]["page"]
         keys |= {f"{page}.title", f"{page}.blurb", f"{page}.page"}
@@ -76,6 +90,23 @@ def test_both_catalogues_have_the_same_keys_and_the_same_fields():
     assert differ == {}
     plural = {k for k, m in en.items() if isinstance(m.id, tuple)}
     assert plural == {k for k, m in nl.items() if isinstance(m.id, tuple)} and "count.session" in plural
+
+
+def test_the_method_words_say_what_the_comparison_does():
+    """The researchers' methods text words analysis.compare's method constants through the catalogue (so a
+    Dutch report can say them): the English entries must still say exactly what compare does."""
+    from analysis import compare
+    from analysis.settings import CORRECTIONS
+
+    en = lambda key, **facts: messages.text("en", key, **facts)  # noqa: E731
+    assert compare.CI_METHOD in en("method.intervals", level="95%")
+    assert compare.P_METHOD in en("method.p_values") and f"adjusted with {compare.ADJUSTMENT}" in en("method.p_values")
+    assert compare.PROFILE_METHOD in en("method.profiles", correction="")
+    assert en("method.contrast", tool=ARMS[1], strategy=ARMS[0]).startswith(f"Every effect is {compare.CONTRAST}:")
+    for c in CORRECTIONS:
+        assert en(f"method.correction.{c}") == compare.CORRECTION_METHOD[c]
+        assert en(f"method.correction_sentence.{c}") == compare.correction_sentence(c)
+    assert en("effects.too_few") == compare.TOO_FEW
 
 
 def test_plurals_and_numbers_follow_the_language():
@@ -153,6 +184,36 @@ def test_a_dutch_report_has_no_english_sentence_left(dutch_reports, sample_resul
     assert left == {}
     summary = _trainer_part(dutch_reports / "00_summary.html").get_text(" ")
     assert "Voorgestelde start" in summary and "0,5 keer" in summary
+
+
+def _english_left(text: str, data: list[str]) -> set[str]:
+    for value in data:
+        text = text.replace(value, " ")
+    text = re.sub(r'"[^"]*"', " ", text)  # a word in quotes is mentioned, not said ("not", a negation signal)
+    return set(re.findall(r"[a-z]+", text.lower())) & ENGLISH
+
+
+def test_a_dutch_report_is_dutch_in_the_researchers_part_and_the_figures_too(dutch_reports, sample_results):
+    """The whole page, the collapsed "Voor onderzoekers" section included, and every figure's alt text: the
+    researchers' texts, table headers and cells and the figure descriptions come from the catalogue too."""
+    data = _data_words(sample_results) + [s["source"] for s in sample_results.summary["sources"]]
+    left, alts = {}, 0
+    for page in sorted(dutch_reports.glob("*.html")):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for tag in soup(["style", "script"]):
+            tag.decompose()
+        for quote in soup.find_all("li"):  # participants' quotes: “...”
+            if quote.get_text().lstrip().startswith("“"):
+                quote.decompose()
+        words = _english_left(soup.get_text(" "), data)
+        for img in soup.find_all("img"):
+            alts += 1
+            assert img.get("alt"), page.name
+            words |= _english_left(img["alt"], data)
+        if words:
+            left[page.name] = sorted(words)
+    assert left == {}
+    assert alts >= 10
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -13,14 +13,14 @@ builders underneath take plain frames and are tested on their own.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
 from analysis import messages
-from analysis.compare import (ADJUSTMENT, ARMS, CI_METHOD, CONTRAST, CORRECTION, CORRECTION_METHOD, EFFECT_TYPES,
-                              P_METHOD, PROFILE_METHOD, TOO_FEW, correction_sentence)
+from analysis.compare import ARMS, CONTRAST, CORRECTION, EFFECT_TYPES, TOO_FEW
 from analysis.profiles import (CLOSE_CALL, DISSOLVED_JACCARD, ENTROPY_CAUTION, MARKED_Z, MIN_N as MIN_PROFILE_N,
                                MIN_SHARE, NAMED_PATTERNS, STABLE_JACCARD, SURE_POSTERIOR, SURE_SHARE_CAUTION)
 from analysis.scales import default_min_items
@@ -76,6 +76,23 @@ def _pct(x: float, language: str = "en") -> str:
 def _num(x: float, language: str = "en", digits: int = 2, *, signed: bool = False) -> str:
     """A number in the language's notation (decimal comma in Dutch)."""
     return messages.number(language, x, digits, signed=signed)
+
+
+def _g(x: float, language: str = "en", spec: str = "g") -> str:
+    """A constant as Python's ``{:g}`` writes it, in the language's notation.
+
+    Examples
+    --------
+    >>> _g(0.5), _g(0.75, "nl"), _g(2.0)
+    ('0.5', '0,75', '2')
+    """
+    return _num(x, language, len(format(x, spec).partition(".")[2]))
+
+
+def _column(language: str, column: str) -> str:
+    """A table column's header as :func:`people_table` shows it (to name it in a sentence)."""
+    key = f"col.{column}"
+    return _t(language, key) if messages.has(language, key) else column.replace("_", " ")
 
 
 def _count(n: int, one: str, many: str | None = None, language: str | None = None, **facts) -> str:
@@ -321,16 +338,13 @@ def readiness_text(res) -> Text:
 
 def reliability_text(res) -> Text:
     """How scores are made and what alpha and omega say, with the study's confidence level."""
-    level = _pct(res.settings.confidence)
+    lang = res.language
     rel = res.reliability
     items = sorted(set(rel["n_items"]))
     need = sorted({default_min_items(k) for k in items})
-    return Text("Each score is the average of a few statements (statements worded the other way round are turned "
-                f"around first). A score is only given when a person answered at least half of its statements "
-                f"({_join([str(n) for n in need])} of {_join([str(k) for k in items])}).\n\n"
-                "*Alpha* and *omega* say how consistently the statements of one score agree (0 to 1; above 0.7 is "
-                f"usually taken as good enough for comparing groups). The {level} interval shows how sure that number "
-                "is: Feldt's method for alpha, resampling participants for omega.")
+    return text(res, "research.reliability", need=_join([str(n) for n in need], lang),
+                items=_join([str(k) for k in items], lang), level=_pct(res.settings.confidence, lang),
+                good=_g(0.7, lang))
 
 
 def reliability_table(res, *, readiness_only: bool = True) -> pd.DataFrame:
@@ -348,19 +362,21 @@ def item_table(res, *, readiness_only: bool = True) -> pd.DataFrame:
     return stats.round(2).reset_index(drop=True)
 
 
-def _solution(row) -> str:
-    return f"{_count(int(row['k']), 'profile')} ({row['model']})"
+def _solution(row, language: str = "en") -> str:
+    return _t(language, "research.solution", profiles=_count(int(row["k"]), "count.profile", language=language),
+              model=row["model"])
 
 
-def _stable_words(row) -> str:
+def _stable_words(row, language: str = "en") -> str:
     if pd.isna(row.get("jaccard_min", np.nan)):
         return ""
-    if row["jaccard_min"] >= STABLE_JACCARD:
-        return f"every profile is stable (the least stable, {row['least_stable']!r}, has Jaccard {row['jaccard_min']:.2f})"
-    return f"profile {row['least_stable']!r} is not stable (Jaccard {row['jaccard_min']:.2f})"
+    key = "research.all_stable" if row["jaccard_min"] >= STABLE_JACCARD else "research.not_stable"
+    return _t(language, key, profile=row["least_stable"],
+              jaccard=_num(row["jaccard_min"], language))
 
 
-def k_choice_reason(fit: pd.DataFrame, *, k_fixed: int | None = None, criterion: str = "bic") -> str:
+def k_choice_reason(fit: pd.DataFrame, *, k_fixed: int | None = None, criterion: str = "bic",
+                    language: str = "en") -> str:
     """Why this number of profiles, and what the runner-up was, in plain words.
 
     Parameters
@@ -371,6 +387,8 @@ def k_choice_reason(fit: pd.DataFrame, *, k_fixed: int | None = None, criterion:
         The number of profiles the researcher fixed, if any.
     criterion : {"bic", "icl"}
         The fit measure that ordered the solutions.
+    language : str
+        The report language.
 
     Examples
     --------
@@ -382,82 +400,91 @@ def k_choice_reason(fit: pd.DataFrame, *, k_fixed: int | None = None, criterion:
     BIC alone would pick 4 profiles (diag), but profile 'c' is not stable (Jaccard 0.41), so the analysis
     stepped down to 3 profiles (diag): every profile is stable (the least stable, 'b', has Jaccard 0.97).
     The runner-up is that 4 profiles (diag) solution.
+    >>> print(k_choice_reason(fit, language="nl"))  # doctest: +NORMALIZE_WHITESPACE
+    Op BIC alleen zou de keus vallen op 4 profielen (diag), maar profiel 'c' is niet stabiel (Jaccard 0,41),
+    dus is de analyse teruggegaan naar 3 profielen (diag): elk profiel is stabiel (het minst stabiele, 'b',
+    heeft Jaccard 0,97). De tweede keus is die oplossing met 4 profielen (diag).
     """
+    lang = language
     crit = criterion.upper()
     rule = fit[fit["rule_choice"]].iloc[0]
     admissible = fit[fit["converged"] & ~fit["small_profile"]].sort_values([criterion, "k"])
     top = admissible.iloc[0]
     runner = fit[fit["runner_up"]]
-    stable = _stable_words(rule)
+    stable = _stable_words(rule, lang)
+
+    def then(key, words):  # ", and <words>." / ": <words>." or just "."
+        return _t(lang, key, words=words) if words else "."
+
+    def direction(diff):
+        return _t(lang, "research.higher" if diff > 0 else "research.lower", diff=_num(abs(diff), lang, 1))
+
     if top.name != rule.name:
         between = fit[(fit["k"] < top["k"]) & (fit["k"] > rule["k"]) & (fit["jaccard_min"] < STABLE_JACCARD)]
         between = between.sort_values("k", ascending=False).drop_duplicates("k")
-        either = "; ".join(f"{_solution(r)}: {_stable_words(r)}" for _, r in between.iterrows())
-        out = (f"{crit} alone would pick {_solution(top)}, but {_stable_words(top) or 'it is not stable'}, so the "
-               f"analysis stepped down to {_solution(rule)}" + (f": {stable}." if stable else ".")
-               + (f" Fewer profiles did not hold together either ({either})." if either else ""))
+        either = "; ".join(f"{_solution(r, lang)}: {_stable_words(r, lang)}" for _, r in between.iterrows())
+        out = (_t(lang, "research.k_stepped_down", crit=crit, top=_solution(top, lang),
+                  why=_stable_words(top, lang) or _t(lang, "research.it_not_stable"), rule=_solution(rule, lang))
+               + then("research.then_colon", stable)
+               + (" " + _t(lang, "research.fewer_not_either", either=either) if either else ""))
     else:
-        out = f"{_solution(rule)} fit best by {crit}" + (f", and {stable}." if stable else ".")
+        out = _t(lang, "research.k_best", rule=_solution(rule, lang), crit=crit) + then("research.then_and", stable)
     if len(runner):
         r = runner.iloc[0]
         diff = float(r[criterion] - rule[criterion])
         if r.name == top.name and top.name != rule.name:
-            out += f" The runner-up is that {_solution(r)} solution."
+            out += " " + _t(lang, "research.runner_up_top", solution=_solution(r, lang))
         else:
-            out += f" The runner-up is {_solution(r)}, with a {crit} {abs(diff):.1f} {'higher' if diff > 0 else 'lower'}"
-            out += f"; {_stable_words(r)}." if _stable_words(r) else "."
+            out += " " + _t(lang, "research.runner_up", solution=_solution(r, lang), crit=crit,
+                            direction=direction(diff))
+            out += then("research.then_semicolon", _stable_words(r, lang))
             if abs(diff) < CLOSE_CALL:
-                out += f" That is a close call: a {crit} difference below {CLOSE_CALL:g} is weak evidence either way."
+                out += " " + _t(lang, "research.close_call", crit=crit, close=_g(CLOSE_CALL, lang))
     if k_fixed is not None:
         chosen = fit[fit["chosen"]].iloc[0]
         if int(chosen["k"]) == int(rule["k"]) and chosen.name == rule.name:
-            out += (f" The number of profiles was fixed at {k_fixed} by the researcher, which is what the rule "
-                    "chooses too.")
+            out += " " + _t(lang, "research.k_fixed_same", k=k_fixed)
         else:
             diff = float(chosen[criterion] - rule[criterion])
-            words = _stable_words(chosen)
-            out += (f" The number of profiles was fixed at {k_fixed} by the researcher, and the results use "
-                    f"{_solution(chosen)}: its {crit} is {abs(diff):.1f} {'higher' if diff > 0 else 'lower'} than the "
-                    f"rule's choice" + (f", and {words}." if words else "."))
+            out += " " + _t(lang, "research.k_fixed_other", k=k_fixed, solution=_solution(chosen, lang), crit=crit,
+                            direction=direction(diff)) + then("research.then_and", _stable_words(chosen, lang))
     return out
 
 
 def k_choice_text(res) -> Text:
     """How the number of profiles was chosen, with this study's range and rules, and why this k."""
+    lang = res.language
     fit = res.fit
     ks = sorted(fit["k"].unique())
     models = list(dict.fromkeys(fit["model"]))
-    described = {"spherical": "*spherical*: the same spread on every score",
-                 "diag": "*diag*: its own spread per score",
-                 "full": "*full*: scores may also move together within a profile",
-                 "tied": "*tied*: one shared shape for every profile"}
     checked = "jaccard_min" in fit and fit["jaccard_min"].notna().any()
     info = res.profile_info
     criterion = info.get("criterion", "bic")
-    measure = {"bic": "BIC (a fit measure that punishes complexity)",
-               "icl": "ICL (BIC plus a penalty for profiles that overlap)"}[criterion]
-    rule = (f"It keeps the solution with the lowest {measure} among solutions in "
-            f"which every profile holds at least {_pct(MIN_SHARE)} and at least {MIN_PROFILE_N} participants")
+    rule = _t(lang, "research.k_rule", measure=_t(lang, f"research.measure.{criterion}"),
+              share=_pct(MIN_SHARE, lang), n=MIN_PROFILE_N)
     if checked:
-        rule += (f" and every profile is found again when the data are resampled (Jaccard at least {STABLE_JACCARD}); "
-                 "when a profile does not hold together, it tries fewer profiles. ")
+        rule += _t(lang, "research.k_rule_stable", jaccard=_g(STABLE_JACCARD, lang))
     else:
         rule += ". "
-    why = k_choice_reason(fit, k_fixed=info.get("k_fixed"), criterion=criterion) if "rule_choice" in fit else ""
-    return Text(f"The analysis tries {ks[0]} to {ks[-1]} profiles, each with {_count(len(models), 'way')} of "
-                f"describing how spread out a profile is ({'; '.join(described.get(m, m) for m in models)}). "
-                + rule + "*Entropy* near 1 means people fall clearly into one profile; *blrt_p* tests whether one "
-                "profile more fits better than one fewer." + (f"\n\n{why}" if why else ""))
+    why = (k_choice_reason(fit, k_fixed=info.get("k_fixed"), criterion=criterion, language=lang)
+           if "rule_choice" in fit else "")
+    described = "; ".join(_t(lang, f"research.model.{m}") if messages.has(lang, f"research.model.{m}") else m
+                          for m in models)
+    return Text(_t(lang, "research.k_tries", low=ks[0], high=ks[-1], ways=_count(len(models), "count.way",
+                                                                             language=lang), described=described)
+                + " " + rule + _t(lang, "research.k_entropy", blrt=_column(lang, "blrt_p")) + (f"\n\n{why}" if why else ""))
 
 
 def fit_summary(res) -> Text:
     """The chosen solution and the smallest p-value the likelihood-ratio test can give."""
+    lang = res.language
     info = res.profile_info
     reps = info["blrt_reps"]
-    lines = [f"{info['n']} participants with every score, {info['excluded']} left out.",
-             f"Chosen: {_count(info['k'], 'profile')} ({info['covariance_type']})."]
+    lines = [_t(lang, "research.fit_people", n=info["n"], excluded=info["excluded"]),
+             _t(lang, "research.fit_chosen", profiles=_count(info["k"], "count.profile", language=lang),
+                model=info["covariance_type"])]
     if reps:
-        lines.append(f"Smallest possible BLRT p with {reps} resamples: {1 / (reps + 1):.2f}.")
+        lines.append(_t(lang, "research.fit_blrt", reps=reps, p=_num(1 / (reps + 1), lang)))
     return Text("\n\n".join(lines))
 
 
@@ -490,16 +517,13 @@ def profile_means_table(res) -> pd.DataFrame:
 
 
 def stability_text(res) -> Text:
+    lang = res.language
     info = res.profile_info
     drawn = info.get("resample_n") or info["n"]
-    of = (f"{info['resamples']} subsamples of {drawn} people (of the {info['n']} participants; the profiles "
-          "themselves are fitted on everyone)" if drawn < info["n"] else f"{info['resamples']} resampled versions "
-          "of the data")
-    return Text(f"The analysis is repeated on {of}. For each profile, "
-                "the *Jaccard* value says how much of it is found again (1 = exactly the same people). From "
-                f"{STABLE_JACCARD} a profile counts as stable; below {DISSOLVED_JACCARD} it dissolves. The range holds "
-                f"the middle {_pct(res.settings.confidence)} of the resamples. The adjusted Rand index (ARI) compares "
-                "the whole grouping with the original one.")
+    of = (_t(lang, "research.subsamples", resamples=info["resamples"], drawn=drawn, n=info["n"])
+          if drawn < info["n"] else _t(lang, "research.resampled", resamples=info["resamples"]))
+    return text(res, "research.stability", of=of, stable=_g(STABLE_JACCARD, lang),
+                dissolved=_g(DISSOLVED_JACCARD, lang), level=_pct(res.settings.confidence, lang))
 
 
 def stability_table(res) -> pd.DataFrame:
@@ -509,12 +533,11 @@ def stability_table(res) -> pd.DataFrame:
 
 def stability_summary(res) -> Text:
     info = res.profile_info
-    return Text(f"ARI with the original grouping, mean over {info['resamples']} resamples: {info['ari_mean']:.2f}.")
+    return text(res, "research.ari", resamples=info["resamples"], ari=_num(info["ari_mean"], res.language))
 
 
 def certainty_text(res) -> Text:
-    return Text("Every participant has a probability for each profile; they are counted in the most likely one. "
-                f"*share_sure* is the share whose profile has a probability of at least {SURE_POSTERIOR}.")
+    return text(res, "research.certainty", column=_column(res.language, "share_sure"), sure=_g(SURE_POSTERIOR, res.language))
 
 
 def certainty_table(res) -> pd.DataFrame:
@@ -604,17 +627,21 @@ def profile_sizes(res) -> pd.DataFrame:
 
 
 def methods_text(res) -> Text:
-    """The methods behind the effects, in a few plain lines, with the study's settings."""
+    """The methods behind the effects, in a few plain lines, with the study's settings.
+
+    The words of :mod:`analysis.compare`'s method constants (``CI_METHOD``, ``CORRECTION_METHOD``, ...) are
+    the catalogue's ``method.*`` messages here, so a Dutch report words them in Dutch.
+    """
     s = res.settings
-    lines = [f"Every effect is {CONTRAST}: above 0 means tool-first scored higher.",
-             f"Intervals: {_pct(s.confidence)} {CI_METHOD}.",
-             f"p-values: {P_METHOD}; adjusted with {ADJUSTMENT} within family.",
-             f"Cells with fewer than {s.min_n} people or {s.min_sessions} sessions in an arm are '{TOO_FEW}' and "
-             "show no p-value."]
+    lang = res.language
+    lines = [_t(lang, "method.contrast", tool=_arm(lang, ARMS[1]), strategy=_arm(lang, ARMS[0])),
+             _t(lang, "method.intervals", level=_pct(s.confidence, lang)),
+             _t(lang, "method.p_values"),
+             _t(lang, "method.too_few", n=s.min_n, sessions=s.min_sessions, too_few=_t(lang, "effects.too_few"))]
     if res.available("profiles"):
         correction = getattr(s, "correction", CORRECTION)
-        lines.insert(3, "Profiles: people are counted in each profile by their posterior probability "
-                        f"({PROFILE_METHOD}; {CORRECTION_METHOD[correction]}). " + correction_sentence(correction))
+        lines.insert(3, _t(lang, "method.profiles", correction=_t(lang, f"method.correction.{correction}"))
+                     + " " + _t(lang, f"method.correction_sentence.{correction}"))
     return Text("\n".join(f"- {line}" for line in lines))
 
 
@@ -639,6 +666,7 @@ def summary_outcomes(res) -> list[str]:
 
 def outcomes_text(res) -> Text:
     """What each summary outcome is, from the codebook."""
+    lang = res.language
     outcomes = res.outcomes.set_index("outcome")
     labels = outcome_labels(res)
     parts = []
@@ -646,29 +674,27 @@ def outcomes_text(res) -> Text:
         row = outcomes.loc[name]
         items = row["items"].split()
         scale = res.codebook.variables[items[0]].scale
-        lo, hi = scale.min_code, scale.max_code
-        wave = _join(sorted({w for i in items for w in res.codebook.variables[i].waves}))
+        facts = {"low": scale.min_code, "high": scale.max_code, "n": len(items),
+                 "wave": _join(sorted({w for i in items for w in res.codebook.variables[i].waves}), lang)}
         if name.endswith("_gain") and isinstance(row["baseline"], str) and row["baseline"]:
-            what = f"after minus before ({lo}-{hi})"
+            kind = "gain"
         elif row["kind"] == "interval" and len(scale.levels) == 2:
-            what = f"share of its {len(items)} yes/no items answered yes ({wave} survey)"
+            kind = "yes_share"
         elif row["kind"] == "interval":
-            what = f"mean of {len(items)} items, {lo}-{hi} ({wave} survey)"
+            kind = "mean"
         elif row["kind"] == "binary":
-            what = f"one yes/no question ({wave} survey); risk difference"
+            kind = "binary"
         else:
-            what = (f"one question, {lo}-{hi} ({wave} survey); Cliff's delta: the chance that a tool-first "
-                    "participant answered higher than a strategy-first one, minus the reverse, from -1 to 1")
-        parts.append(f"**{labels.get(name, name)}** ({what})")
+            kind = "ordinal"
+        parts.append(f"**{labels.get(name, name)}** ({_t(lang, 'outcomes.' + kind, **facts)})")
     sessions = res.effects[res.effects["profile"] == "all"].iloc[0]
     p_min = sessions["p_min"]
-    text = "The summary outcomes: " + "; ".join(parts) + "."
+    out = _t(lang, "outcomes.summary", parts="; ".join(parts))
     if isinstance(p_min, float) and not math.isnan(p_min) and p_min >= 0.01:
         per_arm = int(min(sessions["sessions_tool_first"], sessions["sessions_strategy_first"]))
-        text += (f"\n\n`p` is the permutation p-value over sessions. With {per_arm} sessions per arm no p-value can "
-                 f"be below {p_min:.2g}: **read the intervals, not the p-values**. `p adjusted` corrects for "
-                 f"testing several outcomes ({ADJUSTMENT.capitalize()}).")
-    return Text(text)
+        out += "\n\n" + _t(lang, "outcomes.p_floor", p=_column(lang, "p"), p_adjusted=_column(lang, "p_adjusted"),
+                                 per_arm=per_arm, p_min=_g(p_min, lang, ".2g"))
+    return Text(out)
 
 
 _UNITS = {"mean difference": "points", "risk difference": "percentage points", "Cliff's delta": "",
@@ -811,7 +837,7 @@ def glossary(res, page: str) -> Text:
 
 def display_table(effects: pd.DataFrame, *, comparison: str | None = None, outcomes: Iterable[str] | None = None,
                   family: str | None = None, primary_only: bool = True, digits: int = 2,
-                  confidence: float = 0.95) -> pd.DataFrame:
+                  confidence: float = 0.95, language: str = "en") -> pd.DataFrame:
     """A rounded, readable selection of an effects table (for notebooks and reports).
 
     Parameters
@@ -828,6 +854,8 @@ def display_table(effects: pd.DataFrame, *, comparison: str | None = None, outco
     digits : int
     confidence : float
         The intervals' level (names the interval column).
+    language : str
+        The notation of the interval cells (``[0,10; 0,50]`` in Dutch: the comma is the decimal sign).
 
     Returns
     -------
@@ -862,7 +890,9 @@ def display_table(effects: pd.DataFrame, *, comparison: str | None = None, outco
     return pd.DataFrame({
         "outcome": sel["outcome"].to_numpy(), "profile": sel["profile"].to_numpy(),
         "effect": sel["effect_type"].to_numpy(), "estimate": sel["estimate"].round(digits).to_numpy(),
-        f"{_pct(confidence)} CI": [f"[{lo:.{digits}f}, {hi:.{digits}f}]" for lo, hi in zip(sel["ci_low"], sel["ci_high"])],
+        f"{_pct(confidence)} CI": [_t(language, "table.ci_cell", low=_num(lo, language, digits),
+                                      high=_num(hi, language, digits))
+                                   for lo, hi in zip(sel["ci_low"], sel["ci_high"])],
         "p": sel["p"].round(digits).to_numpy(), "p adjusted": sel["p_adjusted"].round(digits).to_numpy(),
         "n tool-first": sel["n_tool_first"].to_numpy(), "n strategy-first": sel["n_strategy_first"].to_numpy(),
         "sessions (tool + strategy)": [f"{t} + {s}" for t, s in zip(sel["sessions_tool_first"], sel["sessions_strategy_first"])],
@@ -873,7 +903,7 @@ def effects_table(res, comparison: str, *, summary: bool = True, family: str | N
     """:func:`display_table` of the study's effects at its confidence level."""
     outcomes = summary_outcomes(res) if summary else None
     return display_table(res.effects, comparison=comparison, outcomes=outcomes, family=family,
-                         confidence=res.settings.confidence)
+                         confidence=res.settings.confidence, language=res.language)
 
 
 def item_outcome(res) -> str | None:
@@ -985,24 +1015,31 @@ def caveats_text(res) -> Text:
     return Text("\n".join(f"- {line}" for line in lines))
 
 
+def _estimate(where, r) -> str:
+    """An effect and its interval in words for an alt text: "+0.36 (0.12 to 0.61)"."""
+    lang = _lang(where)
+    return _t(lang, "alt.estimate", estimate=_num(r.estimate, lang, signed=True), low=_num(r.ci_low, lang),
+              high=_num(r.ci_high, lang))
+
+
 def item_figure(res):
     """The answers to the items of :func:`item_outcome`, per entry point (a figure), or why there is none."""
     from analysis import plots
 
+    lang = res.language
     outcome = item_outcome(res)
     if outcome is None:
-        return Text("No outcome of this study has several items on an answer scale of three or more levels.")
+        return text(res, "alt.no_item_outcome")
     fig = plots.likert_bars(item_counts(res, outcome), res.effects, title=item_question(res, outcome),
-                            labels=outcome_labels(res), confidence=res.settings.confidence)
+                            labels=outcome_labels(res), confidence=res.settings.confidence, words=_plot_words(res))
     labels = outcome_labels(res)
     rows = res.effects[res.effects["family"].str.startswith(f"{outcome} items")
                        & (res.effects["comparison"] == "overall")]
     rows = rows[[t == EFFECT_TYPES[k][0] for t, k in zip(rows["effect_type"], rows["kind"])]]
-    effects = "; ".join(f"{labels.get(r.outcome, r.outcome)} {r.estimate:+.2f} ({r.ci_low:.2f} to {r.ci_high:.2f})"
-                        for r in rows.itertuples())
-    return plots.Described(fig, f"Bars of how the answers to each statement of '{item_question(res, outcome)}' "
-                                f"were spread, for tool-first and strategy-first sessions. Effect per statement, "
-                                f"{CONTRAST}, with {_pct(res.settings.confidence)} intervals: {effects}.")
+    effects = "; ".join(f"{labels.get(r.outcome, r.outcome)} {_estimate(lang, r)}" for r in rows.itertuples())
+    return plots.Described(fig, _t(lang, "alt.items", question=item_question(res, outcome), tool=_arm(lang, ARMS[1]),
+                                   strategy=_arm(lang, ARMS[0]), level=_pct(res.settings.confidence, lang),
+                                   effects=effects))
 
 
 def item_effects_table(res) -> pd.DataFrame:
@@ -1019,104 +1056,128 @@ def forest_figure(res):
 
     outcomes = forest_outcomes(res)
     if not outcomes:
-        return Text("No outcome of this study is a composite of several items.")
-    fig = plots.effect_forest(res.effects, outcomes, labels=outcome_labels(res), confidence=res.settings.confidence)
+        return text(res, "alt.no_composite")
+    fig = plots.effect_forest(res.effects, outcomes, labels=outcome_labels(res), confidence=res.settings.confidence,
+                              words=_plot_words(res))
     return plots.Described(fig, _forest_alt(res, outcomes))
+
+
+def _plot_words(res) -> dict:
+    """The words :mod:`analysis.plots` draws (its ``WORDS``), from the catalogue's ``plot.*`` messages, and the
+    shown names of profiles, entry points, reasons and effect types (``"names"``)."""
+    from analysis import plots
+
+    lang = res.language
+    names = {arm: _arm(lang, arm) for arm in ARMS}
+    if res.available("profiles"):
+        names |= {name: _profile(lang, name) for name in res.posteriors.columns}
+    names |= {code: _reason(lang, code) for code in ("duplicate", "empty", "no_consent", "test_submission",
+                                                     "preview", "dont_know", "not_applicable", "blank")}
+    names |= {kind: _t(lang, "effect_type." + kind.replace("'", "").replace(" ", "_"))
+              for kinds in EFFECT_TYPES.values() for kind in kinds}
+    return {key: _t(lang, "plot." + key) for key in plots.WORDS} | {"names": names}
 
 
 def _forest_alt(res, outcomes: list[str]) -> str:
     """The forest plot's numbers in words: per outcome, every group's effect and interval."""
+    lang = res.language
     labels = outcome_labels(res)
     effects = res.effects
     parts = []
     for outcome in outcomes:
         rows = effects[(effects["outcome"] == outcome) & (effects["comparison"] != "interaction")]
         rows = rows[[t == EFFECT_TYPES[k][0] for t, k in zip(rows["effect_type"], rows["kind"])]]
-        groups = ", ".join(f"{'everyone' if r.profile == 'all' else r.profile} {r.estimate:+.2f} "
-                           f"({r.ci_low:.2f} to {r.ci_high:.2f})" for r in rows.itertuples())
+        groups = ", ".join(f"{_t(lang, 'alt.everyone') if r.profile == 'all' else _profile(lang, r.profile)} "
+                           f"{_estimate(lang, r)}" for r in rows.itertuples())
         parts.append(f"{labels.get(outcome, outcome)}: {groups}")
-    return (f"Dots with interval lines: {CONTRAST} for everyone and each profile, "
-            f"{_pct(res.settings.confidence)} intervals. " + "; ".join(parts) + ".")
+    return _t(lang, "alt.forest", tool=_arm(lang, ARMS[1]), strategy=_arm(lang, ARMS[0]),
+              level=_pct(res.settings.confidence, lang), parts="; ".join(parts))
 
 
 def missing_figure(res):
     """Share of missing answers per item and reason (a figure), or why there is none."""
     from analysis import plots
 
+    lang = res.language
     table = missingness(res.responses, res.codebook)
     if table.empty:
-        return Text("This study has no items on an answer scale, so there are no missing answers to show.")
+        return text(res, "alt.no_missing")
     answered = table.groupby("variable", sort=False)["answered"].min().sort_values()
-    worst = ", ".join(f"{res.codebook.variables[v].shown(res.language) if v in res.codebook.variables else v} "
-                      f"{_pct(round(1 - a, 3))}" for v, a in answered.head(3).items())
-    return plots.Described(plots.missing_answers(table),
-                           f"Bars of the share of missing answers per item and reason, for {len(answered)} items; "
-                           f"most missing: {worst}.")
+    worst = ", ".join(f"{res.codebook.variables[v].shown(lang) if v in res.codebook.variables else v} "
+                      f"{_pct(round(1 - a, 3), lang)}" for v, a in answered.head(3).items())
+    return plots.Described(plots.missing_answers(table, words=_plot_words(res)),
+                           _t(lang, "alt.missing", n=len(answered), worst=worst))
 
 
 def sources_figure(res):
     """Each export's rows, kept or set aside by reason (a figure)."""
     from analysis import plots
 
+    lang = res.language
     table = source_table(res.summary)
     fixed = {"source", "wave", "format", "rows_in", "rows_complete", "rows_clean", "rows_quarantined"}
     parts = []
     for row in table.to_dict("records"):
-        aside = ", ".join(f"{row[c]} {c}" for c in table.columns if c not in fixed and row[c])
-        parts.append(f"{row['wave']} survey: {row['rows_clean']} of {row['rows_in']} rows kept"
-                     + (f", set aside {aside}" if aside else ""))
-    return plots.Described(plots.rows_by_source(table), "Bars of the rows of each export, kept or set aside: "
-                           + "; ".join(parts) + ".")
+        aside = ", ".join(f"{row[c]} {_reason(lang, c)}" for c in table.columns if c not in fixed and row[c])
+        parts.append(_t(lang, "alt.source", wave=row["wave"], kept=row["rows_clean"], rows=row["rows_in"])
+                     + (_t(lang, "alt.set_aside", aside=aside) if aside else ""))
+    return plots.Described(plots.rows_by_source(table, words=_plot_words(res)),
+                           _t(lang, "alt.sources", parts="; ".join(parts)))
 
 
 def fit_figure(res):
     """How well each number of profiles fits (a figure)."""
     from analysis import plots
 
+    lang = res.language
     fit = res.fit
     chosen = fit[fit["chosen"].astype(str) == "True"].iloc[0]
-    return plots.Described(plots.profile_fit(fit),
-                           f"Lines of BIC (lower fits better) for {int(fit['k'].min())} to {int(fit['k'].max())} "
-                           f"profiles and each covariance model; chosen: {int(chosen['k'])} profiles "
-                           f"({chosen['model']}), BIC {chosen['bic']:.0f}.")
+    return plots.Described(plots.profile_fit(fit, words=_plot_words(res)),
+                           _t(lang, "alt.fit", low=int(fit["k"].min()), high=int(fit["k"].max()),
+                              chosen=_count(int(chosen["k"]), "count.profile", language=lang), model=chosen["model"],
+                              bic=round(float(chosen["bic"]))))
 
 
 def profiles_figure(res):
     """Mean readiness scores per profile (a figure)."""
     from analysis import plots
 
+    lang = res.language
     labels = construct_labels(res)
     means = res.profile_means
-    fig = plots.readiness_profiles(means, confidence=res.settings.confidence, labels=labels)
+    fig = plots.readiness_profiles(means, confidence=res.settings.confidence, labels=labels, words=_plot_words(res))
     parts = []
     for name, group in means.groupby("profile", sort=False):
-        parts.append(f"{name}: " + ", ".join(f"{labels.get(r.construct, r.construct)} {r.mean:.1f}"
-                                             for r in group.itertuples()))
-    return plots.Described(fig, "Mean readiness scores of each profile with "
-                           f"{_pct(res.settings.confidence)} intervals: " + "; ".join(parts) + ".")
+        parts.append(f"{_profile(lang, name)}: " + ", ".join(f"{labels.get(r.construct, r.construct)} "
+                                                              f"{_num(r.mean, lang, 1)}" for r in group.itertuples()))
+    return plots.Described(fig, _t(lang, "alt.profiles", level=_pct(res.settings.confidence, lang),
+                                   parts="; ".join(parts)))
 
 
 def stability_figure(res):
     """How often each profile comes back when the data are resampled (a figure)."""
     from analysis import plots
 
+    lang = res.language
     st = res.stability
-    fig = plots.profile_stability(st, confidence=res.settings.confidence)
-    parts = ", ".join(f"{r.profile} {r.jaccard:.2f} ({r.verdict})" for r in st.itertuples())
-    return plots.Described(fig, f"Bars of each profile's stability over {int(st['resamples'].iloc[0])} resamples "
-                                f"(Jaccard, 1 = always found again; {STABLE_JACCARD:g} or more is stable): {parts}.")
+    fig = plots.profile_stability(st, confidence=res.settings.confidence, words=_plot_words(res))
+    parts = ", ".join(f"{_profile(lang, r.profile)} {_num(r.jaccard, lang)} "
+                      f"({_t(lang, 'alt.verdict.' + r.verdict.replace(',', '').replace(' ', '_'))})"
+                      for r in st.itertuples())
+    return plots.Described(fig, _t(lang, "alt.stability", resamples=int(st["resamples"].iloc[0]),
+                                   stable=_g(STABLE_JACCARD, lang), parts=parts))
 
 
 def certainty_figure(res):
     """How sure each person's profile is (a figure)."""
     from analysis import plots
 
+    lang = res.language
     posterior = res.posteriors
     sure = float((posterior.max(axis=1) >= SURE_POSTERIOR).mean())
-    return plots.Described(plots.profile_certainty(posterior, sure=SURE_POSTERIOR),
-                           f"Histogram of each person's largest profile probability; {_pct(round(sure, 3))} of "
-                           f"{len(posterior)} people belong to their profile with probability "
-                           f"{SURE_POSTERIOR:g} or more.")
+    return plots.Described(plots.profile_certainty(posterior, sure=SURE_POSTERIOR, words=_plot_words(res)),
+                           _t(lang, "alt.certainty", share=_pct(round(sure, 3), lang), n=len(posterior),
+                              sure=_g(SURE_POSTERIOR, lang)))
 
 
 # --- the trainer's summary ---------------------------------------------------------
@@ -1182,10 +1243,55 @@ def _arm(where, arm: str) -> str:
     return _t(where, f"arm.{arm}")
 
 
+#: A computed profile name (:func:`analysis.profiles.profile_names`): a named pattern or "high focus, low guts"
+#: or "around average", maybe a qualifier for twins ("(lower)", "(higher guts)", "(guts: 2 of 3)") and a number.
+_PROFILE_NAME = re.compile(r"^(?P<base>.+?)(?: \((?P<side>lower|higher)(?: (?P<on>[^)]+))?\)"
+                           r"| \((?P<by>[^:()]+): (?P<rank>\d+) of (?P<of>\d+)\))?(?P<number> #\d+)?$")
+
+
 def _profile(where, name: str) -> str:
-    """A profile's name in the report language: the catalogue's word for a named pattern, else its name."""
+    """A profile's name in the report language: the catalogue's word for a named pattern; a name computed
+    from the centroid ("high focus, low guts") worded part by part with the study's construct labels; else
+    the name itself. The stored name (the profile's id in every results file) never changes.
+
+    Examples
+    --------
+    >>> _profile("nl", "confident explorers"), _profile("nl", "high focus, low guts (higher)")
+    ('zelfverzekerde verkenners', 'hoog op focus, laag op guts (hoger)')
+    >>> _profile("en", "high focus, low guts (higher)")
+    'high focus, low guts (higher)'
+    """
+    lang = _lang(where)
     key = f"profile.{name}"
-    return _t(where, key) if messages.has(_lang(where), key) else name
+    if messages.has(lang, key):
+        return _t(lang, key)
+    match = _PROFILE_NAME.match(str(name))
+    if not match:
+        return name
+    labels = {}
+    if not isinstance(where, str):
+        from analysis.profiles import construct_label
+
+        for c in where.codebook.constructs:
+            shown = where.codebook.construct(c).shown(lang)
+            labels[where.codebook.construct(c).shown("en")] = labels[construct_label(c)] = shown
+    base = match["base"]
+    if messages.has(lang, f"profile.{base}"):
+        words = _t(lang, f"profile.{base}")
+    elif base == "around average":
+        words = _t(lang, "profilename.average")
+    else:
+        parts = [part.split(" ", 1) for part in base.split(", ")]
+        if not all(len(p) == 2 and p[0] in ("high", "low") for p in parts):
+            return name
+        words = ", ".join(_t(lang, "profilename." + side, construct=labels.get(c, c)) for side, c in parts)
+    if match["side"]:
+        words += f" ({_t(lang, 'profilename.' + match['side'])}"
+        words += (f" {labels.get(match['on'], match['on'])})" if match["on"] else ")")
+    elif match["by"]:
+        words += " (" + _t(lang, "profilename.rank", construct=labels.get(match["by"], match["by"]),
+                           rank=match["rank"], of=match["of"]) + ")"
+    return words + (match["number"] or "")
 
 
 def study_facts(res) -> Text:
@@ -1251,7 +1357,7 @@ def summary_figure(res):
     if not outcomes:
         return Text("")
     fig = plots.effect_forest(res.effects, outcomes, labels=outcome_labels(res), confidence=res.settings.confidence,
-                              interactions=False)
+                              interactions=False, words=_plot_words(res))
     return plots.Described(fig, _forest_alt(res, outcomes))
 
 
@@ -1407,12 +1513,16 @@ def reflection_figure(res, by: str = "entry_point"):
     """Heat map of the share of writers with each code, per entry point or per profile."""
     from analysis import plots
 
-    what = "entry point" if by == "entry_point" else "readiness profile"
+    lang = res.language
+    what = _t(lang, "alt.by." + by)
     numbers = reflection_share_numbers(res, by)
     top = numbers["everyone"].dropna().sort_values(ascending=False).head(3) if "everyone" in numbers else pd.Series()
-    alt = (f"Heat map of the share of writers with each code (rows) per {what} (columns); most written overall: "
-           + (", ".join(f"{code} {_pct(round(v, 2))}" for code, v in top.items()) or "nothing") + ".")
-    return plots.Described(plots.code_shares(numbers, title=f"What participants wrote, by {what}"), alt)
+    alt = _t(lang, "alt.reflection", what=what, top=", ".join(f"{code} {_pct(round(v, 2), lang)}"
+                                                               for code, v in top.items()) or _t(lang, "alt.nothing"))
+    shown = numbers.rename(columns=lambda c: _t(lang, "table.everyone") if c == "everyone" else
+                           (_profile(lang, c) if by == "profile" else _arm(lang, c)))
+    return plots.Described(plots.code_shares(shown, title=_t(lang, "alt.reflection_title", what=what),
+                                             words=_plot_words(res)), alt)
 
 
 def reflection_quotes(res) -> Text:
@@ -1435,7 +1545,7 @@ def reflection_agreement_table(res) -> pd.DataFrame | Text:
     coders (Krippendorff's alpha); a sentence when no human coded."""
     table = res.reflection_agreement
     if table is None:
-        return Text("No human codes yet, so no agreement to report (see above for how to add them).")
+        return text(res, "reflect.no_human_codes")
     labels = _code_labels(res)
     pairs = table[table["rater_a"] != "all raters"]
     out = pairs.assign(pair=pairs["rater_a"] + " vs " + pairs["rater_b"]).pivot(index="code", columns="pair",
@@ -1524,13 +1634,14 @@ def people_table(data: pd.DataFrame, where="en", *, labels: dict | None = None, 
     out = {}
     for column in frame.columns:
         series = frame[column]
-        if len(frame) > 1 and column not in keep and series.astype("object").nunique(dropna=False) <= 1:
-            continue
         places = digits.get(column, 2) if isinstance(digits, dict) else digits
         cells = [values.get(v, v) if isinstance(v, str) else v for v in series.astype("object")]
+        cells = [_cell(v, lang, places, column in percent) for v in cells]
+        if len(frame) > 1 and column not in keep and len(set(cells)) <= 1:  # as shown: 0.04% and 0 are both "0%"
+            continue
         key = f"col.{column}"
         header = labels.get(column) or (_t(lang, key) if messages.has(lang, key) else str(column).replace("_", " "))
-        out[header] = [_cell(v, lang, places, column in percent) for v in cells]
+        out[header] = cells
     return Table(pd.DataFrame(out))
 
 
@@ -1574,7 +1685,30 @@ def table(res, data: pd.DataFrame, **options) -> Table:
     (a sentence saying why there is no table is passed through)."""
     if not isinstance(data, pd.DataFrame):
         return data
-    return people_table(data, res, values=_value_labels(res) | options.pop("values", {}), **options)
+    lang = res.language
+    labels = {}
+    for column in [*data.columns, *(data.index.names if not isinstance(data.index, pd.RangeIndex) else [])]:
+        name = str(column)
+        level = re.fullmatch(r"(\d+(?:\.\d+)?)% CI", name)
+        if level:  # display_table's interval column
+            labels[column] = _t(lang, "col.ci", level=_pct(float(level[1]) / 100, lang))
+        elif not messages.has(lang, f"col.{name}") and messages.has(lang, f"reason.{name.replace(' ', '_')}"):
+            labels[column] = _reason(lang, name)
+    cells = {v: _t(lang, f"cell.{v}") for v in CELL_WORDS}
+    cells |= {kind: _t(lang, "effect_type." + kind.replace("'", "").replace(" ", "_"))
+              for kinds in EFFECT_TYPES.values() for kind in kinds}
+    cells |= {v: _t(lang, "alt.verdict." + v.replace(",", "").replace(" ", "_"))
+              for v in ("stable", "doubtful", "dissolves", "stable, not in every resample")}
+    names = res.profile_names
+    cells |= {f"{a} minus {b}": _t(lang, "profilename.minus", a=_profile(res, a), b=_profile(res, b))
+              for a in names for b in names if a != b}
+    return people_table(data, res, values=cells | _value_labels(res) | options.pop("values", {}),
+                        labels=labels | options.pop("labels", {}), **options)
+
+
+#: Cell values of the researchers' tables (changes, scrubbing) the catalogue words as ``cell.<value>``.
+CELL_WORDS = ("label variant", "not on scale", "email", "url", "handle", "iban", "id number", "address", "phone",
+              "name")
 
 
 def effects_people(res, comparison: str, *, summary: bool = True, family: str | None = None) -> Table:
@@ -1722,4 +1856,5 @@ def reflection_cells_figure(res):
     if isinstance(numbers, Text):
         return numbers
     alt = _t(res, "reflect.cells.figure_alt", largest=_largest_gap(res, numbers))
-    return plots.Described(plots.code_shares(numbers, title=_t(res, "reflect.cells.figure_title")), alt)
+    return plots.Described(plots.code_shares(numbers, title=_t(res, "reflect.cells.figure_title"),
+                                             words=_plot_words(res)), alt)
