@@ -34,6 +34,7 @@ import io
 from functools import cache
 from pathlib import Path
 
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
@@ -97,6 +98,18 @@ def plural(language: str, key: str, n: int, /, **facts) -> str:
 def has(language: str, key: str) -> bool:
     """Whether the catalogue of ``language`` has the message ``key``."""
     return catalogue(language).gettext(key) != key
+
+
+def date(language: str, value) -> str:
+    """A day as the language writes it in a sentence.
+
+    Examples
+    --------
+    >>> import datetime
+    >>> date("en", datetime.date(2026, 3, 3)), date("nl", datetime.date(2026, 3, 3))
+    ('Mar 3, 2026', '3 mrt 2026')
+    """
+    return format_date(value, format="medium", locale=language)
 
 
 def number(language: str, value: float, digits: int = 2, *, signed: bool = False) -> str:

@@ -1295,11 +1295,16 @@ def _profile(where, name: str) -> str:
 
 
 def study_facts(res) -> Text:
-    """The study in two lines: title, people per wave, sessions per entry point."""
+    """The study in two lines: title, people per wave and the days they answered, sessions per entry point."""
     lang = res.language
     waves = wave_table(res.responses)
     per_wave = ", ".join(_t(lang, "summary.per_wave", n=int(r.participants), wave=r.wave) for r in waves.itertuples())
-    text = _t(lang, "summary.facts", title=res.study["title"], people=summary_participants(res), per_wave=per_wave)
+    days = res.responses["submitted"].dropna() if "submitted" in res.responses else pd.Series()
+    people = summary_participants(res)
+    if len(days):  # the days the surveys were answered: the study's dates, whatever the sessions are called
+        people = _t(lang, "summary.people_dates", people=people, first=messages.date(lang, days.min()),
+                    last=messages.date(lang, days.max()))
+    text = _t(lang, "summary.facts", title=res.study["title"], people=people, per_wave=per_wave)
     if "entry_point" in res.responses and res.responses["entry_point"].notna().any():
         sessions = sessions_table(res).groupby("entry_point")["workshop"].nunique()
         arms = [_count(int(sessions.get(arm, 0)), "count.session_arm", language=lang, arm=_arm(lang, arm))
