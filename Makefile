@@ -9,10 +9,15 @@ STUDY ?= data/sample/study.yaml
 REPORTS ?= reports
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: report test lab clean-data sample notebooks constraints fuzz
+.PHONY: report pdf test lab clean-data sample notebooks constraints fuzz
 
 report: $(STAMP)
 	$(BIN)/python -m analysis report $(STUDY) --out $(REPORTS)/
+
+# The reports, and the summary printed to $(REPORTS)/summary.pdf by headless Chromium (skipped, saying so,
+# where none is installed: apt-get install chromium).
+pdf: $(STAMP)
+	$(BIN)/python -m analysis report $(STUDY) --out $(REPORTS)/ --pdf
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(NBVAL)

@@ -181,3 +181,20 @@ Timestamp,Email,Q1 statement,Q2 reversed,Note
 @pytest.fixture
 def tiny_study(tmp_path) -> Path:
     return write_tiny_study(tmp_path / "tiny", TINY_PRE, TINY_POST)
+
+
+# One post-survey wave: an identifier, a group, one item and one free-text note (privacy and scrub tests).
+ONE_WAVE_CODEBOOK = """\
+version: 1
+scales:
+  agree3:
+    levels:
+      - {code: 1, en: Disagree}
+      - {code: 2, en: Neutral}
+      - {code: 3, en: Agree}
+variables:
+  email: {role: identifier, waves: [post], match: {text: [Email]}}
+  workshop: {role: group, waves: [post], match: {text: [Workshop]}}
+  q1: {role: item, construct: c, scale: agree3, waves: [post], match: {text: [Q1 statement]}}
+  note: {role: text, waves: [post], match: {text: [Note]}}
+"""

@@ -176,3 +176,18 @@ def test_quality_tables(sample_processed):
     shares = missing.drop(columns=["wave", "variable", "n"]).sum(axis=1)
     assert np.allclose(shares, 1.0, atol=1e-3)
     assert missing.loc[missing["wave"] == "post", "dont_know"].sum() > 0
+
+
+def test_a_time_outside_the_calendar_pandas_holds_is_logged_not_a_crash(tmp_path):
+    # pandas holds nanosecond times from 1677 to 2262 only; a typo such as year 1026 or 3026 in a
+    # tool's export must become a missing, logged timestamp, with every row kept
+    pre = ("Timestamp,Email,Consent,Q1 statement,Q2 reversed\n"
+           "1026-03-01 09:00:00,a@x.org,Yes,Agree,Agree\n3026-03-01 09:00:00,b@x.org,Yes,Agree,Agree\n"
+           "3/1/2026 9:00:00,c@x.org,Yes,Agree,Agree\n")
+    post = "Timestamp,Email,Q1 statement,Q2 reversed,Note\n2026-03-02 10:00:00,a@x.org,Eens,Eens,\n"
+    result = clean_study(load_study(write_tiny_study(tmp_path, pre, post)))
+    _conserved(result)
+    pre_rows = result.data[result.data["wave"] == "pre"].sort_values("source_row")
+    assert pre_rows["submitted"].isna().tolist() == [True, True, False]
+    logged = result.changes[result.changes["rule"] == "unparseable timestamp"]
+    assert sorted(logged["old"]) == ["1026-03-01 09:00:00", "3026-03-01 09:00:00"]

@@ -7,6 +7,7 @@ import sys
 import pandas as pd
 
 from analysis.cli import main
+from analysis.paths import SAMPLE_STUDY
 
 
 def _run(*args, cwd=None):
@@ -93,3 +94,14 @@ def test_bad_setting_on_the_command_line_is_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == ("error: command line: expected confidence must be a number from 0.5 to below 1, "
                                      "such as 0.95; got 1.5")
+
+
+def test_report_pdf_without_chromium_says_it_skipped_and_the_report_succeeds(sample_outputs, monkeypatch, capsys):
+    reports = sample_outputs / "reports"
+    monkeypatch.setenv("ANALYSIS_CHROMIUM", str(reports / "no-such-browser"))
+    (reports / "summary.pdf").unlink(missing_ok=True)
+    assert main(["report", str(SAMPLE_STUDY), "--out", str(reports), "--pdf"]) == 0
+    said = capsys.readouterr().out.strip().splitlines()
+    assert said[-1] == ("PDF skipped: no Chromium is installed to print it "
+                        "(install it with: apt-get install chromium)"), said
+    assert said[0].startswith("wrote ") and "report pages" in said[0] and not (reports / "summary.pdf").exists()

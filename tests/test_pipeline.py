@@ -231,7 +231,8 @@ def test_committed_sample_results_are_what_the_pipeline_makes(sample_results):
     for name in ("responses.parquet", "scores.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(SAMPLE_RESULTS / name),
                                       pd.read_parquet(sample_results.folder / name))
-    for path in sorted(sample_results.folder.glob("*.csv")) + sorted(sample_results.folder.glob("*.json")):
+    for path in sorted(sample_results.folder.glob("*.csv")) + sorted(sample_results.folder.glob("*.json")) + sorted(
+            sample_results.folder.glob("*.xlsx")):  # the coding sheet too: its bytes are fixed
         if path.name == "manifest.json":
             continue
         assert (SAMPLE_RESULTS / path.name).read_bytes() == path.read_bytes(), path.name
@@ -255,21 +256,37 @@ def _tables(page: Path) -> list[pd.DataFrame]:
 
 
 def test_numbers_in_the_pages_are_the_stored_ones(sample_outputs, sample_results):
-    pages = sample_outputs / "reports"
-    effects = sample_results.effects
-    shown = [t for t in _tables(pages / "03_entry_points.html") if "estimate" in t.columns and "95% CI" in t.columns]
-    assert shown, "the entry-point page shows its effects as tables"
-    checked = 0
-    for table in shown:
-        for _, row in table.iterrows():
-            stored = effects[(effects["outcome"] == row["outcome"]) & (effects["profile"] == row["profile"])
-                             & (effects["effect_type"] == row["effect"])].iloc[0]
-            assert float(row["estimate"]) == round(stored["estimate"], 2)
-            assert row["95% CI"] == f"[{stored['ci_low']:.2f}, {stored['ci_high']:.2f}]"
-            checked += 1
-    assert checked >= 30
-    fit = [t for t in _tables(pages / "02_readiness_profiles.html") if "bic" in t.columns][0]
-    assert [float(b) for b in fit["bic"]] == sample_results.fit["bic"].round(2).tolist()
+    """Every effect page 03 shows, in the trainer's tables and the researchers', is a stored row of
+    effects.csv as the page rounds it; so is every BIC of page 02's fit table."""
+    from analysis.summarise import _num, outcome_labels
+
+    res = sample_results
+    label = outcome_labels(res)
+    researchers, trainers = set(), set()
+    for r in res.effects.to_dict("records"):
+        name = label.get(r["outcome"], r["outcome"])
+        researchers.add((name, r["profile"], r["effect_type"], _num(r["estimate"]),
+                         f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]"))
+        scale, places = (100, 0) if r["effect_type"] == "risk difference" else (1, 2)
+        trainers.add((name, r["profile"], _num(scale * r["estimate"], "en", places, signed=True),
+                      f"{_num(scale * r['ci_low'], 'en', places)} to {_num(scale * r['ci_high'], 'en', places)}"))
+    checked = {"trainer": 0, "researcher": 0}
+    for table in _tables(sample_outputs / "reports" / "03_entry_points.html"):
+        profiles = table["profile"] if "profile" in table.columns else ["all"] * len(table)
+        if "difference" in table.columns:
+            for (_, row), profile in zip(table.iterrows(), profiles):
+                assert (row["outcome"], profile, row["difference"], row["95% interval"]) in trainers, row.to_dict()
+                checked["trainer"] += 1
+        elif "estimate" in table.columns:
+            for (_, row), profile in zip(table.iterrows(), profiles):
+                assert (row["outcome"], profile, row["effect"], row["estimate"], row["95% CI"]) in researchers, \
+                    row.to_dict()
+                checked["researcher"] += 1
+    assert checked["trainer"] >= 30 and checked["researcher"] >= 30, checked
+    fit = [t for t in _tables(sample_outputs / "reports" / "02_readiness_profiles.html") if "BIC" in t.columns
+           or "bic" in t.columns][0]
+    shown = fit["BIC" if "BIC" in fit.columns else "bic"]
+    assert [float(b.replace(",", "")) for b in shown] == res.fit["bic"].round(2).tolist()
 
 
 def test_confidence_setting_changes_every_interval_label_and_sentence(tmp_path, sample_outputs, sample_results):
@@ -305,3 +322,24 @@ def test_a_notebook_never_holds_raw_exports(tmp_path, sample_results):
     with pytest.raises(RuntimeError, match="reading a raw export inside a report notebook"):
         render_reports(SAMPLE_STUDY, tmp_path / "out", results=sample_results.folder,
                        notebooks=[tmp_path / "01_probe.ipynb"], progress=False)
+
+
+# --- progress ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tty", [True, False], ids=["terminal", "not a terminal"])
+def test_progress_bars_on_a_terminal_only(tmp_path, monkeypatch, capsys, tty):
+    """A person at a terminal sees the stage and the clean steps move; a pipe, a log or CI sees nothing."""
+    import sys
+
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("ANALYSIS_RESULTS_ONLY", raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)  # capsys's stand-in for standard error
+    assert main(["clean", str(SAMPLE_STUDY), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    if tty:
+        assert "stages" in err and "read and clean the exports" in err and "it/s" in err
+    else:
+        assert err == ""
+    monkeypatch.setenv("CI", "true")  # under CI never, terminal or not
+    assert main(["clean", str(SAMPLE_STUDY), "--out", str(tmp_path / "ci")]) == 0
+    assert capsys.readouterr().err == ""

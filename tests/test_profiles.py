@@ -351,3 +351,22 @@ def test_fixed_k_from_the_study_file_and_the_command_line(tmp_path, sample_truth
     assert res.profile_info["k"] == 3 and res.profile_info["k_fixed"] == 3
     assert res.profile_names == [p["name"] for p in sample_truth["profiles"]]
     assert "fixed at 3 by the researcher, which is what the rule chooses too" in summarise.k_choice_text(res)
+
+
+def test_stability_of_a_large_study_on_subsamples_and_fits_on_everyone(sample_fit, monkeypatch):
+    """Above RESAMPLE_N people (here lowered to 80 of the sample's 240): every model is still fitted on
+    everyone, from starts tried on a subsample, and comes within 1% of the likelihood of starts tried on
+    everyone (a start drawn from 80 people may end in another local optimum for k = 4);
+    stability and BLRT resamples draw RESAMPLE_N people, and the stability says how many."""
+    scores = sample_fit.scores
+    assert profiles.stability(sample_fit, resamples=2, progress=False).resample_n == len(scores)
+    monkeypatch.setattr(profiles, "RESAMPLE_N", 80)
+    large = profiles.fit_profiles(scores, seed=SEED, k_max=4, blrt_reps=3, resamples=10, progress=False)
+    assert (large.fit["n"] == len(scores)).all()
+    plain = sample_fit.fit.set_index(["model", "k"])["log_likelihood"]
+    got = large.fit.set_index(["model", "k"])["log_likelihood"]
+    np.testing.assert_allclose(got, plain.reindex(got.index), rtol=0.01)
+    assert large.k == sample_fit.k and large.names == sample_fit.names
+    assert large.fit.loc[large.fit["k"] >= 2, "blrt_p"].between(0, 1).all()
+    stab = profiles.stability(large, resamples=10, progress=False)
+    assert stab.resample_n == 80 and stab.per_profile["jaccard"].between(0, 1).all()

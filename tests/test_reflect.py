@@ -8,6 +8,7 @@ simulator does not produce (``tests/fixtures/reflections_handcoded.yaml``,
 whose header states the coding rules).
 """
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -192,22 +193,35 @@ def _share(files, code, entry_point="all", profile="all"):
     return s[(s["code"] == code) & (s["entry_point"] == entry_point) & (s["profile"] == profile)].iloc[0]
 
 
+def _fill(workbook: bytes, path: Path, cells: dict) -> None:
+    """Fill cells of a coding sheet as a person in a spreadsheet would: {(sheet row index, column): value}."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(workbook))
+    ws = wb["coding"]
+    header = [c.value for c in ws[1]]
+    for (i, column), value in cells.items():
+        ws.cell(row=i + 2, column=header.index(column) + 1, value=value)
+    wb.save(path)
+
+
 def test_a_filled_in_coding_sheet_round_trips(tmp_path, coder):
     study_file = _sample_copy(tmp_path)
     before = _reflect(study_file)
-    assert "reflection_agreement.csv" not in before
-    sheet = before["coding_sheet.csv"]
+    assert "reflection_agreement.csv" not in before and "coding_sheet.csv" not in before
+    workbook = before["coding_sheet.xlsx"]
+    sheet = reflect.read_sheet_frame(workbook)
     codes = list(coder.codes)
     assert list(sheet.columns[:6]) == KEY + ["language", "junk", "text"]
     assert (sheet[codes] == "").all().all()  # empty for the coder
-    # a coder fills in 80 answers as the coder suggested ...
+    # a coder fills in 80 answers as the coder suggested (numbers, as a spreadsheet stores them) ...
     filled = sheet.copy()
     rows = filled.index[:80]
-    for code in codes:
-        filled[code] = filled[code].astype(object)
-        filled.loc[rows, code] = filled.loc[rows, f"auto_{code}"].astype(str)
-    filled.to_csv(study_file.parent / "coder_a.csv", index=False)
-    _name_sheets(study_file, ["coder_a.csv"])
+    cells = {(i, code): int(filled.at[i, f"auto_{code}"]) for i in rows for code in codes}
+    for (i, code), value in cells.items():
+        filled.at[i, code] = str(value)
+    _fill(workbook, study_file.parent / "coder_a.xlsx", cells)
+    _name_sheets(study_file, ["coder_a.xlsx"])
     agreed = _reflect(study_file)
     agree = agreed["reflection_agreement.csv"]
     pair = agree[agree["rater_a"] == "auto"].set_index("code")
@@ -216,14 +230,14 @@ def test_a_filled_in_coding_sheet_round_trips(tmp_path, coder):
     # ... then changes two cells: networking where the coder saw none, for people without it elsewhere
     found = agreed["reflections.csv"]
     has = set(found.loc[found["code"] == "networking", "participant"])
-    chosen = [i for i in rows if filled.at[i, "networking"] == "0" and filled.at[i, "junk"] == 0
+    chosen = [i for i in rows if filled.at[i, "networking"] == "0" and filled.at[i, "junk"] == "0"
               and filled.at[i, "participant"] not in has][:2]
     assert len(chosen) == 2
     filled.loc[chosen, "networking"] = "1"
-    filled.to_csv(study_file.parent / "coder_a.csv", index=False)
+    _fill(workbook, study_file.parent / "coder_a.xlsx", {**cells, **{(i, "networking"): 1 for i in chosen}})
     edited = _reflect(study_file)
     pair = edited["reflection_agreement.csv"].set_index(["code", "rater_a"])
-    auto = filled.loc[rows, "auto_networking"].to_numpy(int)
+    auto = filled.loc[rows, "auto_networking"].astype(int).to_numpy()
     human = filled.loc[rows, "networking"].astype(int).to_numpy()
     from sklearn.metrics import cohen_kappa_score
 
@@ -249,10 +263,11 @@ def test_a_filled_in_coding_sheet_round_trips(tmp_path, coder):
     assert len(mine) == 2 and (mine["coded_by"] == "human: coder_a").all()
     assert edited["reflections.json"]["coders"] == {"coder_a": 80} and edited["reflections.json"]["human_coded"] == 80
     # a second coder: kappa between coders, and Krippendorff's alpha over all three
+    # (saved as CSV: a sheet may come back either way)
     second = filled.copy()
     second.loc[rows[:40], "positive_workshop"] = "0"
     second.to_csv(study_file.parent / "coder_b.csv", index=False)
-    _name_sheets(study_file, {"coder_a": "coder_a.csv", "coder_b": "coder_b.csv"})
+    _name_sheets(study_file, {"coder_a": "coder_a.xlsx", "coder_b": "coder_b.csv"})
     two = _reflect(study_file)["reflection_agreement.csv"]
     between = two[(two["rater_a"] == "coder_a") & (two["rater_b"] == "coder_b")].set_index("code")
     assert between.loc["networking", "kappa"] == 1 and between.loc["positive_workshop", "kappa"] < 1
@@ -268,6 +283,53 @@ def test_a_bad_cell_in_a_coding_sheet_names_row_and_column(tmp_path):
     with pytest.raises(InputError, match=r"row 3.*networking|networking.*row 3") as exc:
         reflect.read_sheet(path, ["networking"])
     assert "'yes'" in str(exc.value)
+    # the same from a workbook (row numbers are the spreadsheet's)
+    sheet = pd.DataFrame({"participant": ["P1", "P2"], "wave": ["post"] * 2, "variable": ["reflection"] * 2,
+                          "text": ["a", "b"], "networking": ["", ""]})
+    _fill(reflect.sheet_workbook(sheet, ["networking"]), tmp_path / "coder.xlsx",
+          {(0, "networking"): 1, (1, "networking"): "ja"})
+    with pytest.raises(InputError, match=r"row 3.*networking|networking.*row 3") as exc:
+        reflect.read_sheet(tmp_path / "coder.xlsx", ["networking"])
+    assert "'ja'" in str(exc.value) and "coder.xlsx" in str(exc.value)
+
+
+def test_the_coding_sheet_workbook(tmp_path):
+    from openpyxl import load_workbook
+
+    codes = ["networking", "guts_fear"]
+    texts = pd.DataFrame({"participant": ["P1", "P2", "P3"], "wave": ["post"] * 3, "variable": ["reflection"] * 3,
+                          "text": ["=HYPERLINK(\"http://x\")", "Ik durf niet\nop LinkedIn", "-"]})
+    sheet = reflect.coding_sheet(reflect.code_answers(texts, reflect.Coder.default()), codes)
+    data = reflect.sheet_workbook(sheet, codes)
+    assert data == reflect.sheet_workbook(sheet, codes)  # the same bytes every run: the manifest compares outputs
+    (tmp_path / "s.xlsx").write_bytes(data)
+    ws = load_workbook(tmp_path / "s.xlsx")["coding"]
+    header = [c.value for c in ws[1]]
+    assert ws.freeze_panes == "A2"
+    text = ws.cell(row=2, column=header.index("text") + 1)
+    assert text.data_type == "s" and text.value.startswith("=HYPERLINK")  # text, never a formula
+    assert ws.cell(row=3, column=header.index("text") + 1).alignment.wrap_text
+    assert ws.cell(row=3, column=header.index("auto_guts_fear") + 1).value == 1
+    (check,) = ws.data_validations.dataValidation
+    assert check.formula1 == '"0,1"' and str(check.sqref) == "{0}2:{1}4".format(
+        *(ws.cell(row=1, column=header.index(c) + 1).column_letter for c in codes))
+    back = reflect.read_sheet_frame(tmp_path / "s.xlsx")
+    assert back.columns.tolist() == sheet.columns.tolist()
+    assert back["text"].tolist() == sheet["text"].tolist() and (back[codes] == "").all().all()
+
+
+def test_the_leak_gate_reads_the_coding_sheet(tmp_path):
+    from analysis.publish import Gate, PrivacyLeak, publish
+
+    sheet = pd.DataFrame({"participant": ["P1"], "wave": ["post"], "variable": ["reflection"],
+                          "text": ["mail me at Jan.Jansen@Example.nl"], "networking": [""]})
+    gate = Gate({"email": {"jan.jansen@example.nl"}})
+    with pytest.raises(PrivacyLeak, match="coding_sheet.xlsx: 1 value"):
+        publish(tmp_path, {"coding_sheet.xlsx": reflect.sheet_workbook(sheet, ["networking"])}, gate)
+    assert not (tmp_path / "coding_sheet.xlsx").exists()
+    sheet["text"] = "mail me at [EMAIL]"
+    assert "coding_sheet.xlsx" in publish(tmp_path, {"coding_sheet.xlsx": reflect.sheet_workbook(sheet, ["networking"])},
+                                          gate)
 
 
 def test_reflect_command_and_a_changed_sheet_rebuild_only_reflect(tmp_path, capsys):
@@ -278,10 +340,11 @@ def test_reflect_command_and_a_changed_sheet_rebuild_only_reflect(tmp_path, caps
     out = tmp_path / "out"
     assert main(["reflect", str(study_file), "--out", str(out)]) == 0
     assert "coded 2 answers" in capsys.readouterr().out
-    sheet = pd.read_csv(out / "coding_sheet.csv", dtype=str, keep_default_na=False)
+    workbook = (out / "coding_sheet.xlsx").read_bytes()
+    sheet = reflect.read_sheet_frame(out / "coding_sheet.xlsx")
     found = pd.read_csv(out / "reflections.csv")
     assert set(found["code"]) == {"positive_workshop", "focus_goal", "networking", "linkedin"}
-    assert "[EMAIL]" in " ".join(sheet["text"]) and "ann@example.org" not in (out / "coding_sheet.csv").read_text()
+    assert "[EMAIL]" in " ".join(sheet["text"]) and "ann@example.org" not in " ".join(sheet.stack())
     sheet.loc[:, "networking"] = "0"
     sheet.loc[:, [c for c in reflect.DEFAULT_CODES if c != "networking"]] = "0"
     sheet.to_csv(tmp_path / "tiny" / "coder.csv", index=False)
@@ -289,6 +352,7 @@ def test_reflect_command_and_a_changed_sheet_rebuild_only_reflect(tmp_path, caps
     assert main(["reflect", str(study_file), "--out", str(out)]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert (out / "reflection_agreement.csv").is_file()
+    assert (out / "coding_sheet.xlsx").read_bytes() == workbook  # made again, the same bytes
     assert set(pd.read_csv(out / "reflections.csv").query("kind == 'code'")["code"]) == set()
     # change one cell: only reflect is made again
     sheet.loc[1, "networking"] = "1"
@@ -299,6 +363,15 @@ def test_reflect_command_and_a_changed_sheet_rebuild_only_reflect(tmp_path, caps
     assert runs["clean"] == "reused" and runs["reflect"] == "done"
     assert set(pd.read_csv(out / "reflections.csv").query("kind == 'code'")["code"]) == {"networking"}
     assert manifest["stages"]["reflect"]["status"] == "done"
+    # too few people for profiles: page 04's profile x entry point part says so instead of a table
+    from analysis import results, summarise
+
+    res = results.load(out)
+    assert not res.available("profiles")
+    no_profiles = summarise.text(res, "reflect.cells.no_profiles")
+    assert "no readiness profiles" in no_profiles
+    assert summarise.reflection_cells_table(res) == no_profiles
+    assert summarise.reflection_cells_figure(res) == no_profiles
 
 
 def test_a_study_without_free_text_is_not_available(tmp_path, capsys):
@@ -318,7 +391,33 @@ def test_page_04_renders_on_the_sample(sample_outputs):
     assert "What participants wrote" in page and "Not available for this study" not in page
     assert page.count('src="data:image/png;base64,') >= 2
     assert "still needs the tool basics" in page and "In their own words" in page
+    assert "By readiness profile and entry point" in page and "tool-shy · tool-first" in page
     assert "<script>alert" not in page  # the injected reflection is shown as text, if at all
+
+
+def test_shares_per_profile_and_entry_point_on_page_04():
+    from analysis import results, summarise
+
+    res = results.load(SAMPLE_RESULTS)
+    stored = res.reflection_shares
+    table = summarise.reflection_cells_table(res)
+    arms = ["strategy-first", "tool-first"]
+    assert len(table.columns) == 1 + len(res.profile_names) * len(arms)
+    # every cell is the stored share of that profile and entry point, with its interval
+    labels = {spec["label"]["en"]: name for name, spec in res.reflection_info["codes"].items()}
+    for column in table.columns[1:]:
+        profile, arm = column.rsplit(" (n = ", 1)[0].split(" · ")
+        for label, cell in zip(table["code"], table[column]):
+            row = stored[(stored["kind"] == "code") & (stored["code"] == labels[label]) & (stored["profile"] == profile)
+                         & (stored["entry_point"] == arm)].iloc[0]
+            assert cell.startswith(f"{round(100 * row['share'])}% (") if row["interpretable"] == "yes" else cell == \
+                summarise.TOO_FEW
+    numbers = summarise.reflection_cell_numbers(res)
+    assert numbers.shape == (len(table), len(table.columns) - 1)
+    assert "strategy-first or tool-first" in summarise.reflection_cells_intro(res)
+    tools = summarise.reflection_cells_table(res, kind="tool")
+    assert "linkedin" in set(tools["tool"]) and "bluesky" not in set(tools["tool"])  # nobody named bluesky
+    assert "Largest difference between entry points" in summarise.reflection_cells_figure(res).alt
 
 
 def test_page_04_says_so_on_a_study_without_free_text(tmp_path):
@@ -336,11 +435,11 @@ def test_page_04_says_so_on_a_study_without_free_text(tmp_path):
 def test_reflect_outputs_hold_nothing_personal(sample_study, sample_clean):
     from analysis.publish import personal_values, scan_outputs
 
-    files = [SAMPLE_RESULTS / n for n in ("reflections.csv", "coding_sheet.csv", "reflection_quotes.csv",
+    files = [SAMPLE_RESULTS / n for n in ("reflections.csv", "coding_sheet.xlsx", "reflection_quotes.csv",
                                          "reflection_shares.csv", "reflections.json")]
     values = personal_values(sample_study, sample_clean.raws)
     leaks, read = scan_outputs(files, values)
     assert read == len(files) and leaks == []
     # the sheet holds the scrubbed text, placeholders and all
-    sheet = (SAMPLE_RESULTS / "coding_sheet.csv").read_text(encoding="utf-8")
+    sheet = " ".join(reflect.read_sheet_frame(SAMPLE_RESULTS / "coding_sheet.xlsx")["text"])
     assert "[EMAIL]" in sheet and "[PHONE]" in sheet and "[NAME]" in sheet

@@ -172,3 +172,26 @@ def test_reliability_checks_missing_argument():
 def test_construct_items_names_unknown_constructs(sample_processed):
     with pytest.raises(ValueError, match="no items in wave 'pre' for construct\\(s\\) 'courage'"):
         scales.construct_items(sample_processed.study.codebook, ["guts", "courage"], wave="pre")
+
+
+def test_omega_bootstrap_over_answer_patterns_agrees_with_drawing_rows(monkeypatch):
+    """A large study's omega interval (resamples drawn as multinomial counts of answer patterns) is the
+    interval of drawing rows with replacement: same data, both ways, 400 resamples each."""
+    rng = np.random.default_rng(7)
+    n = 6000
+    f = rng.normal(size=n)
+    data = pd.DataFrame({f"q{i}_code": np.clip(np.rint(3 + f + rng.normal(0, 1, n)), 1, 5) for i in range(4)})
+    items = {"c": ["q0", "q1", "q2", "q3"]}
+    patterns = scales.reliability(data, items, n_boot=400).iloc[0]
+    monkeypatch.setattr(scales, "PATTERN_BOOT_N", n)  # n is not above it: rows are drawn
+    rows = scales.reliability(data, items, n_boot=400).iloc[0]
+    assert patterns["omega"] == rows["omega"]
+    width = rows["omega_ci_high"] - rows["omega_ci_low"]
+    for end in ("omega_ci_low", "omega_ci_high"):
+        assert abs(patterns[end] - rows[end]) < 0.15 * width  # Monte Carlo error of a 2.5% quantile of 400
+    # one resample's covariance, against the rows it stands for
+    block = data.to_numpy()
+    pr = scales._PatternResampler(block)
+    w = np.random.default_rng(1).multinomial(n, pr.shares)
+    expanded = np.repeat(pr.patterns, w, axis=0)
+    np.testing.assert_allclose(pr.cov(np.random.default_rng(1)), np.cov(expanded, rowvar=False), atol=1e-10)

@@ -5,6 +5,30 @@ participant x wave), a change log (every value that was altered, with the rule)
 and a quarantine (every row set aside, with the reason). Every raw row ends in
 exactly one of data and quarantine; :func:`clean_study` checks this.
 
+The rules, in the order :func:`clean_study` applies them
+---------------------------------------------------------
+1. **Read** each export (:func:`analysis.io.read_export`); double-encoded
+   UTF-8 is repaired there and each repair is logged here.
+2. **Text**: every answer is stripped of surrounding whitespace; a blank is
+   missing. Timestamps are read in the tool's own format, else ISO 8601,
+   else as pandas reads them; numbers accept a decimal comma (logged).
+3. **Code answers** on their scales (below); multi-select answers become one
+   yes/no column per option.
+4. **Set aside** (quarantine, with the reason): a row with no answer, a
+   preview or test the tool marked, a test submission the study file
+   describes, a refusal of consent (in any wave: all of that person's rows),
+   a row without a participant key.
+5. **Duplicates**: of a person's rows in one wave, the complete one is kept,
+   then the latest submitted, then the later source, then the later row;
+   the others are set aside, naming the row kept.
+6. **Link waves**: each clean row gets its person's workshop and entry point,
+   from the first answer in any wave.
+7. The **log** keeps the changes of clean rows only: quarantined rows keep
+   their raw answers instead.
+
+Some steps are done on whole columns at once; those speed-ups live in
+:mod:`analysis.clean_fast`, each beside the plain version it replaces.
+
 Coding of answers
 -----------------
 * A label is matched after folding case, Unicode form, quotes and whitespace,
@@ -29,8 +53,6 @@ answered), other variables as text, and ``source``, ``source_row``.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
@@ -39,8 +61,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from analysis import clean_fast as fast
 from analysis.codebook import Scale, Study, Variable, normalise_text
 from analysis.errors import InputError
 from analysis.io import COMPLETE, PREVIEW, ROW, SOURCE, TIMESTAMP_FORMATS, RawExport, read_export
@@ -68,32 +90,6 @@ def normalise_key(value: str) -> str:
     if "@" in text:
         return _WHITESPACE.sub("", text)
     return _WHITESPACE.sub(" ", text)
-
-
-# Characters Python's str.strip() and the regex \s treat as whitespace, among the ASCII ones.
-_ASCII_SPACE = "[\t\n\x0b\x0c\r\x1c-\x1f ]"
-
-
-def _normalise_keys(values: pd.Series) -> pd.Series:
-    """:func:`normalise_key` of every value of a ``str`` column; NA stays NA.
-
-    Most keys are ASCII without whitespace (emails), for which NFKC, case
-    folding and whitespace rules reduce to lower case: pyarrow does those at
-    once. The others go through :func:`normalise_key`, once per distinct value.
-
-    Examples
-    --------
-    >>> _normalise_keys(pd.Series(["Ann@X.org", " Bob @X.org", None, "AB  12\u00a0cd"], dtype="str")).tolist()
-    ['ann@x.org', 'bob@x.org', nan, 'ab 12 cd']
-    """
-    text = pa.array(values.array)
-    simple = pc.and_(pc.string_is_ascii(text), pc.invert(pc.match_substring_regex(text, _ASCII_SPACE)))
-    keys = pd.Series(pd.array(pc.if_else(simple, pc.ascii_lower(text), None), dtype="str"), index=values.index)
-    rest = np.flatnonzero(pc.fill_null(pc.invert(simple), False).to_numpy(zero_copy_only=False))
-    if len(rest):
-        codes, uniques = pd.factorize(values.iloc[rest])
-        keys.iloc[rest] = np.array([normalise_key(u) for u in uniques], dtype=object)[codes]
-    return keys
 
 
 @dataclass(frozen=True)
@@ -156,17 +152,17 @@ class CleanResult:
 
 
 def _code_items(values: pd.Series, var: Variable, provenance: pd.DataFrame, changes: list) -> dict:
-    """Code one item column via its distinct values (fast on large exports).
+    """Code one item column: every answer by :func:`code_label`; variants and answers off the scale are logged.
 
-    ``provenance`` holds ``_source`` and ``_row`` of one export. Each distinct
-    answer is coded once and taken back to the rows by code. The
-    rows get only the position of their outcome in :func:`_outcomes`; label,
-    score and missing reason are made from it by :func:`_item_columns`, for the
-    clean rows only.
+    ``provenance`` holds ``_source`` and ``_row`` of one export. The rows get
+    the position of their outcome in :func:`_outcomes`; label, score and
+    missing reason are made from it by :func:`_item_columns`, for the clean
+    rows only. The log lists the changed rows grouped by answer, answers in
+    order of first appearance.
     """
     scale = var.scale
-    inverse, uniques = _factorize(values)
-    coded = [code_label(u, scale) for u in uniques]
+    inverse, uniques = fast.factorize(values)
+    coded = [code_label(u, scale) for u in uniques]  # each distinct answer once, taken back to its rows
     labels = scale.labels
     by_code = {c: labels[k] for k, (c, _) in enumerate(scale.levels)}
     ruled = np.array([c.rule is not None for c in coded], dtype=bool)
@@ -180,40 +176,15 @@ def _code_items(values: pd.Series, var: Variable, provenance: pd.DataFrame, chan
             "source": provenance[SOURCE].iloc[0],  # one export: the same name on every row
             "source_row": provenance[ROW].to_numpy()[rows], "variable": var.name,
             "old": pd.array(np.array(uniques, dtype=object)[answer], dtype="str"),
-            # labels as text; with an NA among them an object column, as the log has always had
+            # labels as text; with an NA among them an object column
             "new": pd.Series(new[answer], dtype="str" if all(isinstance(v, str) for v in new[ruled]) else object),
             "rule": pd.array(np.array([c.rule for c in coded], dtype=object)[answer], dtype="str")}))
     outcomes = _outcomes(var)
     of_code = {o.code: k for k, o in enumerate(outcomes) if o.missing is None}
     of_reason = {o.missing: k for k, o in enumerate(outcomes[:-1]) if o.missing is not None}
-    # a code that is no level's raises a KeyError, as before
+    # a code that is no level's is a bug in the scale: a KeyError
     found = [of_reason[c.missing] if np.isnan(c.code) else of_code[c.code] for c in coded]
     return {var.name: np.array(found, dtype=_outcome_dtype(outcomes))[inverse]}
-
-
-def _factorize(values: pd.Series) -> tuple[np.ndarray, list]:
-    """``pd.factorize(values, sort=False)`` of a text column, done by pyarrow as pandas does it.
-
-    Examples
-    --------
-    >>> codes, uniques = _factorize(pd.Series(["b", "a", None, "b"], dtype="str"))
-    >>> codes.tolist(), uniques
-    ([0, 1, -1, 0], ['b', 'a'])
-
-    Faster than pandas, and without pandas' copies of the codes to 64-bit
-    integers: 16 MB less memory to allocate per column of a million rows
-    (and fresh memory is slow).
-    """
-    text = pa.array(values.array) if values.dtype == "str" else None
-    if text is None:
-        return pd.factorize(values, sort=False)
-    encoded = text.dictionary_encode()  # missing values: null codes, not in the dictionary
-    if isinstance(encoded, pa.ChunkedArray):  # one dictionary for all chunks, in order of appearance
-        encoded = encoded.combine_chunks()
-    codes = encoded.indices
-    if codes.null_count:
-        codes = codes.fill_null(-1)  # as pandas marks them
-    return codes.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
 
 
 @dataclass(frozen=True)
@@ -229,8 +200,7 @@ def _outcomes(var: Variable) -> list[_Outcome]:
 
     Rows of an item hold the position of their outcome here (a small integer;
     "not asked", last, marks a source without the question) rather than three
-    columns: building label, score and reason for the clean rows only, and
-    taking one small column instead of three, saves a second at a million rows.
+    columns: label, score and reason are built for the clean rows only.
     """
     scale = var.scale
     labels = scale.labels
@@ -266,8 +236,8 @@ def _code_dtype(scores: np.ndarray) -> type:
 
     Likert codes are small: 16 bits hold them and any sum of them a person is
     likely to compute (a thousand items of 32), in a quarter of the memory of
-    int64 (240 MB less for a million answers to 40 items). Sums and means over
-    columns or rows (``.sum()``, ``.mean(axis=1)``) are computed in 64 bits.
+    int64. Sums and means over columns or rows (``.sum()``, ``.mean(axis=1)``)
+    are computed in 64 bits.
 
     Examples
     --------
@@ -310,77 +280,6 @@ def _item_columns(positions: np.ndarray, var: Variable) -> dict:
     return {var.name: label, f"{var.name}_code": code, f"{var.name}_missing": missing}
 
 
-# First or last bytes of a string that may be whitespace: ASCII spaces and controls that Unicode
-# calls whitespace, and every byte of a multi-byte character (then looked at closely)
-_MAYBE_SPACE_BYTES = np.zeros(256, dtype=bool)
-_MAYBE_SPACE_BYTES[[*range(9, 14), *range(28, 33), *range(0x80, 0x100)]] = True
-
-
-def _padded(chunk: pa.Array) -> pa.Array | None:
-    """Which strings of ``chunk`` start or end with whitespace; ``None`` if none does.
-
-    The first and last byte of each string are read from the offsets (no new
-    strings are made); only strings that may be padded are checked by pyarrow.
-
-    Examples
-    --------
-    >>> _padded(pa.array(["a ", "b", "", "\u00a0c", "é", None])).to_pylist()
-    [True, False, False, True, False, False]
-    >>> _padded(pa.array(["a", "é"])) is None
-    True
-    """
-    data = chunk.buffers()[2]
-    if not len(chunk) or data is None or not data.size:
-        return None
-    wide = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-    offsets = np.frombuffer(chunk.buffers()[1], dtype=wide)[chunk.offset: chunk.offset + len(chunk) + 1]
-    data = np.frombuffer(data, dtype=np.uint8)
-    start, end = offsets[:-1], offsets[1:]
-    maybe = (end > start) & (_MAYBE_SPACE_BYTES[data[np.minimum(start, len(data) - 1)]]
-                             | _MAYBE_SPACE_BYTES[data[np.maximum(end - 1, 0)]])
-    at = np.flatnonzero(maybe)
-    if not len(at):
-        return None
-    some = chunk.take(at)
-    sure = pc.or_(pc.utf8_is_space(pc.utf8_slice_codeunits(some, 0, 1)),
-                  pc.utf8_is_space(pc.utf8_slice_codeunits(some, -1))).to_numpy(zero_copy_only=False)
-    if not sure.any():
-        return None
-    padded = np.zeros(len(chunk), dtype=bool)
-    padded[at[sure]] = True
-    return pa.array(padded)
-
-
-def _stripped_text(values: pd.Series) -> pd.Series:
-    """``values.str.strip().replace("", pd.NA)``, sharing the column's bytes where nothing is stripped.
-
-    Free text is most of an export's bytes and is rarely padded: copying it
-    to strip a few cells cost 0.7 s and 0.2 GB on the benchmark's reflections.
-    Only chunks with a padded cell are copied; blanks become NA through a new
-    validity bitmap over the same offsets and bytes.
-
-    Examples
-    --------
-    >>> _stripped_text(pd.Series([" a ", "", "b", "\u00a0c\\n", None], dtype="str")).tolist()
-    ['a', nan, 'b', 'c', nan]
-    """
-    text = pa.array(values.array) if values.dtype == "str" else None
-    if text is None or text.null_count:
-        return values.str.strip().replace("", pd.NA)
-    chunks = []
-    for chunk in pa.chunked_array(text).chunks:
-        padded = _padded(chunk)
-        if padded is not None:
-            chunk = pc.if_else(padded, pc.utf8_trim_whitespace(chunk), chunk)
-        filled = pc.not_equal(pc.binary_length(chunk), 0)
-        if pc.all(filled).as_py() is False:  # (None: an empty chunk)
-            chunk = (pa.Array.from_buffers(chunk.type, len(chunk), [filled.buffers()[1], *chunk.buffers()[1:]])
-                     if chunk.offset == 0 else pc.if_else(filled, chunk, pa.scalar(None, chunk.type)))
-        chunks.append(chunk)
-    return pd.Series(pd.array(pa.chunked_array(chunks, type=text.type), dtype="str"), index=values.index,
-                     name=values.name, copy=False)
-
-
 def _log(changes: list, prov: pd.DataFrame, mask, variable: str, old, new, rule: str) -> None:
     mask = np.asarray(mask, dtype=bool)
     if mask.any():
@@ -391,51 +290,21 @@ def _log(changes: list, prov: pd.DataFrame, mask, variable: str, old, new, rule:
                                      "variable": variable, "old": pick(old), "new": pick(new), "rule": rule}))
 
 
-# Google Forms' "3/1/2026 9:05:07": month, day, hour with or without a leading zero. Values of exactly
-# this shape, on a day that exists (29 February excepted) and in years 1800-2199 (nanoseconds reach
-# 1677-2262), are read by pyarrow's strptime to the value pandas gives, many times faster; the rest
-# take pandas' way below.
-_FAST_TIMES = {"%m/%d/%Y %H:%M:%S": (
-    "^(?:(?:0?[13578]|1[02])/(?:3[01]|[12][0-9]|0?[1-9])"  # months of 31 days
-    "|(?:0?[469]|11)/(?:30|[12][0-9]|0?[1-9])"  # of 30 days
-    "|0?2/(?:2[0-8]|1[0-9]|0?[1-9]))"  # February
-    "/(?:1[89]|2[01])[0-9][0-9] (?:2[0-3]|[01]?[0-9]):[0-5]?[0-9]:[0-5]?[0-9]$")}
-
-
-def _fast_times(stripped: pd.Series, fmt: str | None) -> pd.Series:
-    """Timestamps of the common exact shape of ``fmt`` (see ``_FAST_TIMES``), NaT elsewhere.
-
-    Examples
-    --------
-    >>> _fast_times(pd.Series(["3/1/2026 9:05:07", "2/30/2026 9:05:07", "2026-03-01"], dtype="str"),
-    ...             "%m/%d/%Y %H:%M:%S").tolist()
-    [Timestamp('2026-03-01 09:05:07'), NaT, NaT]
-    """
-    if fmt not in _FAST_TIMES or stripped.dtype != "str":
-        return pd.Series(pd.NaT, index=stripped.index, dtype="datetime64[ns]")
-    text = pa.array(stripped.array)
-    shaped = pc.match_substring_regex(text, _FAST_TIMES[fmt])
-    times = pc.strptime(text, format=fmt, unit="ns", error_is_null=True)  # NaT, not an error, if it fails
-    # the rest (2/30, a year out of range...) are NaT here: pandas reads or rejects them
-    times = np.where(pc.fill_null(shaped, False).to_numpy(zero_copy_only=False),
-                     times.to_numpy(zero_copy_only=False), np.datetime64("NaT"))
-    return pd.Series(times, index=stripped.index, dtype="datetime64[ns]", copy=False)
-
-
 def _parse_times(values: pd.Series, fmt: str | None, var: str, prov, changes) -> pd.Series:
     """Timestamps in the tool's own format, else ISO 8601, else anything pandas reads.
 
-    Times with a zone are converted to UTC; all results are naive.
+    Times with a zone are converted to UTC; all results are naive. A value
+    none of them reads becomes missing and is logged.
     """
-    stripped = _stripped_text(values)  # blank: NA
-    parsed = _fast_times(stripped, fmt)
-    given = stripped.notna()  # (found once: a pass over every value)
+    stripped = fast.stripped_text(values)  # blank: NA
+    parsed = fast.times_of_format(stripped, fmt)  # the tool's usual shape in one pass; pandas reads the rest
+    given = stripped.notna()
     for attempt in ([fmt] if fmt else []) + ["ISO8601", "mixed"]:
         todo = parsed.isna() & given
         if not todo.any():
             break
         got = pd.to_datetime(stripped[todo], format=attempt, errors="coerce", utc=True)
-        parsed[todo] = got.dt.tz_localize(None).astype("datetime64[ns]")
+        parsed[todo] = fast.naive_ns(got)  # a time outside 1677-2262 is not a survey's: unparseable
     _log(changes, prov, given & parsed.isna(), var, values, pd.NA, "unparseable timestamp")
     return parsed
 
@@ -580,8 +449,8 @@ def _clean_source(raw: RawExport, source, study: Study, changes: list,
                                          "new": [repair.new], "rule": ["repaired double-encoded UTF-8"]}))
     out = {"source_row": frame[ROW].to_numpy(), "complete": frame[COMPLETE].to_numpy()}
     with ThreadPoolExecutor(max_workers=2) as pool:
-        # items are coded two at a time (factorizing, most of the work, releases the GIL), each
-        # with its own change log, taken in column order below
+        # items are coded two at a time (factorizing releases the GIL), each with its own change
+        # log, taken in column order below
         def code(name: str) -> tuple[dict, list]:
             logged = []
             return _code_items(frame[columns[name][0]], codebook.variables[name], prov, logged), logged
@@ -591,7 +460,7 @@ def _clean_source(raw: RawExport, source, study: Study, changes: list,
         for name, cols in columns.items():
             var = codebook.variables[name]
             for column, col in own_parts.get(name, {}).items():  # free text, whatever the role
-                out[column] = _stripped_text(frame[col])
+                out[column] = fast.stripped_text(frame[col])
                 parts.setdefault(name, {})[column] = None
             if not cols:  # a question asked in slots only
                 continue
@@ -607,7 +476,7 @@ def _clean_source(raw: RawExport, source, study: Study, changes: list,
             elif var.role == "timestamp":
                 out[name] = _parse_times(values, TIMESTAMP_FORMATS.get(raw.format), name, prov, changes)
             elif var.role != "ignore":
-                out[name] = _stripped_text(values)
+                out[name] = fast.stripped_text(values)
     data = pd.DataFrame(out, index=frame.index, copy=False)  # the columns are new: no need to copy them
 
     reason = pd.Series(pd.NA, index=frame.index, dtype="object")
@@ -618,6 +487,8 @@ def _clean_source(raw: RawExport, source, study: Study, changes: list,
         reason[mask] = why
         detail[mask] = more
 
+    # Rows set aside, first reason first: no answer at all, a preview or test the tool marked, a test
+    # submission the study file describes, consent not given; a row without a participant key.
     set_aside(~_answered(raw, frame, columns, codebook), "empty", "no answers")
     set_aside(frame[PREVIEW], "preview", "marked as preview or test by the survey tool")
     for rule in study.exclude:
@@ -632,7 +503,7 @@ def _clean_source(raw: RawExport, source, study: Study, changes: list,
                       "no consent", f"{var.name} not answered {var.scale.labels[-1]!r}")
     key = study.participant_key
     if key is not None and key in data:
-        data["key"] = (_normalise_keys(data[key]) if data[key].dtype == "str"
+        data["key"] = (fast.normalise_keys(data[key], normalise_key) if data[key].dtype == "str"
                        else data[key].map(normalise_key, na_action="ignore"))
         set_aside(data["key"].isna(), "missing participant key", f"{key} blank")
     else:  # no key: every row is its own participant
@@ -647,133 +518,7 @@ def _answered(raw: RawExport, frame: pd.DataFrame, columns: dict, codebook) -> n
     for name, cols in columns.items():
         if codebook.variables[name].role in ("timestamp", "ignore"):
             skip.update(cols)
-    answered = np.zeros(len(frame), dtype=bool)
-    for col in raw.answer_columns:
-        if col in skip:
-            continue
-        todo = np.flatnonzero(~answered)  # only rows with no answer so far can change
-        if not len(todo):
-            break
-        values = frame[col] if len(todo) == len(frame) else frame[col].iloc[todo]
-        answered[todo] = (values.str.strip() != "").to_numpy()
-    return answered
-
-
-_TAKE_BLOCK = 1 << 16  # rows taken at a time by _take
-
-
-def _take(text, rows: np.ndarray):
-    """``text.take(rows)`` of a pyarrow array, block by block from the chunks the rows are in.
-
-    pyarrow first joins the chunks of a chunked array into one to take from
-    it: a copy of the whole column for every take, 169 MB for the
-    benchmark's reflections. Here each block of ``_TAKE_BLOCK`` rows is taken
-    from the chunks it needs; the result is chunked by block.
-
-    Examples
-    --------
-    >>> _take(pa.chunked_array([["a", "b"], ["c"], ["d", "e"]]), np.array([4, 0, 2, 3])).to_pylist()
-    ['e', 'a', 'c', 'd']
-    """
-    if not isinstance(text, pa.ChunkedArray) or text.num_chunks < 2:
-        return _one_piece(text).take(pa.array(rows, type=pa.int64()))
-    if len(rows) and (rows.min() < 0 or rows.max() >= len(text)):
-        raise IndexError(f"rows out of bounds for {len(text)} values")
-    starts = np.cumsum([0] + [len(chunk) for chunk in text.chunks])
-
-    def block(wanted: np.ndarray) -> pa.Array:
-        order = np.argsort(wanted, kind="stable")
-        ordered = wanted[order]
-        cuts = np.searchsorted(ordered, starts)  # where each chunk's rows begin among the ordered rows
-        pieces = [chunk.take(pa.array(ordered[cuts[k]:cuts[k + 1]] - starts[k]))
-                  for k, chunk in enumerate(text.chunks) if cuts[k + 1] > cuts[k]]
-        taken = pa.concat_arrays(pieces) if pieces else pa.array([], type=text.type)
-        if (np.diff(order) > 0).all():  # asked in order (as rows set aside are)
-            return taken
-        back = np.empty_like(order)
-        back[order] = np.arange(len(order))
-        return taken.take(pa.array(back))
-
-    blocks = [block(rows[at: at + _TAKE_BLOCK]) for at in range(0, len(rows), _TAKE_BLOCK)]
-    if len(blocks) == 1:
-        return blocks[0]
-    return pa.chunked_array(blocks, type=text.type)
-
-
-def _one_piece(array) -> pa.Array:
-    """A pyarrow array in one piece (pandas keeps a column as a chunked array)."""
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-
-
-def _join(*pieces) -> pa.Array:
-    """Concatenate strings and arrays of strings element-wise (large strings throughout)."""
-    pieces = [pa.scalar(p, pa.large_string()) if isinstance(p, str) else p.cast(pa.large_string()) for p in pieces]
-    return pc.binary_join_element_wise(*pieces, pa.scalar("", pa.large_string()))
-
-
-# What json.dumps(text, ensure_ascii=False) escapes: quote, backslash and control characters, as a
-# regex and as a lookup table of bytes (exact on UTF-8: bytes of other characters are all >= 0x80).
-_JSON_ESCAPED = r'[\x00-\x1f"\\]'
-_JSON_ESCAPED_BYTES = np.zeros(256, dtype=bool)
-_JSON_ESCAPED_BYTES[[*range(0x20), ord('"'), ord("\\")]] = True
-_JSON_BATCH = 5_000  # rows per piece of work when writing JSON: bounds the memory of the parts
-
-
-def _json_escape(text: pa.Array) -> pa.Array:
-    """The strings of ``text`` as ``json.dumps(value, ensure_ascii=False)`` writes them, less the quotes.
-
-    Most strings hold nothing JSON escapes and stay as they are; only the few
-    that do go through :func:`json.dumps` itself.
-    """
-    data = text.buffers()[2]  # the bytes of all strings (of a slice: maybe more, which is only slower)
-    if data is None or not _JSON_ESCAPED_BYTES[np.frombuffer(data, dtype=np.uint8)].any():
-        return text
-    escaped = pc.match_substring_regex(text, _JSON_ESCAPED)
-    where = np.flatnonzero(escaped.to_numpy(zero_copy_only=False))
-    dumped = [json.dumps(value, ensure_ascii=False)[1:-1] for value in text.take(where).to_pylist()]
-    return pc.replace_with_mask(text, escaped, pa.array(dumped, type=text.type))
-
-
-def _raw_json(raw: RawExport, rows: np.ndarray):
-    """The answers of ``rows`` (positions) as one JSON object per row, as ``json.dumps`` writes it.
-
-    The objects are put together with pyarrow, in batches of rows, two at a
-    time (pyarrow releases the GIL): the batch's values of each column are
-    taken and escaped, then joined with keys and quotes. Only the batches'
-    values are held at once: on 29,000 rows with reflections that is 70 MB
-    less at the peak of a clean than taking each column's values first.
-
-    Examples
-    --------
-    >>> from analysis.paths import SAMPLE_DIR
-    >>> from analysis.io import read_export
-    >>> raw = read_export(SAMPLE_DIR / "raw" / "pre_google_forms.csv")
-    >>> rows = np.arange(len(raw.frame))
-    >>> sub = raw.frame[raw.answer_columns]
-    >>> list(_raw_json(raw, rows)) == [json.dumps(dict(zip(sub.columns, r)), ensure_ascii=False)
-    ...                                for r in sub.itertuples(index=False)]
-    True
-    """
-    columns = raw.answer_columns
-    if (not columns or len(set(columns)) < len(columns)
-            or any(raw.frame[c].dtype != "str" or raw.frame[c].hasnans for c in columns)):
-        # not plain text under distinct names: the straightforward way
-        sub = raw.frame.loc[rows, columns]
-        return [json.dumps(dict(zip(sub.columns, r)), ensure_ascii=False) for r in sub.itertuples(index=False)]
-    # {"<column 1>": "<value 1>", "<column 2>": "<value 2>"}: heads before each value, a tail after the last
-    heads = [("{" if k == 0 else '", ') + json.dumps(c, ensure_ascii=False) + ': "' for k, c in enumerate(columns)]
-    texts = [pa.array(raw.frame[column].array) for column in columns]  # (its chunks: not copied)
-
-    def batch(start: int) -> pa.Array:  # the batch's values are taken, escaped and joined, then let go
-        at = rows[start: start + _JSON_BATCH]
-        pieces = []
-        for head, text in zip(heads, texts):
-            pieces += [head, _json_escape(_one_piece(_take(text, at)))]
-        return _join(*pieces, '"}')
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        batches = list(pool.map(batch, range(0, len(rows), _JSON_BATCH)))
-    return pd.array(pa.chunked_array(batches, type=pa.large_string()), dtype="str")
+    return fast.any_filled(frame, [col for col in raw.answer_columns if col not in skip])
 
 
 def clean_study(study: Study) -> CleanResult:
@@ -806,6 +551,7 @@ def clean_study(study: Study) -> CleanResult:
 
 
 def _clean_study(study: Study) -> CleanResult:
+    # Read each export and code it: text repaired and stripped, answers coded, rows set aside.
     changes: list[pd.DataFrame] = []
     parts: dict[str, dict] = {}  # variable -> clean-data columns of its slots and write-ins
     frames, raws = [], []
@@ -814,19 +560,19 @@ def _clean_study(study: Study) -> CleanResult:
         raws.append((source, raw))
         data, reason, detail = _clean_source(raw, source, study, changes, parts)
         data["_reason"], data["_detail"] = reason, detail  # (the same index; an array would be inspected)
-        data["_order"] = np.int16(len(frames))  # (a small integer: a million of them)
+        data["_order"] = np.int16(len(frames))  # the source's place in the study file
         frames.append(data)
     rows = pd.concat(frames, ignore_index=True)
     del frames, data  # rows has them all
     # Source and wave are the same for all rows of an export: categoricals while cleaning, text
-    # again where they leave (a text column of a million copies of a name is slow to build and take).
+    # again where they leave.
     order = rows["_order"].to_numpy()
     for column, values in (("source", [raw.name for _, raw in raws]), ("wave", [source.wave for source, _ in raws])):
         dtype = pd.CategoricalDtype(list(dict.fromkeys(values)))
         rows[column] = pd.Categorical.from_codes(dtype.categories.get_indexer(values)[order], dtype=dtype)
 
     # Consent given in one wave covers the person; a refusal anywhere sets aside all their rows.
-    key_codes, by_key = _key_order(rows["key"])
+    key_codes, by_key = fast.key_order(rows["key"])
     rows["_key"] = key_codes
     refused = np.unique(key_codes[rows["_reason"].eq("no consent").to_numpy()])
     refused = refused[refused >= 0]
@@ -834,93 +580,59 @@ def _clean_study(study: Study) -> CleanResult:
         spill = rows["_reason"].isna().to_numpy() & np.isin(key_codes, refused)
         rows.loc[spill, "_reason"] = "no consent"
         rows.loc[spill, "_detail"] = "declined in another wave"
+    if study.consent_required:  # consent required: someone who never answered it is set aside too
+        answered = rows[study.consent_required].notna().to_numpy() if study.consent_required in rows else False
+        on_record = np.unique(key_codes[answered & (key_codes >= 0)])
+        unasked = rows["_reason"].isna().to_numpy() & ~np.isin(key_codes, on_record)
+        rows.loc[unasked, "_reason"] = "no consent"
+        rows.loc[unasked, "_detail"] = f"no answer to {study.consent_required} on record (consent: required)"
 
-    # Duplicates: same participant and wave -> keep the latest complete submission.
+    # Duplicates: same participant and wave -> keep the complete, latest submission (see _duplicates).
     dup, kept_at = _duplicates(rows, key_codes)
     rows.loc[dup, "_reason"] = "duplicate"
     rows.loc[dup, "_detail"] = kept_at
 
-    # The clean rows: their groups and order are worked out on a few columns, and all columns
-    # are taken only once, in _tidy.
+    # Linking waves: every clean row gets its person's workshop and entry point, answered in any
+    # wave. Worked out on a few columns; all columns are taken once, in _tidy.
     kept = np.flatnonzero(rows["_reason"].isna().to_numpy())
     small = ["_key", "wave", "_order", "source", "source_row"]
     small += [c for c in dict.fromkeys([study.workshop, "workshop", study.entry_point_from])
               if c is not None and c in rows and c not in small]
     groups = _attach_groups(rows[small].iloc[kept], study, changes)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # the clean data is built while the quarantine and the log are made here (taking a
-        # million texts in key order takes a while on one core; neither side changes `rows`)
+        # the clean data is built while the quarantine and the log are made here (neither side
+        # changes `rows`)
         tidy = pool.submit(_tidy, rows, kept, groups, by_key, study, parts)
         rows = rows[["source", "source_row", "wave", "_order", "_reason", "_detail"]]
         quarantine = _quarantine_frame(rows, raws)
         changes_frame = (pd.concat(changes, ignore_index=True) if changes
                          else pd.DataFrame(columns=CHANGE_COLUMNS))[CHANGE_COLUMNS]
         # The log describes the clean data; quarantined rows keep their raw values instead.
-        changes_frame = changes_frame[_among(changes_frame, groups)].reset_index(drop=True)
+        changes_frame = changes_frame[fast.among(changes_frame, groups)].reset_index(drop=True)
         summary = _summary(rows, raws, changes_frame, groups)
         data = tidy.result()
     return CleanResult(data, changes_frame, quarantine, summary, [raw for _, raw in raws])
-
-
-def _key_order(keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of participant keys numbered in sorted order (-1 where missing), and the rows in key order.
-
-    One sort of the keys numbers them (equal keys are neighbours) and gives
-    the order of the clean data: hashing a million distinct keys to number
-    them and sorting the clean rows by key again took 0.7 s and 90 MB more.
-    Keys compare by code point, as Python compares strings.
-
-    Examples
-    --------
-    >>> codes, order = _key_order(pd.Series(["b", None, "a", "b"], dtype="str"))
-    >>> codes.tolist(), order.tolist()
-    ([1, -1, 0, 1], [2, 0, 3, 1])
-    """
-    if keys.dtype == "str":
-        text = pa.array(keys.array)
-    else:  # (keys normalised one by one: Python strings)
-        text = pa.array(keys.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
-    order = pc.sort_indices(text).to_numpy()  # stable, missing keys last
-    present = len(text) - text.null_count
-    ordered = _one_piece(text).take(pa.array(order[:present]))
-    new = np.ones(present, dtype=bool)
-    if present > 1:
-        new[1:] = pc.not_equal(ordered.slice(1), ordered.slice(0, present - 1)).to_numpy(zero_copy_only=False)
-    codes = np.full(len(text), -1, dtype=np.int32 if len(text) < 2**31 else np.int64)
-    codes[order[:present]] = np.cumsum(new) - 1
-    return codes, order
 
 
 def _duplicates(rows: pd.DataFrame, key_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows (positions) that repeat a participant's wave, and for each ``kept <source> row <n>``.
 
     Of the rows not yet set aside with the same key and wave, the one kept is
-    the complete one, then the latest submitted, then the one from the later
-    source, then the later row. Sorting on codes of key and wave instead of the
-    strings themselves gives the same choice: only the order within a group
-    matters. ``key_codes`` are from :func:`_key_order` (-1 where missing).
+    the complete one, then the latest submitted (a missing time counts as the
+    earliest), then the one from the later source, then the later row.
+    ``key_codes`` number the keys (:func:`analysis.clean_fast.key_order`).
     """
-    live = np.flatnonzero(rows["_reason"].isna().to_numpy())
-    key = key_codes[live]  # rows set aside for a missing key are not live: no -1 here
-    # Only rows whose key comes again can repeat a wave: the others (most) need no sorting.
-    again = np.bincount(key)[key] > 1
-    live, key = live[again], key[again]
-    wave, waves = pd.factorize(rows["wave"].iloc[live], use_na_sentinel=False)
-    group = key.astype(np.int64) * len(waves) + wave
-    if "submitted" in rows:  # a missing time sorts as the earliest
-        ts = rows["submitted"].iloc[live].fillna(pd.Timestamp.min).to_numpy("datetime64[ns]").view(np.int64)
+    live = rows["_reason"].isna().to_numpy()  # rows set aside for a missing key are not live
+    wave = rows["wave"].cat.codes.to_numpy().astype(np.int64)
+    group = np.where(live, key_codes.astype(np.int64) * len(rows["wave"].cat.categories) + wave, -1)
+    if "submitted" in rows:
+        ts = rows["submitted"].fillna(pd.Timestamp.min).to_numpy("datetime64[ns]").view(np.int64)
     else:
-        ts = np.zeros(len(live), dtype=np.int64)
-    # np.lexsort sorts by its last key first; negated keys sort descending
-    by = np.lexsort((-rows["source_row"].to_numpy()[live], -rows["_order"].to_numpy()[live], -ts,
-                     -rows["complete"].to_numpy()[live].astype(np.int64), group))
-    order, group = live[by], group[by]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = group[1:] != group[:-1]
-    keeper = order[np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))]
-    dup, keeper = order[~first], keeper[~first]
-    kept_at = _join("kept ", pa.array(_text(rows["source"].iloc[keeper]).array), " row ",
-                    pa.array(rows["source_row"].to_numpy()[keeper]))
+        ts = np.zeros(len(rows), dtype=np.int64)
+    dup, keeper = fast.repeats(group, [rows["complete"].to_numpy(), ts, rows["_order"].to_numpy(),
+                                       rows["source_row"].to_numpy()])
+    kept_at = fast.join("kept ", pa.array(fast.as_text(rows["source"].iloc[keeper]).array), " row ",
+                        pa.array(rows["source_row"].to_numpy()[keeper]))
     return dup, kept_at.to_numpy(zero_copy_only=False)
 
 
@@ -947,18 +659,11 @@ def _attach_groups(data: pd.DataFrame, study: Study, changes: list) -> pd.DataFr
         answers = pd.Series(pd.NA, index=data.index, dtype="object")
     else:
         answers = data["workshop"] if source == study.workshop else _per_person(data, source)
-    # looked up once per distinct answer (missing included), then taken back to the rows
-    codes = pd.factorize(answers)[0]  # numbered in order of first appearance, -1 if missing
-    first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)  # of codes 0, 1, ...
-    if (codes < 0).any():
-        first = np.append(first, np.argmax(codes < 0))  # and of a missing answer, last
-    back = np.where(codes < 0, len(first) - 1, codes)
-    entry = answers.iloc[first].map(
-        lambda w: study.entry_point_of(w) or pd.NA, na_action="ignore")
-    data["entry_point"] = pd.Series(entry.take(back).array, index=data.index)
+    # An answer the map does not name gets no entry point, and is logged.
+    data["entry_point"] = fast.map_distinct(answers, lambda w: study.entry_point_of(w) or pd.NA)
     unmapped = answers.notna() & data["entry_point"].isna() & study.has_entry_points
     if unmapped.any():
-        changes.append(pd.DataFrame({"source": _text(data.loc[unmapped, "source"]), "source_row": data.loc[unmapped, "source_row"],
+        changes.append(pd.DataFrame({"source": fast.as_text(data.loc[unmapped, "source"]), "source_row": data.loc[unmapped, "source_row"],
                                      "variable": "entry_point", "old": answers[unmapped], "new": pd.NA,
                                      "rule": "answer not in the study file's entry-point map"}))
     return data
@@ -970,7 +675,7 @@ def _tidy(rows: pd.DataFrame, kept: np.ndarray, groups: pd.DataFrame, by_key: np
 
     ``groups`` holds ``wave``, ``workshop`` and ``entry_point`` of the kept
     rows, in the same order; ``by_key`` all rows in key order (see
-    :func:`_key_order`); ``parts`` the columns of each variable's slots and
+    :func:`analysis.clean_fast.key_order`); ``parts`` the columns of each variable's slots and
     write-ins, which follow the variable's own columns.
     """
     cb = study.codebook
@@ -1011,18 +716,18 @@ def _tidy(rows: pd.DataFrame, kept: np.ndarray, groups: pd.DataFrame, by_key: np
         var = cb.variables.get(col)
         if var is not None and var.role in ("item", "consent"):
             positions = _outcome_positions(rows[col], _outcomes(var))[taken]
-            # copy=False: the arrays are new (pandas would copy them otherwise, a second per 40 items)
+            # copy=False: the arrays are new
             return {name: pd.Series(values, index=index, copy=False)
                     for name, values in _item_columns(positions, var).items()}
-        if rows[col].dtype == "str":  # (see _take)
-            return {col: pd.Series(pd.array(_take(pa.array(rows[col].array), taken), dtype="str"), index=index)}
+        if rows[col].dtype == "str":
+            return {col: pd.Series(pd.array(fast.take(pa.array(rows[col].array), taken), dtype="str"), index=index)}
         column = rows[col].take(taken).reset_index(drop=True)
-        return {col: _text(column) if col == "source" else column}  # categorical while cleaning
+        return {col: fast.as_text(column) if col == "source" else column}  # categorical while cleaning
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # two at a time: taking rows mostly releases the GIL
         for built in pool.map(build, [c for c in columns if c not in made and c in rows]):  # not <item>_code...
             made.update(built)
-    for col in columns:  # as before, though no column is named after a multi-select (its options are)
+    for col in columns:  # a multi-select among the first columns (named workshop, say): options as booleans
         var = cb.variables.get(col)
         if var is not None and var.role == "multiselect":
             for option in var.option_columns():
@@ -1032,67 +737,15 @@ def _tidy(rows: pd.DataFrame, kept: np.ndarray, groups: pd.DataFrame, by_key: np
     return pd.DataFrame({c: made[c] for c in columns}, copy=False)
 
 
-def _among(changes: pd.DataFrame, data: pd.DataFrame) -> np.ndarray:
-    """Which changes are of a row in ``data`` (same ``source`` and ``source_row``).
-
-    Examples
-    --------
-    >>> changes = pd.DataFrame({"source": ["a", "a", "b"], "source_row": [2, 3, 2]})
-    >>> _among(changes, pd.DataFrame({"source": ["a", "b", "b"], "source_row": [3, 5, 2]})).tolist()
-    [False, True, True]
-    """
-    found = np.zeros(len(changes), dtype=bool)
-    if not len(changes):
-        return found
-    # per source, not grouped: a groupby's unique() per group took 0.7 s on a million rows
-    codes, sources = pd.factorize(data["source"])
-    rows = data["source_row"].to_numpy()
-    for k, source in enumerate(sources):
-        sel = (changes["source"] == source).to_numpy()
-        if sel.any():
-            found[sel] = np.isin(changes["source_row"].to_numpy()[sel], rows[codes == k])
-    return found
-
-
-def _positions(row_numbers: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Where each of ``wanted`` is among ``row_numbers`` (distinct; increasing as readers make them).
-
-    Examples
-    --------
-    >>> _positions(np.array([2, 3, 5, 9]), np.array([9, 3])).tolist()
-    [3, 1]
-    """
-    if len(row_numbers) < 2 or (np.diff(row_numbers) > 0).all():
-        return np.searchsorted(row_numbers, wanted)  # no hash table of a million row numbers
-    return pd.Index(row_numbers).get_indexer(wanted)
-
-
-def _text(values: pd.Series) -> pd.Series:
-    """``values.astype("str")`` of a categorical of text, made from its codes.
-
-    pandas turns every row into a Python string first: 0.4 s for a source name
-    on a million rows; taking the names by code is a hundred times faster.
-
-    Examples
-    --------
-    >>> _text(pd.Series(["pre", None, "post", "pre"], dtype="category")).tolist()
-    ['pre', nan, 'post', 'pre']
-    """
-    if not isinstance(values.dtype, pd.CategoricalDtype) or values.cat.categories.dtype != "str":
-        return values.astype("str")
-    codes = values.cat.codes.to_numpy()
-    names = pa.array(values.cat.categories.array).cast(pa.large_string())
-    taken = names.take(pa.array(codes, mask=codes < 0))
-    return pd.Series(pd.array(taken, dtype="str"), index=values.index, name=values.name, copy=False)
-
-
 def _quarantine_frame(rows: pd.DataFrame, raws: list) -> pd.DataFrame:
+    """Every row set aside, with its reason and its raw answers as one JSON object (private)."""
     parts = []
     for k, (source, raw) in enumerate(raws):
         sel = rows[(rows["_order"] == k) & rows["_reason"].notna()]
-        raw_json = _raw_json(raw, _positions(raw.frame[ROW].to_numpy(), sel["source_row"].to_numpy())) if len(sel) else []
-        parts.append(pd.DataFrame({"source": _text(sel["source"]), "source_row": sel["source_row"],
-                                   "wave": _text(sel["wave"]),
+        at = fast.positions(raw.frame[ROW].to_numpy(), sel["source_row"].to_numpy())
+        raw_json = fast.json_rows(raw.frame, raw.answer_columns, at) if len(sel) else []
+        parts.append(pd.DataFrame({"source": fast.as_text(sel["source"]), "source_row": sel["source_row"],
+                                   "wave": fast.as_text(sel["wave"]),
                                    # text, also when nothing was set aside
                                    "reason": sel["_reason"].astype("str"), "detail": sel["_detail"].astype("str"),
                                    "raw": pd.array(raw_json, dtype="str")}, index=sel.index))

@@ -6,7 +6,7 @@ simulate  write a synthetic study with planted truth
 clean     clean and protect a study's exports: responses, change log, summary
 profiles  readiness profiles: reliability.csv, fit.csv, profiles.csv, stability.csv
 compare   strategy-first vs tool-first, overall and per profile: effects.csv
-reflect   code the free-text reflections: reflections.csv, coding_sheet.csv, shares per profile
+reflect   code the free-text reflections: reflections.csv, coding_sheet.xlsx, shares per profile
 report    every stage, then the notebooks as offline HTML pages and index.html
 check-privacy  search output folders for personal values from a study's raw inputs
 inspect   show each export as the reader sees it: format, encoding, columns and what they hold
@@ -144,7 +144,25 @@ def _report(args) -> str:
     text = f"wrote {len(run.pages)} report pages and index.html to {args.out}"
     if missing:
         text += f" ({len(missing)} say what the study lacks: {'; '.join(missing)})"
-    return text + (" (nothing had changed: the pages were kept)" if run.reused else "")
+    text += " (nothing had changed: the pages were kept)" if run.reused else ""
+    if args.pdf:
+        text += "\n" + _summary_pdf(run, Path(args.out))
+    return text
+
+
+def _summary_pdf(run, out: Path) -> str:
+    """``summary.pdf`` of the first page, or one line saying why it was skipped (the report stands)."""
+    import subprocess
+
+    from analysis.report import CHROMIUM_INSTALL, find_chromium, write_pdf
+
+    if find_chromium() is None:
+        return f"PDF skipped: no Chromium is installed to print it (install it with: {CHROMIUM_INSTALL})"
+    try:
+        pdf = write_pdf(out / run.pages[0].file, out / "summary.pdf")
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        return f"PDF skipped: {exc}"
+    return f"wrote {pdf}"
 
 
 def _check_privacy(args) -> str:
@@ -217,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("study", type=Path)
     p.add_argument("--out", type=Path, required=True, help="folder for index.html and the pages")
     p.add_argument("--results", type=Path, default=None, help="results folder (default: OUT/results)")
+    p.add_argument("--pdf", action="store_true",
+                   help="also print the summary to OUT/summary.pdf with headless Chromium (skipped if none)")
     p.set_defaults(run=_report)
 
     p = sub.add_parser("inspect", help="show each export as the reader sees it (no personal values)")

@@ -16,6 +16,7 @@ The **study file** says where the exports are and how the study is built::
     exclude:                         # rows set aside as test submissions
       - {variable: email, pattern: "^test@", reason: test submission}
     roster: trainers.txt             # names (one per line) scrubbed from free text too
+    consent: {required: true}        # a participant with no consent answer on record is set aside
     analysis:                        # optional settings (see analysis.settings)
       readiness: [tool_skills, focus, guts]
       baseline: pre                  # wave roles; default: the waves in order
@@ -807,6 +808,8 @@ class Study:
     entry_point_patterns: tuple = ()
     settings: Settings = field(default_factory=Settings)
     roster_file: Path | None = None
+    #: The consent variable every participant must have answered in some wave (``consent: {required: true}``).
+    consent_required: str | None = None
 
     @property
     def root(self) -> Path:
@@ -879,7 +882,7 @@ def _expand(root: Path, pattern: str) -> list[tuple[Path, str]]:
 
 
 _STUDY_KEYS = ("study", "codebook", "participant_key", "pseudonym_key", "sources", "waves", "groups",
-               "exclude", "roster", "description", "analysis", "human_codes")
+               "exclude", "roster", "description", "analysis", "human_codes", "consent")
 
 
 def _load_settings(path: Path, data) -> Settings:
@@ -1024,12 +1027,25 @@ def load_study(path) -> Study:
                              column="roster")
         lines = roster_file.read_text(encoding="utf-8-sig").splitlines()
         roster = tuple(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
+    consent = None
+    if data.get("consent") is not None:
+        spec = data["consent"]
+        _check_keys(path, spec, ("required", "variable"), where="consent")
+        consents = [v.name for v in codebook.by_role("consent")]
+        if spec.get("required", False) not in (True, False):
+            raise InputError(path, "required: true or false", row=spec.lines["required"], column="consent.required")
+        if spec.get("required", False):
+            consent = spec.get("variable", consents[0] if len(consents) == 1 else None)
+            if consent not in consents:
+                raise InputError(path, "the codebook's consent variable (role: consent)"
+                                 + (f", one of {', '.join(consents)}" if consents else "; the codebook has none"),
+                                 row=spec.lines.get("variable", spec.line), column="consent.variable")
     settings = _load_settings(path, data)
     study = Study(path=path, title=str(data.get("study", path.stem)), codebook=codebook, sources=tuple(sources),
                   waves=waves, participant_key=key, pseudonym_key=data.get("pseudonym_key"),
                   workshop=workshop, entry_point_map=entry_map, exclude=tuple(rules), roster=roster,
                   entry_point_from=entry_from, settings=settings, roster_file=roster_file,
-                  entry_point_patterns=tuple(entry_patterns))
+                  entry_point_patterns=tuple(entry_patterns), consent_required=consent)
     try:
         _check_settings(study)
     except InputError as exc:  # name the line of the analysis block

@@ -51,6 +51,21 @@ the sum of the weights, rounded. The interaction between two profiles is the
 difference of their entry-point effects; since both are measured in the same
 sessions, a session's general luck cancels from it.
 
+Posterior weights alone blend profiles: a person counted 30% in the wrong
+profile carries that profile's effect into this one, pulling every
+per-profile effect toward the overall one. By default (``correction="bch"``)
+the weights are corrected for this classification error with the BCH method
+(Bolck, Croon and Hagenaars 2004; Vermunt 2010; Bakk, Tekle and Vermunt
+2013): ``D[s, t] = P(assigned t | true s)`` is estimated from the posteriors
+(:func:`classification_error`) and each person's weights become their
+posteriors times ``D``'s inverse (:func:`bch_weights`), so weighted means
+target the means of the true profiles. Weights may then be negative; the
+people counted (``n``) and the small-cell rule still use the posteriors. The
+classification error is re-estimated in every jackknife replicate, so the
+interval carries its uncertainty too. The uncorrected (posterior-weighted)
+estimate and interval stay in the columns ``estimate_uncorrected``,
+``ci_low_uncorrected`` and ``ci_high_uncorrected``.
+
 Multiplicity and small cells
 ----------------------------
 p-values are Holm-adjusted (``statsmodels.stats.multitest.multipletests``)
@@ -74,6 +89,7 @@ from statsmodels.stats.multitest import multipletests
 
 from analysis.codebook import ENTRY_POINTS
 from analysis.profiles import POSTERIOR_PREFIX
+from analysis.settings import CORRECTIONS
 
 CONTRAST = "tool-first minus strategy-first"
 ARMS = ENTRY_POINTS
@@ -89,6 +105,11 @@ TOO_FEW = "too few to interpret"
 CI_METHOD = "delete-one-session jackknife within arm, t on sessions - 2 df"
 P_METHOD = "exact permutation of entry point over sessions, two-sided"
 PROFILE_METHOD = "posterior-weighted"
+#: Corrections of per-profile effects for classification error (the first is the default).
+CORRECTION = CORRECTIONS[0]
+CORRECTION_METHOD = {"bch": "BCH correction for classification error (Bolck, Croon and Hagenaars 2004; "
+                            "Vermunt 2010)",
+                     "none": "no correction for classification error"}
 
 #: Effect type per outcome kind (the first is the one tested and adjusted).
 EFFECT_TYPES = {"interval": ("mean difference", "Hedges' g"), "ordinal": ("Cliff's delta",),
@@ -97,7 +118,8 @@ EFFECT_TYPES = {"interval": ("mean difference", "Hedges' g"), "ordinal": ("Cliff
 #: Columns of :func:`entry_point_effects`, in order.
 COLUMNS = ["outcome", "profile", "effect_type", "estimate", "ci_low", "ci_high", "p", "p_adjusted",
            "n_strategy_first", "n_tool_first", "sessions_strategy_first", "sessions_tool_first",
-           "interpretable", "comparison", "kind", "family", "p_min", "p_jackknife", "note"]
+           "interpretable", "comparison", "kind", "family", "p_min", "p_jackknife", "note",
+           "estimate_uncorrected", "ci_low_uncorrected", "ci_high_uncorrected", "correction"]
 
 
 # --- outcomes from the codebook ---------------------------------------------------
@@ -309,6 +331,105 @@ def check_posteriors(posteriors: pd.DataFrame, *, tol: float = 1e-6) -> pd.DataF
     return post
 
 
+def classification_error(posteriors) -> np.ndarray:
+    """Classification-error matrix ``D[s, t] = P(assigned t | true s)`` under soft assignment.
+
+    With posteriors ``p`` (people x profiles) and everyone assigned to every
+    profile in proportion to their posterior,
+    ``D[s, t] = sum_i p_is p_it / sum_i p_is`` (Vermunt 2010, eq. 6; Bakk,
+    Tekle and Vermunt 2013; StepMix ``corrections.compute_bch_matrix``). Rows
+    sum to 1; the identity means no classification error. People whose
+    posteriors are all 0 (not in the profiles) do not count.
+
+    Parameters
+    ----------
+    posteriors : pandas.DataFrame or numpy.ndarray
+        One column per profile, rows summing to 1 (or all 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        Profiles x profiles; NaN rows for a profile nobody belongs to.
+
+    Examples
+    --------
+    >>> p = np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9], [0.0, 1.0]])
+    >>> classification_error(p).round(3)
+    array([[0.811, 0.189],
+           [0.155, 0.845]])
+    """
+    p = np.asarray(posteriors, float)
+    size = p.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (p.T @ p) / size[:, None]
+
+
+def bch_weights(posteriors):
+    """Posterior weights corrected for classification error (BCH): ``p @ inverse(D)``.
+
+    A weighted mean of an outcome with these weights estimates the mean of
+    the true profile rather than the blend the posteriors make (Bolck, Croon
+    and Hagenaars 2004, the empirical version of Vermunt 2010; as StepMix's
+    three-step ``correction="BCH"`` with ``assignment="soft"``). ``D`` is
+    :func:`classification_error`, inverted with the pseudo-inverse (as
+    StepMix). Each profile's weights still sum to its posterior size, and
+    a person's weights still sum to 1, but single weights may be negative.
+
+    Parameters
+    ----------
+    posteriors : pandas.DataFrame or numpy.ndarray
+        One column per profile, rows summing to 1 (or all 0).
+
+    Returns
+    -------
+    Same type and shape as ``posteriors``; all NaN when a profile is empty.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"x": [0.9, 0.8, 0.1, 0.0], "y": [0.1, 0.2, 0.9, 1.0]})
+    >>> w = bch_weights(p)
+    >>> w.round(3)
+           x      y
+    0  1.135 -0.135
+    1  0.983  0.017
+    2 -0.083  1.083
+    3 -0.235  1.235
+    >>> np.allclose(w.sum(), p.sum()), np.allclose(w.sum(axis=1), 1)
+    (True, True)
+    """
+    p = np.asarray(posteriors, float)
+    d = classification_error(p)
+    if not np.isfinite(d).all():
+        out = np.full_like(p, np.nan)
+    else:
+        out = p @ np.linalg.pinv(d)
+    if isinstance(posteriors, pd.DataFrame):
+        return pd.DataFrame(out, index=posteriors.index, columns=posteriors.columns)
+    return out
+
+
+def correction_sentence(correction: str = CORRECTION) -> str:
+    """One plain sentence for researchers on how per-profile effects handle misclassification.
+
+    Examples
+    --------
+    >>> correction_sentence("bch")[:62]
+    'Per-profile effects are corrected for people counted partly in'
+    """
+    _check_correction(correction)
+    if correction == "bch":
+        return ("Per-profile effects are corrected for people counted partly in the wrong profile "
+                "(the BCH correction), so they estimate each profile's own effect rather than a blend "
+                "of neighbouring profiles.")
+    return ("Per-profile effects weight each person by their probability of the profile, without a "
+            "correction for misclassification, so they are pulled toward the overall effect.")
+
+
+def _check_correction(correction: str) -> None:
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}; got {correction!r}")
+
+
 # --- effect-size statistics (weighted; weights 1 give the textbook formulas) ---------
 
 def mean_difference(y: np.ndarray, w_tool: np.ndarray, w_strategy: np.ndarray) -> float:
@@ -344,9 +465,10 @@ def hedges_g(y: np.ndarray, w_tool: np.ndarray, w_strategy: np.ndarray) -> float
     df = nt + ns - 2
     if df <= 0:
         return math.nan
-    sp = math.sqrt((np.sum(w_tool * (y - mt) ** 2) + np.sum(w_strategy * (y - ms) ** 2)) / df)
-    if sp == 0:
+    var = (np.sum(w_tool * (y - mt) ** 2) + np.sum(w_strategy * (y - ms) ** 2)) / df
+    if not var > 0:  # corrected (BCH) weights may be negative
         return math.nan
+    sp = math.sqrt(var)
     return float((mt - ms) / sp * (1 - 3 / (4 * df - 1)))
 
 
@@ -398,16 +520,35 @@ class _Cell:
     y: np.ndarray
     session: np.ndarray  # per person, index into sessions
     tool: np.ndarray  # per session: assigned tool-first?
+    posteriors: np.ndarray | None = None  # people x profiles, for the BCH correction
+    _bch: dict | None = None
+
+    def corrected(self, keep: np.ndarray) -> np.ndarray:
+        """BCH weights estimated from the people in the kept sessions (cached per session set)."""
+        key = keep.tobytes()
+        if self._bch is None:
+            self._bch = {}
+        if key not in self._bch:
+            self._bch[key] = bch_weights(self.posteriors * keep[self.session][:, None])
+        return self._bch[key]
 
 
-def _effect(stat: Callable, cell: _Cell, weights: list, keep: np.ndarray, tool: np.ndarray) -> float:
-    """The statistic for one weight vector, or the difference of two (interaction)."""
+def _effect(stat: Callable, cell: _Cell, weights: list, keep: np.ndarray, tool: np.ndarray,
+            columns: list | None = None) -> float:
+    """The statistic for one weight vector, or the difference of two (interaction).
+
+    With ``columns`` (profile indices into ``cell.posteriors``) the weights are
+    the BCH-corrected ones, re-estimated from the kept sessions.
+    """
     on = keep[cell.session]
     t = tool[cell.session]
+    if columns is not None:
+        corrected = cell.corrected(keep)
+        weights = [corrected[:, j] for j in columns]
     values = []
     for w in weights:
         wt, ws = w * (on & t), w * (on & ~t)
-        if wt.sum() <= 0 or ws.sum() <= 0:
+        if not (wt.sum() > 0 and ws.sum() > 0):
             return math.nan
         values.append(stat(cell.y, wt, ws))
     return values[0] if len(values) == 1 else values[0] - values[1]
@@ -530,7 +671,7 @@ def entry_point_effects(scores: pd.DataFrame, *, outcomes: Iterable[Outcome],
                         posteriors: pd.DataFrame | None = None, confidence: float = CONFIDENCE,
                         min_n: int = MIN_N, min_sessions: int = MIN_SESSIONS,
                         n_resamples: int = 9999, seed: int | None = 0,
-                        adjust: str = ADJUSTMENT) -> pd.DataFrame:
+                        adjust: str = ADJUSTMENT, correction: str = CORRECTION) -> pd.DataFrame:
     """Entry-point effects with intervals and p-values: overall, per profile, interactions.
 
     Parameters
@@ -553,6 +694,11 @@ def entry_point_effects(scores: pd.DataFrame, *, outcomes: Iterable[Outcome],
         more assignments than ``n_resamples``; otherwise the test is exact.
     adjust : str
         A ``statsmodels`` ``multipletests`` method, applied within each family.
+    correction : {"bch", "none"}
+        Per-profile and interaction estimates corrected for classification
+        error (BCH, :func:`bch_weights`) or plain posterior-weighted. The
+        other one's estimate and interval are kept in the ``*_uncorrected``
+        columns (equal to the main ones with ``"none"`` and overall).
 
     Returns
     -------
@@ -563,7 +709,9 @@ def entry_point_effects(scores: pd.DataFrame, *, outcomes: Iterable[Outcome],
         ``n_tool_first``, ``sessions_strategy_first``,
         ``sessions_tool_first``, ``interpretable`` ("yes"/"no"),
         ``comparison`` ("overall", "profile", "interaction"), ``kind``,
-        ``family``, ``p_min`` (smallest p the design allows) and ``note``.
+        ``family``, ``p_min`` (smallest p the design allows), ``note``,
+        ``estimate_uncorrected``, ``ci_low_uncorrected``,
+        ``ci_high_uncorrected`` and ``correction``.
         The contrast, methods and adjustment are in ``.attrs``.
 
     Examples
@@ -581,6 +729,7 @@ def entry_point_effects(scores: pd.DataFrame, *, outcomes: Iterable[Outcome],
     True
     """
     outcomes = list(outcomes)
+    _check_correction(correction)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie between 0 and 1, got {confidence}")
     for col in ("workshop", "entry_point"):
@@ -597,30 +746,38 @@ def entry_point_effects(scores: pd.DataFrame, *, outcomes: Iterable[Outcome],
     tool = np.array([next(iter(arm_of[s])) == "tool-first" for s in sessions])
     weights = _profile_weights(scores, posteriors)
     profiles = [k for k in weights if k != "all"]
+    post = np.column_stack([weights[k] for k in profiles]) if profiles else None
+    fix = correction == "bch"
     rows = []
     for o in outcomes:
         if o.name not in scores.columns:
             raise ValueError(f"scores have no column for outcome {o.name!r}")
         answered = scores[o.name].notna().to_numpy() & scores["workshop"].notna().to_numpy()
         cell = _Cell(scores[o.name].to_numpy(float)[answered],
-                     sessions.get_indexer(scores["workshop"][answered]), tool)
+                     sessions.get_indexer(scores["workshop"][answered]), tool,
+                     None if post is None else post[answered])
         w = {k: v[answered] for k, v in weights.items()}
         for name in ["all"] + profiles:
             rows += _rows(o, cell, [w[name]], name, "overall" if name == "all" else "profile",
-                          confidence, min_n, min_sessions, n_resamples, seed)
+                          confidence, min_n, min_sessions, n_resamples, seed,
+                          [profiles.index(name)] if fix and name != "all" else None, correction)
         for i, a in enumerate(profiles):
-            for b in profiles[i + 1:]:
+            for j in range(i + 1, len(profiles)):
+                b = profiles[j]
                 rows += _rows(o, cell, [w[a], w[b]], f"{a} minus {b}", "interaction",
-                              confidence, min_n, min_sessions, n_resamples, seed)
+                              confidence, min_n, min_sessions, n_resamples, seed, [i, j] if fix else None,
+                              correction)
     out = _adjust(pd.DataFrame(rows, columns=COLUMNS + ["_tested"]), adjust)
     out.attrs.update({"contrast": CONTRAST, "interval": f"{confidence:.0%} {CI_METHOD}",
                       "p": P_METHOD, "adjustment": f"{adjust} within family",
-                      "profiles": PROFILE_METHOD, "min_n": min_n, "min_sessions": min_sessions})
+                      "profiles": f"{PROFILE_METHOD}, {CORRECTION_METHOD[correction]}",
+                      "correction": correction, "min_n": min_n, "min_sessions": min_sessions})
     return out
 
 
 def _rows(o: Outcome, cell: _Cell, weights: list, profile: str, comparison: str, confidence: float,
-          min_n: int, min_sessions: int, n_resamples: int, seed) -> list[dict]:
+          min_n: int, min_sessions: int, n_resamples: int, seed, columns: list | None = None,
+          correction: str = CORRECTION) -> list[dict]:
     n_sessions = len(cell.tool)
     # per session and weight vector: weighted people with an answer
     per_session = np.array([np.bincount(cell.session, weights=w, minlength=n_sessions) for w in weights])
@@ -636,16 +793,23 @@ def _rows(o: Outcome, cell: _Cell, weights: list, profile: str, comparison: str,
     for k, effect_type in enumerate(types):
         stat = STATISTICS[effect_type]
         everyone = np.ones(n_sessions, bool)
-        estimate = _effect(stat, cell, weights, everyone, cell.tool)
-        low, high, se, df = jackknife_interval(lambda keep: _effect(stat, cell, weights, keep, cell.tool),
-                                          cell.tool, contributing, estimate, confidence)
+        estimate = _effect(stat, cell, weights, everyone, cell.tool, columns)
+        low, high, se, df = jackknife_interval(lambda keep: _effect(stat, cell, weights, keep, cell.tool, columns),
+                                               cell.tool, contributing, estimate, confidence)
         p_jack = float(2 * stats.t.sf(abs(estimate / se), df)) if se > 0 else math.nan
+        if columns is None:  # uncorrected: the main row is the comparison row
+            raw, raw_low, raw_high = estimate, low, high
+        else:
+            raw = _effect(stat, cell, weights, everyone, cell.tool)
+            raw_low, raw_high, _, _ = jackknife_interval(
+                lambda keep: _effect(stat, cell, weights, keep, cell.tool), cell.tool, contributing, raw, confidence)
         if effect_type in _BOUNDED and comparison != "interaction":
             lo_b, hi_b = _BOUNDED[effect_type]
             low, high = max(low, lo_b), min(high, hi_b)
+            raw_low, raw_high = max(raw_low, lo_b), min(raw_high, hi_b)
         if k == 0:
-            p, p_min = session_permutation_p(lambda t: _effect(stat, cell, weights, everyone, t), cell.tool,
-                                             n_resamples=n_resamples, seed=seed)
+            p, p_min = session_permutation_p(lambda t: _effect(stat, cell, weights, everyone, t, columns),
+                                             cell.tool, n_resamples=n_resamples, seed=seed)
         note = "" if ok else TOO_FEW
         if ok and k > 0:
             note = f"p of the {EFFECT_TYPES[o.kind][0]}"
@@ -656,7 +820,9 @@ def _rows(o: Outcome, cell: _Cell, weights: list, profile: str, comparison: str,
                     "sessions_strategy_first": s_strategy, "sessions_tool_first": s_tool,
                     "interpretable": "yes" if ok else "no", "comparison": comparison, "kind": o.kind,
                     "family": family, "p_min": p_min,
-                    "p_jackknife": p_jack if ok else math.nan, "note": note, "_tested": k == 0})
+                    "p_jackknife": p_jack if ok else math.nan, "note": note,
+                    "estimate_uncorrected": raw, "ci_low_uncorrected": raw_low, "ci_high_uncorrected": raw_high,
+                    "correction": correction if comparison != "overall" else "none", "_tested": k == 0})
     return out
 
 

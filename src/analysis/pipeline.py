@@ -17,7 +17,7 @@ The results folder holds::
     fit.csv             profiles: fit table, profiles.csv (posteriors), stability.csv,
                                   profile_means.csv, certainty.csv, crosscheck.csv, profiles.json
     effects.csv         compare: entry-point effects, outcomes.csv
-    reflections.csv     reflect: codes found in the free text, coding_sheet.csv, reflection_shares.csv,
+    reflections.csv     reflect: codes found in the free text, coding_sheet.xlsx, reflection_shares.csv,
                                  reflection_quotes.csv, reflections.json (reflection_agreement.csv with human codes)
     private/            quarantine.csv (raw rows set aside), gate.json (what the leak gate looks for)
 
@@ -62,7 +62,7 @@ STAGE_SETTINGS = {
     "clean": (),
     "scales": ("readiness", "baseline", "confidence", "n_boot", "seed"),
     "profiles": ("readiness", "baseline", "k_min", "k_max", "k", "resamples", "blrt_reps", "seed", "confidence"),
-    "compare": ("confidence", "min_n", "min_sessions", "permutations", "seed"),
+    "compare": ("confidence", "min_n", "min_sessions", "permutations", "seed", "correction"),
     "reflect": ("confidence", "min_n", "min_sessions", "seed"),
 }
 MANIFEST = "manifest.json"
@@ -191,6 +191,7 @@ class _Context:
         self.memory: dict = {}
         self.available: dict[str, bool] = {}
         self._gate = None
+        self.note = lambda text: None  # what the stage is doing, for the progress bar
 
     @property
     def settings(self) -> Settings:
@@ -214,21 +215,37 @@ class _Context:
 
 def _run_clean(ctx: _Context) -> tuple[dict, dict]:
     from analysis.clean import clean_study
+    from analysis.progress import bar
     from analysis.protect import protect
     from analysis.publish import Gate, write_csv
 
     study = ctx.study
-    result = clean_study(study)  # the one read of every raw export
-    processed = protect(result, study)
-    ctx._gate = Gate.from_raws(study, result.raws)
+    with bar(total=3, desc="clean", progress=ctx.progress) as steps:
+        steps.set_postfix_str("read and clean the exports")
+        result = clean_study(study)  # the one read of every raw export
+        steps.update()
+        steps.set_postfix_str("protect: pseudonyms, scrub free text")
+        processed = protect(result, study)
+        steps.update()
+        steps.set_postfix_str("collect personal values for the leak gate")
+        ctx._gate = Gate.from_raws(study, result.raws)
+        steps.update()
     ctx.memory["responses.parquet"] = processed.data
     public = {"responses.parquet": processed.data, "responses.csv": lambda p: write_csv(processed.data, p),
               "changes.csv": lambda p: write_csv(processed.changes, p), "summary.json": processed.summary,
-              "study.json": describe_study(study)}
+              "study.json": _public_description(study, processed.source_names)}
     private = {"quarantine.csv": lambda p: processed.quarantine.to_csv(p, index=False),
                "long_answers.csv": lambda p: processed.long_answers.to_csv(p, index=False),
                ctx._gate.FILE: lambda p: ctx._gate.save(p.parent)}
     return public, private
+
+
+def _public_description(study: Study, source_names: dict) -> dict:
+    """:func:`describe_study` with the export names as published (scrubbed of names)."""
+    described = describe_study(study)
+    for source in described.get("sources", []):
+        source["name"] = source_names.get(source["name"], source["name"])
+    return described
 
 
 def _readiness_items(study: Study) -> dict:
@@ -273,7 +290,7 @@ MIN_PROFILE_N = 20
 
 
 def _run_profiles(ctx: _Context) -> tuple[dict, dict]:
-    from analysis.profiles import assignment_certainty, fit_profiles, profile_means, stability
+    from analysis.profiles import RESAMPLE_N, assignment_certainty, fit_profiles, profile_means, stability
 
     s, study = ctx.settings, ctx.study
     _readiness_items(study)
@@ -299,11 +316,13 @@ def _run_profiles(ctx: _Context) -> tuple[dict, dict]:
             "criterion": result.criterion, "k_fixed": s.k, "rule_k": int(rule["k"]),
             "rule_covariance_type": str(rule["model"]),
             "constructs": list(result.constructs), "n": len(result.scores), "excluded": result.excluded,
-            "resamples": stab.resamples, "ari_mean": stab.ari_mean, "blrt_reps": s.blrt_reps,
+            "resamples": stab.resamples, "resample_n": stab.resample_n or len(result.scores),
+            "ari_mean": stab.ari_mean, "blrt_reps": s.blrt_reps, "blrt_n": min(len(result.scores), RESAMPLE_N),
             "centroids": result.centroids.round(6).to_dict(orient="index"),
             "z": ((result.centroids - grand) / sd).round(6).to_dict(orient="index")}
     return {"fit.csv": result.fit, "profiles.csv": table,
-            "stability.csv": stab.per_profile.assign(ari_mean=stab.ari_mean, resamples=stab.resamples),
+            "stability.csv": stab.per_profile.assign(ari_mean=stab.ari_mean, resamples=stab.resamples,
+                                                     resample_n=stab.resample_n or len(result.scores)),
             "profile_means.csv": profile_means(result, confidence=s.confidence),
             "certainty.csv": assignment_certainty(result), "crosscheck.csv": result.comparison,
             "profiles.json": info}, {}
@@ -329,7 +348,7 @@ def _run_compare(ctx: _Context) -> tuple[dict, dict]:
     posteriors = check_posteriors(ctx.frame("profiles.csv")) if ctx.available.get("profiles") else None
     effects = entry_point_effects(scores, outcomes=outcomes, posteriors=posteriors, confidence=s.confidence,
                                   min_n=s.min_n, min_sessions=s.min_sessions, n_resamples=s.permutations,
-                                  seed=s.seed)
+                                  seed=s.seed, correction=s.correction)
     table = pd.DataFrame([{"outcome": o.name, "kind": o.kind, "family": o.family, "measure": o.measure,
                            "label": o.label, "items": " ".join(o.items), "baseline": " ".join(o.baseline)}
                           for o in outcomes])
@@ -414,10 +433,8 @@ def build(study, out, settings: Settings | None = None, until: str | None = None
     analysis.publish.PrivacyLeak
         A stage's output held a personal value: that stage kept nothing.
     """
-    from tqdm.auto import tqdm
-
-    from analysis.profiles import show_progress
-    from analysis.publish import private_folder, publish
+    from analysis.progress import bar
+    from analysis.publish import _owner_only, private_folder, publish
 
     if until is not None and until not in STAGES:
         raise ValueError(f"until must be one of {', '.join(STAGES)}; got {until!r}")
@@ -431,6 +448,7 @@ def build(study, out, settings: Settings | None = None, until: str | None = None
     code = _code_fingerprint()
     known = json.loads((out / INPUTS).read_text(encoding="utf-8")) if (out / INPUTS).is_file() else {}
     inputs = _clean_inputs(study, known)
+    _owner_only(out / INPUTS)  # paths may name people: readable by the owner only, from the start
     (out / INPUTS).write_text(json.dumps(inputs, indent=1), encoding="utf-8")
     manifest.update({"package": __version__, "code": code,
                      "settings": study.settings.as_dict(),
@@ -439,7 +457,10 @@ def build(study, out, settings: Settings | None = None, until: str | None = None
     ctx = _Context(study, out, progress)
     keys: dict[str, str] = {}
     runs = []
-    for stage in tqdm(stages, desc="stages", disable=not show_progress(progress), leave=False):
+    stage_bar = bar(stages, desc="stages", progress=progress)
+    for stage in stage_bar:
+        stage_bar.set_postfix_str(stage)
+        ctx.note = lambda text, stage=stage: stage_bar.set_postfix_str(f"{stage}: {text}")
         upstream = [keys[u] for u in UPSTREAM[stage]]
         key = _key(stage, code, study.settings.subset(*STAGE_SETTINGS[stage]), upstream,
                    _content(inputs, study) if stage == "clean" else
@@ -470,6 +491,7 @@ def _run(stage: str, ctx: _Context, key: str, publish) -> StageRun:
         for name in read_manifest(ctx.out)["stages"].get(stage, {}).get("files", {}):
             (ctx.out / name).unlink(missing_ok=True)
         return StageRun(stage, "not available", key, exc.why, exc.detail)
+    ctx.note("write, and check for personal values")
     written = publish(ctx.out, public, ctx.gate, private=private)
     return StageRun(stage, "done", key, files=tuple(written), private=tuple(f"private/{n}" for n in private))
 

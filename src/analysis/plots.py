@@ -62,12 +62,44 @@ class Described:
                 {"image/png": {"alt": self.alt, "width": width}})
 
 
+#: Every word a figure draws, in English; a report in another language passes its own ``words`` (the same
+#: keys, from the message catalogue: :func:`analysis.summarise._plot_words`). Fields in braces are filled here.
+#: ``words["names"]`` maps a data value (profile, entry point, reason, effect type) to the name shown; the
+#: colours stay keyed by the value, so a profile keeps its colour in every language.
+WORDS = {
+    "rows.xlabel": "rows in the export", "rows.title": "Where every raw row went", "rows.clean": "clean",
+    "missing.xlabel": "% of answers missing",
+    "likert.xlabel": "% of answers on the scale (middle answer split over the centre line)",
+    "likert.effect_title": "tool-first minus\nstrategy-first, {level} CI",
+    "likert.symbol.Cliffs_delta": "Cliff's \u03b4", "likert.symbol.risk_difference": "risk diff.",
+    "likert.symbol.mean_difference": "mean diff.",
+    "forest.everyone": "everyone", "forest.too_few": "too few to interpret",
+    "forest.xlabel": "tool-first minus strategy-first, {level} interval (diamonds: difference between profiles)",
+    "forest.strategy_higher": "\u2190 strategy-first higher", "forest.tool_higher": "tool-first higher \u2192",
+    "forest.numbers": "estimate [{level} CI]  n tool-first/strategy-first",
+    "profiles.ylabel": "mean score ({level} interval)", "profiles.title": "What each readiness profile looks like",
+    "fit.chosen": "chosen", "fit.too_small": "a profile too small", "fit.xlabel": "number of profiles",
+    "fit.ylabel": "{index} (lower is better)", "fit.title": "How well each number of profiles fits",
+    "stability.xlabel": "found again in resampled data (mean Jaccard, {level} range)",
+    "stability.title": "How stable each profile is",
+    "certainty.xlabel": "probability of the assigned profile", "certainty.ylabel": "participants",
+    "certainty.title": "How sure each assignment is",
+    "shares.too_few": "too few", "shares.colorbar": "share of writers",
+}
+
+
+def _words(words: dict | None) -> tuple[dict, dict]:
+    """The figure words (English unless ``words`` gives others) and the shown names of data values."""
+    w = {**WORDS, **(words or {})}
+    return w, dict(w.get("names") or {})
+
+
 def _colour(name: str, k: int) -> str:
     spare = [c for c in OKABE_ITO.values() if c not in REASON_COLOURS.values()] or list(OKABE_ITO.values())
     return REASON_COLOURS.get(name, spare[k % len(spare)])
 
 
-def rows_by_source(sources: pd.DataFrame) -> Figure:
+def rows_by_source(sources: pd.DataFrame, *, words: dict | None = None) -> Figure:
     """Horizontal stacked bars: each source's rows, clean or set aside by reason.
 
     Parameters
@@ -81,6 +113,8 @@ def rows_by_source(sources: pd.DataFrame) -> Figure:
     >>> rows_by_source(t).axes[0].get_xlabel()
     'rows in the export'
     """
+    w, names = _words(words)
+    names.setdefault("clean", w["rows.clean"])
     fixed = {"source", "wave", "format", "rows_in", "rows_complete", "rows_clean", "rows_quarantined"}
     reasons = [c for c in sources.columns if c not in fixed]
     parts = pd.DataFrame({"clean": sources["rows_clean"].to_numpy()} | {r: sources[r].to_numpy() for r in reasons},
@@ -90,18 +124,18 @@ def rows_by_source(sources: pd.DataFrame) -> Figure:
         ax = fig.subplots()
         left = pd.Series(0, index=parts.index)
         for k, col in enumerate(parts.columns):
-            ax.barh(parts.index, parts[col], left=left, color=_colour(col, k), label=col,
+            ax.barh(parts.index, parts[col], left=left, color=_colour(col, k), label=names.get(col, col),
                     hatch=REASON_HATCHES.get(col), edgecolor="white", linewidth=0.5)
             left = left + parts[col]
         ax.invert_yaxis()
-        ax.set_xlabel("rows in the export")
-        ax.set_title("Where every raw row went")
+        ax.set_xlabel(w["rows.xlabel"])
+        ax.set_title(w["rows.title"])
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
         fig.tight_layout()
     return fig
 
 
-def missing_answers(missing: pd.DataFrame) -> Figure:
+def missing_answers(missing: pd.DataFrame, *, words: dict | None = None) -> Figure:
     """Share of missing answers per item, split by reason, one panel per wave.
 
     Parameters
@@ -109,6 +143,7 @@ def missing_answers(missing: pd.DataFrame) -> Figure:
     missing : pandas.DataFrame
         From :func:`analysis.summarise.missingness`.
     """
+    w, names = _words(words)
     reasons = [c for c in missing.columns if c not in ("wave", "variable", "n", "answered")]
     waves = list(dict.fromkeys(missing["wave"]))
     heights = [max(1.5, 0.22 * (missing["wave"] == w).sum() + 0.6) for w in waves]
@@ -119,13 +154,13 @@ def missing_answers(missing: pd.DataFrame) -> Figure:
             sel = missing[missing["wave"] == wave].set_index("variable")
             left = pd.Series(0.0, index=sel.index)
             for k, r in enumerate(reasons):
-                ax.barh(sel.index, 100 * sel[r], left=left, color=_colour(r, k), label=r.replace("_", " "))
+                ax.barh(sel.index, 100 * sel[r], left=left, color=_colour(r, k), label=names.get(r, r.replace("_", " ")))
                 left = left + 100 * sel[r]
             ax.invert_yaxis()
             ax.set_title(f"{wave} (n = {int(sel['n'].max())})", loc="left")
             ax.set_xlim(0, max(10, float(left.max()) * 1.15))
             ax.tick_params(axis="y", labelsize=8)
-        axes[-1, 0].set_xlabel("% of answers missing")
+        axes[-1, 0].set_xlabel(w["missing.xlabel"])
         axes[0, 0].legend(loc="lower right", frameon=False)
         fig.tight_layout()
     return fig
@@ -162,7 +197,7 @@ def _pct(x: float) -> str:
 
 
 def likert_bars(counts: pd.DataFrame, effects: pd.DataFrame | None = None, *, title: str | None = None,
-                labels: dict | None = None, confidence: float = 0.95) -> Figure:
+                labels: dict | None = None, confidence: float = 0.95, words: dict | None = None) -> Figure:
     """Diverging stacked bars per item and entry point, centred on the scale's middle.
 
     Percentages are of the answers on the scale (``n``); the middle level is
@@ -197,6 +232,7 @@ def likert_bars(counts: pd.DataFrame, effects: pd.DataFrame | None = None, *, ti
     -50.0
     """
     apart = counts.attrs.get("apart", [c for c in ("dont_know", "not_applicable") if c in counts])
+    w, names = _words(words)
     fixed = ("variable", "entry_point", "n", *apart)
     levels = counts.attrs.get("levels", [c for c in counts.columns if c not in fixed])
     colours = likert_palette(len(levels))
@@ -229,16 +265,17 @@ def likert_bars(counts: pd.DataFrame, effects: pd.DataFrame | None = None, *, ti
                 for k, reason in enumerate(apart):
                     width = 100 * row[reason] / seen if seen else 0.0
                     side.barh(y, width, left=off, color=_colour(reason, k),
-                              label=REASON_LABELS.get(reason, reason.replace("_", " ")) if i == 0 and j == 0 else None)
+                              label=names.get(reason, REASON_LABELS.get(reason, reason.replace("_", " ")))
+                              if i == 0 and j == 0 else None)
                     off += width
                 ticks.append(y)
-                ticklabels.append(f"{row['entry_point']} (n={n})")
+                ticklabels.append(f"{names.get(row['entry_point'], row['entry_point'])} (n={n})")
                 tickcolours.append(ENTRY_POINT_COLOURS.get(row["entry_point"], OKABE_ITO["black"]))
             ax.text(-101, i * 3 - 0.75, labels.get(v, v), fontweight="bold", va="center", ha="left", fontsize=9)
             if v in primary:
                 r = primary[v]
-                symbol = {"Cliff's delta": "Cliff's \u03b4", "risk difference": "risk diff.",
-                          "mean difference": "mean diff."}.get(r["effect_type"], r["effect_type"])
+                symbol = w.get("likert.symbol." + r["effect_type"].replace("'", "").replace(" ", "_"),
+                               r["effect_type"])
                 text.text(0, i * 3 + 0.5, f"{symbol} {r['estimate']:+.2f}\n[{r['ci_low']:.2f}, {r['ci_high']:.2f}]",
                           va="center", ha="left", fontsize=8.5)
         ax.axvline(0, color=OKABE_ITO["black"], linewidth=0.8)
@@ -248,11 +285,11 @@ def likert_bars(counts: pd.DataFrame, effects: pd.DataFrame | None = None, *, ti
         ax.set_ylim(len(variables) * 3 - 1.4, -1.4)
         ax.set_xlim(-102, 102)
         ax.set_xticks([-100, -50, 0, 50, 100], ["100%", "50%", "0", "50%", "100%"])
-        ax.set_xlabel("% of answers on the scale (middle answer split over the centre line)")
+        ax.set_xlabel(w["likert.xlabel"])
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08 - 1.2 / fig.get_figheight() / 2), ncol=len(levels),
                   frameon=False, fontsize=8)
         side.set_xlim(0, max(10.0, max((p.get_x() + p.get_width() for p in side.patches), default=0) * 1.2))
-        side.set_xlabel("% " + ", ".join(REASON_LABELS.get(r, r.replace("_", " ")) for r in apart)
+        side.set_xlabel("% " + ", ".join(names.get(r, REASON_LABELS.get(r, r.replace("_", " "))) for r in apart)
                         if apart else "")
         side.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08 - 1.2 / fig.get_figheight() / 2), frameon=False,
                     fontsize=8)
@@ -260,7 +297,7 @@ def likert_bars(counts: pd.DataFrame, effects: pd.DataFrame | None = None, *, ti
         text.axis("off")
         text.set_xlim(0, 1)
         if primary:
-            text.set_title(f"tool-first minus\nstrategy-first, {_pct(confidence)} CI", fontsize=8.5,
+            text.set_title(w["likert.effect_title"].format(level=_pct(confidence)), fontsize=8.5,
                            fontweight="normal", loc="left")
         if title:
             fig.suptitle(title, fontweight="bold", fontsize=11)
@@ -269,7 +306,8 @@ def likert_bars(counts: pd.DataFrame, effects: pd.DataFrame | None = None, *, ti
 
 
 def effect_forest(effects: pd.DataFrame, outcomes="confidence", *, effect_type: str | None = None,
-                  interactions: bool = True, labels: dict | None = None, confidence: float = 0.95) -> Figure:
+                  interactions: bool = True, labels: dict | None = None, confidence: float = 0.95,
+                  words: dict | None = None) -> Figure:
     """Forest plot of entry-point effects: everyone, each profile, and profile differences.
 
     One panel per outcome. A dot is the estimate, the line its interval;
@@ -302,6 +340,7 @@ def effect_forest(effects: pd.DataFrame, outcomes="confidence", *, effect_type: 
     """
     outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes)
     labels = labels or {}
+    w, shown = _words(words)
     panels = []
     for o in outcomes:
         sel = effects[effects["outcome"] == o]
@@ -322,12 +361,13 @@ def effect_forest(effects: pd.DataFrame, outcomes="confidence", *, effect_type: 
                 ax.plot([row["ci_low"], row["ci_high"]], [k, k], color=colour, linewidth=1.6)
                 ax.plot(row["estimate"], k, marker="D" if inter else "o", markersize=6, color=colour,
                         markerfacecolor=colour if ok else "white")
-                note = "" if ok else "  too few to interpret"
+                note = "" if ok else "  " + w["forest.too_few"]
                 ax.annotate(f"{row['estimate']:+.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]  "
                             f"n {row['n_tool_first']}/{row['n_strategy_first']}{note}",
                             xy=(1.01, k), xycoords=("axes fraction", "data"), va="center", fontsize=8.5,
                             color=colour)
-            names = ["everyone" if p == "all" else p.replace(" minus ", " - ") for p in sel["profile"]]
+            names = [w["forest.everyone"] if p == "all" else " - ".join(shown.get(q, q) for q in p.split(" minus "))
+                     for p in sel["profile"]]
             ax.set_yticks(y, names, fontsize=9)
             ax.set_ylim(len(sel) - 0.5, -0.5)
             ax.axvline(0, color=OKABE_ITO["black"], linewidth=0.8, linestyle="--")
@@ -336,14 +376,13 @@ def effect_forest(effects: pd.DataFrame, outcomes="confidence", *, effect_type: 
                 ax.axhline(first - 0.5, color=OKABE_ITO["grey"], linewidth=0.6)
             lim = float(max(abs(sel["ci_low"]).max(), abs(sel["ci_high"]).max(), 0.1)) * 1.1
             ax.set_xlim(-lim, lim)
-            ax.set_title(f"{labels.get(o, o)}: {etype}", loc="left", pad=18)
-            ax.set_xlabel(f"tool-first minus strategy-first, {_pct(confidence)} interval "
-                          "(diamonds: difference between profiles)", fontsize=9)
-            ax.text(0.49, 1.01, "\u2190 strategy-first higher", transform=ax.transAxes,
+            ax.set_title(f"{labels.get(o, o)}: {shown.get(etype, etype)}", loc="left", pad=18)
+            ax.set_xlabel(w["forest.xlabel"].format(level=_pct(confidence)), fontsize=9)
+            ax.text(0.49, 1.01, w["forest.strategy_higher"], transform=ax.transAxes,
                     color=ENTRY_POINT_COLOURS["strategy-first"], fontsize=8.5, ha="right", va="bottom")
-            ax.text(0.51, 1.01, "tool-first higher \u2192", transform=ax.transAxes,
+            ax.text(0.51, 1.01, w["forest.tool_higher"], transform=ax.transAxes,
                     color=ENTRY_POINT_COLOURS["tool-first"], fontsize=8.5, ha="left", va="bottom")
-            ax.text(1.01, 1.01, f"estimate [{_pct(confidence)} CI]  n tool-first/strategy-first", transform=ax.transAxes,
+            ax.text(1.01, 1.01, w["forest.numbers"].format(level=_pct(confidence)), transform=ax.transAxes,
                     fontsize=8, ha="left", va="bottom", color=OKABE_ITO["grey"])
         fig.tight_layout()
         fig.subplots_adjust(right=0.66)
@@ -375,7 +414,8 @@ def profile_colours(names) -> dict:
     return {n: READINESS_PROFILE_COLOURS.get(n) or next(spare) for n in names}
 
 
-def readiness_profiles(means: pd.DataFrame, *, confidence: float = 0.95, labels: dict | None = None) -> Figure:
+def readiness_profiles(means: pd.DataFrame, *, confidence: float = 0.95, labels: dict | None = None,
+                       words: dict | None = None) -> Figure:
     """Mean construct score per profile with its interval, profiles side by side.
 
     Parameters
@@ -396,6 +436,7 @@ def readiness_profiles(means: pd.DataFrame, *, confidence: float = 0.95, labels:
     >>> readiness_profiles(m).axes[0].get_ylabel()
     'mean score (95% interval)'
     """
+    w, shown = _words(words)
     profiles = list(dict.fromkeys(means["profile"]))
     constructs = list(dict.fromkeys(means["construct"]))
     colours = profile_colours(profiles)
@@ -408,16 +449,16 @@ def readiness_profiles(means: pd.DataFrame, *, confidence: float = 0.95, labels:
             x = [i - 0.4 + width * (j + 0.5) for i in range(len(constructs))]
             n = int(sel["n"].max())
             ax.errorbar(x, sel["mean"], yerr=[sel["mean"] - sel["ci_low"], sel["ci_high"] - sel["mean"]],
-                        fmt="o-", color=colours[name], capsize=3, lw=1.2, ms=6, label=f"{name} (n = {n})")
+                        fmt="o-", color=colours[name], capsize=3, lw=1.2, ms=6, label=f"{shown.get(name, name)} (n = {n})")
         ax.set_xticks(range(len(constructs)), [(labels or {}).get(c, c.replace("_", " ")) for c in constructs])
-        ax.set_ylabel(f"mean score ({_pct(confidence)} interval)")
-        ax.set_title("What each readiness profile looks like")
+        ax.set_ylabel(w["profiles.ylabel"].format(level=_pct(confidence)))
+        ax.set_title(w["profiles.title"])
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
         fig.tight_layout()
     return fig
 
 
-def profile_fit(fit: pd.DataFrame, index: str = "bic") -> Figure:
+def profile_fit(fit: pd.DataFrame, index: str = "bic", *, words: dict | None = None) -> Figure:
     """A fit index by number of profiles, one line per covariance structure; the chosen model ringed.
 
     Parameters
@@ -427,6 +468,7 @@ def profile_fit(fit: pd.DataFrame, index: str = "bic") -> Figure:
     index : str
         Column to draw (lower is better).
     """
+    w, _ = _words(words)
     models = list(dict.fromkeys(fit["model"]))
     spare = [OKABE_ITO[c] for c in ("blue", "orange", "purple", "green")]
     with mpl.rc_context(STYLE):
@@ -439,18 +481,19 @@ def profile_fit(fit: pd.DataFrame, index: str = "bic") -> Figure:
             ax.plot(small["k"], small[index], "x", color=OKABE_ITO["grey"], ms=9)
         chosen = fit[fit["chosen"]]
         ax.plot(chosen["k"], chosen[index], "o", mfc="none", mec=OKABE_ITO["black"], ms=15, mew=1.5,
-                label="chosen")
-        ax.plot([], [], "x", color=OKABE_ITO["grey"], label="a profile too small")
-        ax.set_xlabel("number of profiles")
-        ax.set_ylabel(f"{index.upper()} (lower is better)")
+                label=w["fit.chosen"])
+        ax.plot([], [], "x", color=OKABE_ITO["grey"], label=w["fit.too_small"])
+        ax.set_xlabel(w["fit.xlabel"])
+        ax.set_ylabel(w["fit.ylabel"].format(index=index.upper()))
         ax.set_xticks(sorted(fit["k"].unique()))
-        ax.set_title("How well each number of profiles fits")
+        ax.set_title(w["fit.title"])
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
         fig.tight_layout()
     return fig
 
 
-def profile_stability(per_profile: pd.DataFrame, *, stable: float = 0.75, confidence: float = 0.95) -> Figure:
+def profile_stability(per_profile: pd.DataFrame, *, stable: float = 0.75, confidence: float = 0.95,
+                      words: dict | None = None) -> Figure:
     """Mean bootstrap Jaccard per profile with its range of resamples; the line marks 'stable'.
 
     Parameters
@@ -458,6 +501,7 @@ def profile_stability(per_profile: pd.DataFrame, *, stable: float = 0.75, confid
     per_profile : pandas.DataFrame
         :attr:`analysis.profiles.Stability.per_profile`.
     """
+    w, shown = _words(words)
     names = list(per_profile["profile"])
     colours = profile_colours(names)
     with mpl.rc_context(STYLE):
@@ -469,16 +513,16 @@ def profile_stability(per_profile: pd.DataFrame, *, stable: float = 0.75, confid
                                                      per_profile["jaccard_high"] - per_profile["jaccard"]],
                     fmt="none", ecolor=OKABE_ITO["black"], capsize=3, lw=1)
         ax.axvline(stable, color=OKABE_ITO["grey"], ls="--", lw=1)
-        ax.set_yticks(list(y), names)
+        ax.set_yticks(list(y), [shown.get(n, n) for n in names])
         ax.invert_yaxis()
         ax.set_xlim(0, 1.02)
-        ax.set_xlabel(f"found again in resampled data (mean Jaccard, {_pct(confidence)} range)")
-        ax.set_title("How stable each profile is")
+        ax.set_xlabel(w["stability.xlabel"].format(level=_pct(confidence)))
+        ax.set_title(w["stability.title"])
         fig.tight_layout()
     return fig
 
 
-def profile_certainty(posterior: pd.DataFrame, *, sure: float = 0.8) -> Figure:
+def profile_certainty(posterior: pd.DataFrame, *, sure: float = 0.8, words: dict | None = None) -> Figure:
     """Histogram of each participant's probability of their assigned profile, by profile.
 
     Parameters
@@ -486,6 +530,7 @@ def profile_certainty(posterior: pd.DataFrame, *, sure: float = 0.8) -> Figure:
     posterior : pandas.DataFrame
         :attr:`analysis.profiles.ProfileResult.posterior` (rows sum to 1).
     """
+    w, shown = _words(words)
     top = posterior.max(axis=1)
     assigned = posterior.idxmax(axis=1)
     names = list(posterior.columns)
@@ -496,18 +541,18 @@ def profile_certainty(posterior: pd.DataFrame, *, sure: float = 0.8) -> Figure:
         fig = Figure(figsize=(6.5, 3.6))
         ax = fig.subplots()
         ax.hist([top[assigned == n] for n in names], bins=bins, stacked=True,
-                color=[colours[n] for n in names], label=names)
+                color=[colours[n] for n in names], label=[shown.get(n, n) for n in names])
         ax.axvline(sure, color=OKABE_ITO["grey"], ls="--", lw=1)
         ax.set_xlim(low, 1.0)
-        ax.set_xlabel("probability of the assigned profile")
-        ax.set_ylabel("participants")
-        ax.set_title("How sure each assignment is")
+        ax.set_xlabel(w["certainty.xlabel"])
+        ax.set_ylabel(w["certainty.ylabel"])
+        ax.set_title(w["certainty.title"])
         ax.legend(loc="upper left", frameon=False)
         fig.tight_layout()
     return fig
 
 
-def code_shares(table: pd.DataFrame, *, title: str | None = None) -> Figure:
+def code_shares(table: pd.DataFrame, *, title: str | None = None, words: dict | None = None) -> Figure:
     """Heat map of code shares: rows codes, columns groups; cells that are too few to interpret are hatched
     and show no number.
 
@@ -516,6 +561,7 @@ def code_shares(table: pd.DataFrame, *, title: str | None = None) -> Figure:
     """
     import numpy as np
 
+    w, _ = _words(words)
     with mpl.rc_context(STYLE):
         fig = Figure(figsize=(max(6.0, 3.2 + 1.3 * table.shape[1]), 0.9 + 0.38 * table.shape[0]))
         ax = fig.add_subplot()
@@ -527,7 +573,7 @@ def code_shares(table: pd.DataFrame, *, title: str | None = None) -> Figure:
                        aspect="auto")
         for (r, c), v in np.ndenumerate(values):
             if np.isnan(v):
-                ax.text(c, r, "too few", ha="center", va="center", fontsize=8, color="#666666")
+                ax.text(c, r, w["shares.too_few"], ha="center", va="center", fontsize=8, color="#666666")
             else:
                 ax.text(c, r, f"{round(100 * v):d}%", ha="center", va="center", fontsize=9,
                         color="white" if v > 0.6 * im.norm.vmax else "black")
@@ -538,6 +584,6 @@ def code_shares(table: pd.DataFrame, *, title: str | None = None) -> Figure:
             ax.spines[side].set_visible(False)
         if title:
             ax.set_title(title)
-        fig.colorbar(im, ax=ax, shrink=0.7, label="share of writers")
+        fig.colorbar(im, ax=ax, shrink=0.7, label=w["shares.colorbar"])
         fig.tight_layout()
     return fig

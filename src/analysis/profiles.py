@@ -92,8 +92,6 @@ True
 from __future__ import annotations
 
 import math
-import os
-import sys
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -111,9 +109,13 @@ from tqdm import tqdm
 from threadpoolctl import threadpool_limits
 
 from analysis.errors import refuse_in_reports
+from analysis.progress import show_progress
 from analysis.scales import READINESS_CONSTRUCTS, check_choice, construct_items, construct_scores
 
 SEED = 20260301
+#: Above this many participants each resample (stability, BLRT) draws this many people, and EM
+#: starts are tried on a subsample this size before one EM run on everyone (fits stay on all).
+RESAMPLE_N = 5000
 COVARIANCE_TYPES = ("spherical", "diag", "full")
 #: A profile below either bound is flagged and its solution cannot be chosen.
 MIN_SHARE = 0.05
@@ -158,19 +160,6 @@ def construct_label(construct: str) -> str:
     ('tool skills', 'prior use')
     """
     return CONSTRUCT_LABELS.get(construct, construct.replace("_", " "))
-
-
-def show_progress(progress: bool | None = None) -> bool:
-    """Whether to draw progress bars: asked for, or a person at a terminal (not CI).
-
-    Examples
-    --------
-    >>> show_progress(False), show_progress(True)
-    (False, True)
-    """
-    if progress is not None:
-        return bool(progress)
-    return bool(sys.stderr.isatty()) and not os.environ.get("CI")
 
 
 # --- input -----------------------------------------------------------------------
@@ -238,8 +227,18 @@ def n_parameters(k: int, d: int, covariance_type: str) -> int:
 
 def _fit_gmm(x: np.ndarray, k: int, covariance_type: str, n_init: int, seed,
              reg_covar: float = 0.01) -> GaussianMixture:
-    gm = GaussianMixture(n_components=k, covariance_type=covariance_type, n_init=n_init, random_state=seed,
-                         max_iter=500, reg_covar=reg_covar)
+    """The best of ``n_init`` EM runs; above :data:`RESAMPLE_N` people the starts are tried on a seeded
+    subsample of that size and the best one is run to convergence on everyone (one EM on all)."""
+    if len(x) > RESAMPLE_N and n_init > 1:
+        sub = x[np.random.default_rng(seed).choice(len(x), RESAMPLE_N, replace=False)]
+        best = _fit_gmm(sub, k, covariance_type, n_init, seed, reg_covar)
+        # every parameter is given: the initial responsibilities are unused (random_from_data spares a k-means)
+        gm = GaussianMixture(n_components=k, covariance_type=covariance_type, random_state=seed, max_iter=500,
+                             reg_covar=reg_covar, weights_init=best.weights_, means_init=best.means_,
+                             precisions_init=best.precisions_, init_params="random_from_data")
+    else:
+        gm = GaussianMixture(n_components=k, covariance_type=covariance_type, n_init=n_init, random_state=seed,
+                             max_iter=500, reg_covar=reg_covar)
     with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore", ConvergenceWarning)
         gm.fit(x)
@@ -288,6 +287,20 @@ def _indices(gm: GaussianMixture, x: np.ndarray) -> dict:
             "entropy": 1 - en / (n * math.log(k)) if k > 1 else float("nan"),
             "smallest_n": int(counts.min()), "smallest_share": float(counts.min() / n),
             "converged": bool(gm.converged_)}
+
+
+def _blrt_p(xa: np.ndarray, h1: GaussianMixture, h0: GaussianMixture | None, reps: int, n_init: int,
+            fit_n_init: int, seed: int, rng: np.random.Generator, reg_covar: float) -> float:
+    """BLRT p of k (``h1``) against k - 1 profiles (``h0``, fitted when None). Above :data:`RESAMPLE_N`
+    people the whole test runs on a seeded subsample of that size (both fits, the observed ratio and
+    the bootstrap samples): the likelihood ratio grows with n, so all its parts must share one n."""
+    k, ct = h1.n_components, h1.covariance_type
+    if len(xa) > RESAMPLE_N:
+        xa = xa[rng.choice(len(xa), RESAMPLE_N, replace=False)]
+        h1, h0 = _fit_gmm(xa, k, ct, fit_n_init, seed, reg_covar), None
+    h0 = h0 or _fit_gmm(xa, k - 1, ct, fit_n_init, seed, reg_covar)
+    lr = 2 * (_loglik(h1, xa) - _loglik(h0, xa))
+    return _blrt(h0, lr, len(xa), reps, n_init, rng, reg_covar)
 
 
 def _blrt(h0: GaussianMixture, lr_observed: float, n: int, reps: int, n_init: int,
@@ -684,9 +697,8 @@ def fit_profiles(scores: pd.DataFrame, *, constructs: Sequence[str] | None = Non
         models[(ct, j)] = gm
         row = {"model": ct, "k": j, **_indices(gm, xa), "blrt_p": float("nan"), "blrt_reps": 0}
         if j >= 2 and blrt_reps > 0:
-            h0 = models.get((ct, j - 1)) or _fit_gmm(xa, j - 1, ct, n_init, seed, reg_covar)
-            lr = 2 * (row["log_likelihood"] - _loglik(h0, xa))
-            row["blrt_p"] = _blrt(h0, lr, n, blrt_reps, blrt_n_init, rng, reg_covar)
+            row["blrt_p"] = _blrt_p(xa, gm, models.get((ct, j - 1)), blrt_reps, blrt_n_init, n_init, seed, rng,
+                                    reg_covar)
             row["blrt_reps"] = blrt_reps
         rows.append(row)
     naming = {"aspects": dict(aspects or {}), "labels": dict(labels or {})}
@@ -736,11 +748,17 @@ class Stability:
         ARI of each resample's assignment of all participants with the
         full-data assignment.
     resamples : int
+    resample_n : int
+        People drawn (with replacement) per resample: the number of
+        participants, or :data:`RESAMPLE_N` when there are more ("stability
+        checked on ``resamples`` subsamples of ``resample_n`` people").
     """
 
     per_profile: pd.DataFrame
     ari: np.ndarray
     resamples: int
+    #: People drawn per resample: everyone, or :data:`RESAMPLE_N` of a larger study.
+    resample_n: int | None = None
 
     @property
     def ari_mean(self) -> float:
@@ -805,8 +823,9 @@ def _stability(gm: GaussianMixture, x: pd.DataFrame, naming: dict, reg_covar: fl
     rng = np.random.default_rng(seed)
     jac = np.zeros((resamples, k))
     ari = np.zeros(resamples)
+    per_resample = min(n, RESAMPLE_N)  # people drawn per resample
     for b in tqdm(range(resamples), desc="stability", disable=not show_progress(progress), leave=False):
-        idx = rng.integers(0, n, n)
+        idx = rng.integers(0, n, per_resample)
         boot = _fit_gmm(xa[idx], k, ct, n_init, int(rng.integers(2**31 - 1)), reg_covar)
         pred_all = boot.predict(xa)
         ari[b] = adjusted_rand_score(full, pred_all) if k > 1 else 1.0
@@ -835,7 +854,7 @@ def _stability(gm: GaussianMixture, x: pd.DataFrame, naming: dict, reg_covar: fl
     per["verdict"] = np.select(
         [per["jaccard"] < DISSOLVED_JACCARD, per["jaccard"] < STABLE_JACCARD, per["jaccard_low"] < STABLE_JACCARD],
         ["dissolves", "doubtful", "stable, not in every resample"], default="stable")
-    return Stability(per, ari, resamples)
+    return Stability(per, ari, resamples, per_resample)
 
 
 # --- summaries for reports -------------------------------------------------------

@@ -29,7 +29,14 @@ from analysis.clean import CleanResult, clean_study, normalise_key
 from analysis.codebook import Study, load_study
 from analysis.errors import InputError
 from analysis.paths import user_config_dir
-from analysis.scrub import MAX_ANSWER_CHARS, PLACEHOLDERS, known_names, name_pattern, scrub_text, strip_controls
+from analysis.scrub import (
+    MAX_ANSWER_CHARS,
+    PLACEHOLDERS,
+    known_names,
+    name_pattern,
+    remove_controls,
+    scrub_text,
+)
 
 #: Public key of the committed sample study. Never use it for real data.
 DEMO_KEY = "workshop-analysis-demo-key (public, sample data only)"
@@ -152,6 +159,8 @@ class ProcessedStudy:
     #: Answers longer than MAX_ANSWER_CHARS, whole (private: ``private/long_answers.csv``).
     long_answers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["source", "source_row", "variable", "length", "text"]))
+    #: Export name -> the name as published (scrubbed: an export may be named after a trainer).
+    source_names: dict = field(default_factory=dict)
 
 
 def _matched(study: Study, raws: list):
@@ -195,13 +204,37 @@ _NAME_PAIRS = (("First Name", "Last Name"), ("RecipientFirstName", "RecipientLas
                ("Recipient First Name", "Recipient Last Name"))
 
 
-def pii_values(study: Study, raws: list) -> dict[str, set[str]]:
+def _record_origins(origins: dict | None, kind: str, raw, col: str, cells: pd.Series) -> None:
+    """Note where each value of ``cells`` (stripped text of ``raw``'s column ``col``) is first seen:
+    ``origins[kind][value] = (export name, row, column)``; the first export and row seen is kept."""
+    if origins is None:
+        return
+    from itertools import repeat
+
+    from analysis.io import ROW
+
+    first = ~cells.duplicated().to_numpy()
+    rows = raw.frame[ROW].to_numpy()[first] if ROW in raw.frame else repeat(None)
+    seen = dict(zip(cells.to_numpy()[first].tolist(), zip(repeat(raw.name), map(int, rows), repeat(col))))
+    seen.pop("", None)
+    known = origins.setdefault(kind, {})
+    seen.update(known)  # earlier sightings win
+    origins[kind] = seen
+
+
+def _stripped(frame: pd.DataFrame, col: str) -> pd.Series:
+    values = frame[col]
+    return values.where(values.map(type) == str, "").str.strip() if values.dtype == object else values.str.strip()
+
+
+def pii_values(study: Study, raws: list, origins: dict | None = None) -> dict[str, set[str]]:
     """Every value of an identifier or PII column in the raw exports, per variable.
 
     Also the values of the survey tools' own identity columns
     (:data:`IDENTITY_COLUMNS`), as kind ``"<column> (tool column)"``, whether
     or not the codebook names them. Used to find names in free text, and by
-    the leak gate.
+    the leak gate. With ``origins`` (a dict), where each value was first seen
+    is noted in it: ``origins[kind][value] = (export name, row, column)``.
     """
     values: dict[str, set[str]] = {}
     pii_vars = {v.name for v in study.codebook.variables.values() if _personal(v)}
@@ -210,19 +243,23 @@ def pii_values(study: Study, raws: list) -> dict[str, set[str]]:
         for name in pii_vars & columns.keys():
             for col in columns[name] + list(parts.get(name, {}).values()):
                 used.add(col)
-                found = {v.strip() for v in raw.frame[col] if v.strip()}
-                values.setdefault(name, set()).update(found)
+                cells = _stripped(raw.frame, col)
+                values.setdefault(name, set()).update(v for v in set(cells) if v)
+                _record_origins(origins, name, raw, col, cells)
         for col in raw.frame.columns:
             if col in IDENTITY_COLUMNS and col not in used:
-                found = {v.strip() for v in raw.frame[col] if isinstance(v, str) and v.strip()}
+                cells = _stripped(raw.frame, col)
+                found = {v for v in set(cells) if v}
                 if found:
                     values.setdefault(f"{col} (tool column)", set()).update(found)
+                    _record_origins(origins, f"{col} (tool column)", raw, col, cells)
         for first, last in _NAME_PAIRS:  # "Henk" and "Bakker" in one row: "Henk Bakker" is sought whole
             if first in raw.frame.columns and last in raw.frame.columns:
-                full = {f"{a.strip()} {b.strip()}" for a, b in zip(raw.frame[first], raw.frame[last])
-                        if isinstance(a, str) and isinstance(b, str) and a.strip() and b.strip()}
-                if full:
-                    values.setdefault("full name (tool columns)", set()).update(full)
+                a, b = _stripped(raw.frame, first), _stripped(raw.frame, last)
+                full = (a + " " + b).where(a.ne("") & b.ne(""), "")
+                if full.ne("").any():
+                    values.setdefault("full name (tool columns)", set()).update(v for v in set(full) if v)
+                    _record_origins(origins, "full name (tool columns)", raw, f"{first}, {last}", full)
     return values
 
 
@@ -274,16 +311,16 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
             cache[text] = scrub_text(text, names)
         return cache[text]
 
+    row_sources, row_numbers = data["source"].tolist(), data["source_row"].tolist()  # (not .at per row: slow)
     for name, column_name in texts:
         if column_name not in data:
             continue
         new = []
-        for row, text in zip(data.index, data[column_name]):
+        for k, text in enumerate(data[column_name]):
             if not isinstance(text, str):
                 new.append(pd.NA)
                 continue
-            where = {"source": data.at[row, "source"], "source_row": data.at[row, "source_row"],
-                     "variable": column_name}
+            where = {"source": row_sources[k], "source_row": row_numbers[k], "variable": column_name}
             if len(text) > MAX_ANSWER_CHARS:
                 long_answers.append({**where, "length": len(text), "text": text})
                 log.append({**where, "old": f"[{len(text)} characters]", "new": f"[first {MAX_ANSWER_CHARS}]",
@@ -316,7 +353,10 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
     for frame in (data, changes):
         for column in frame.columns:
             if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column].dtype):
-                frame[column] = frame[column].map(lambda v: strip_controls(v)[0] if isinstance(v, str) else v)
+                fixed, removed = remove_controls(frame[[column]], column)
+                if removed:
+                    frame[column] = fixed[column]
+                    scrubbed["control"] += removed  # counted in the summary
     summary = dict(result.summary)
     summary["sources"] = [{**e, "source": sources.get(e["source"], e["source"])} for e in summary.get("sources", [])]
     summary["scrubbed"] = {kind: int(scrubbed.get(kind, 0)) for kind in PLACEHOLDERS}
@@ -326,7 +366,7 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
                              else "user key (outside the repository)")
     summary["participants"] = int(data["participant"].nunique())
     long_frame = pd.DataFrame(long_answers, columns=["source", "source_row", "variable", "length", "text"])
-    return ProcessedStudy(study, data, changes, result.quarantine, summary, result.raws, long_frame)
+    return ProcessedStudy(study, data, changes, result.quarantine, summary, result.raws, long_frame, sources)
 
 
 def process_study(study) -> ProcessedStudy:

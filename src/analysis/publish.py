@@ -13,9 +13,13 @@ a spreadsheet would run as a formula neutralised (:func:`neutralise_formulas`).
 
 from __future__ import annotations
 
+import csv
+import functools
 import html
 import json
+import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,35 +28,42 @@ import pandas as pd
 
 from analysis.codebook import Study, load_study
 from analysis.protect import free_text_columns, pii_values
-from analysis.scrub import known_names, name_pattern, personal_spans, split_names
+from analysis.scrub import (
+    _is_text,
+    _text_cells,
+    COMMON_WORDS,
+    NAME_PARTICLES,
+    known_names,
+    name_pattern,
+    personal_spans,
+    scrub_text,
+    remove_controls,
+    split_names,
+)
 
 _WHITESPACE = re.compile(r"\s+")
 
-_FORMULA_START = ("=", "+", "-", "@")
-
-
+#: A cell a spreadsheet runs as a formula: = + - @ first, after any leading whitespace, tab or CR.
+_FORMULA = r"[\s\x00-\x1f]*[=+\-@]"
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix ``'`` to text cells a spreadsheet would run as a formula.
+    r"""Prefix ``'`` to text cells a spreadsheet would run as a formula.
 
-    Column by column (vectorised string tests); columns without such a cell are
-    not copied.
+    A cell is risky when its first character after any leading whitespace,
+    tab or carriage return is ``=``, ``+``, ``-`` or ``@``. Column by column
+    (vectorised string tests); columns without such a cell are not copied.
 
     Examples
     --------
-    >>> neutralise_formulas(pd.DataFrame({"t": ["=1+1", "ok", None]}))["t"].tolist()
-    ["'=1+1", 'ok', nan]
+    >>> neutralise_formulas(pd.DataFrame({"t": ["=1+1", "\t=3+3", " +1", "ok", None]}))["t"].tolist()
+    ["'=1+1", "'\t=3+3", "' +1", 'ok', nan]
     """
     out = frame.copy(deep=False)
     for i, col in enumerate(frame.columns):
         values = frame.iloc[:, i]
-        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+        if not _is_text(values):
             continue
-        if values.dtype == object:  # cells that are not text are never changed
-            where = np.flatnonzero((values.map(type) == str).to_numpy())
-            text = values.iloc[where].astype("str")
-        else:
-            where, text = None, values
-        starts = text.str.startswith(_FORMULA_START).fillna(False).to_numpy(dtype=bool)
+        where, text = _text_cells(values)
+        starts = text.str.match(_FORMULA).fillna(False).to_numpy(dtype=bool)
         if starts.any():
             risky = starts if where is None else np.isin(np.arange(len(values)), where[starts])
             fixed = values.copy()
@@ -82,11 +93,11 @@ def write_csv(frame: pd.DataFrame, path) -> None:
     import pyarrow.compute as pc
     import pyarrow.csv as pa_csv
 
-    frame = neutralise_formulas(frame)
+    frame = neutralise_formulas(remove_controls(frame, Path(path).name)[0])
     try:
         table = pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        frame.to_csv(path, index=False)
+        frame.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC)  # text quoted: no record splits
         return
     for i, column in enumerate(table.columns):
         if pa.types.is_dictionary(column.type):
@@ -100,14 +111,26 @@ def write_csv(frame: pd.DataFrame, path) -> None:
 
 @dataclass(frozen=True)
 class Leak:
-    """Personal values of one kind found in one output file (never the values)."""
+    """Personal values of one kind found in one output file, and where they came from (never the values).
+
+    ``columns`` are the output's columns that hold them (tables only);
+    ``origin`` where the first of them was seen in the raw inputs (export,
+    row, column); ``fix`` the setting that stops it.
+    """
 
     file: str
     kind: str
     count: int
+    columns: tuple = ()
+    origin: str = ""
+    fix: str = ""
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.count} value(s) of kind {self.kind!r}"
+        where = f", column {', '.join(map(repr, self.columns))}" if self.columns else ""
+        text = f"{self.file}{where}: {self.count} value(s) of kind {self.kind!r}"
+        if self.origin:
+            text += f" (from {self.origin})"
+        return text + (f"; to fix: {self.fix}" if self.fix else "")
 
 
 class PrivacyLeak(Exception):
@@ -118,50 +141,225 @@ class PrivacyLeak(Exception):
         super().__init__("; ".join(map(str, leaks)))
 
 
+#: Key of ``origins`` (:func:`personal_values`) mapping each export name to its name as shown.
+SHOWN_SOURCES = "(export names)"
+#: Kind of the export file names that hold a personal detail (a trainer's name in "feedback_Joran.csv").
+FILE_NAME_KIND = "export file name"
+
+
+def fix_for(kind: str) -> str:
+    """The setting that stops a leak of values of ``kind`` (words for a leak report).
+
+    Examples
+    --------
+    >>> fix_for("export file name")
+    'rename the export so its name holds no name (and its path: in study.yaml)'
+    """
+    if kind == FILE_NAME_KIND:
+        return "rename the export so its name holds no name (and its path: in study.yaml)"
+    if kind == "roster name":
+        return ("give the variable of the column that holds it role: text in codebook.yaml (scrubbed), or "
+                "pii: true (dropped)")
+    return ("give the variable of the output column that holds it role: text in codebook.yaml (its answers are "
+            "then scrubbed), or pii: true (dropped)")
+
+
 #: Files the gate reads; anything under a folder named ``private`` is skipped.
 SCANNED_SUFFIXES = (".csv", ".tsv", ".json", ".html", ".htm", ".ipynb", ".txt", ".md", ".yaml", ".yml",
-                    ".parquet")
+                    ".parquet", ".xlsx")
 _DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+")
 
 
-def personal_values(study: Study, raws: list | None = None) -> dict[str, set[str]]:
+def personal_values(study: Study, raws: list | None = None, origins: dict | None = None) -> dict[str, set[str]]:
     """Every personal value seen in a study's raw inputs, per kind.
 
     Kinds: each identifier or PII variable of the codebook (its column values),
-    and ``free text <kind>`` for details found in free-text answers (emails,
-    URLs, handles, phones, known names).
+    each survey tool's identity column, ``roster name``, ``free text <kind>``
+    for details found in free-text answers (emails, URLs, handles, phones,
+    known names), and :data:`FILE_NAME_KIND` for export file names that hold
+    a known name or another detail. With ``origins`` (a dict), where each
+    value was first seen is noted in it (``origins[kind][value] = (export,
+    row, column)``; row and column None for a file name, the roster's file
+    for a roster name).
     """
     if raws is None:
         from analysis.io import read_export
 
         raws = [read_export(s.path, s.format, s.name) for s in study.sources]
-    values = pii_values(study, raws)
+    values = pii_values(study, raws, origins)
     if study.roster:
         values["roster name"] = set(study.roster)
+        if origins is not None:
+            roster = getattr(study, "roster_file", None)
+            origins.setdefault("roster name", {}).update(
+                dict.fromkeys(study.roster, (Path(roster).name if roster else "the roster", None, None)))
     names = name_pattern(known_names(v for vs in values.values() for v in sorted(vs)))
     for raw, _, _, col in free_text_columns(study, raws):
-        for text in set(raw.frame[col]):
+        cells = raw.frame[col]
+        texts = set(cells)
+        rows = None
+        for text in texts:
+            if not isinstance(text, str):
+                continue
             for start, end, kind in personal_spans(text, names):
                 values.setdefault(f"free text {kind}", set()).add(text[start:end])
+                if origins is not None:
+                    if rows is None:  # the first row of each distinct answer, once per column
+                        from analysis.io import ROW
+
+                        first = ~cells.duplicated().to_numpy()
+                        rows = dict(zip(cells.to_numpy()[first].tolist(), raw.frame[ROW].to_numpy()[first].tolist()))
+                    origins.setdefault(f"free text {kind}", {}).setdefault(
+                        text[start:end], (raw.name, int(rows[text]), col))
+    if origins is not None:  # export names as a leak report shows them (scrubbed)
+        origins[SHOWN_SOURCES] = {raw.name: (scrub_text(raw.name, names)[0],) for raw in raws}
+    for raw in raws:  # an export named after a person: its name is published nowhere
+        found = personal_spans(raw.name, names)
+        if found:
+            values.setdefault(FILE_NAME_KIND, set()).update({raw.name, Path(raw.name).stem})
+            for start, end, kind in found:
+                values.setdefault(f"free text {kind}", set()).add(raw.name[start:end])
+            if origins is not None:
+                shown = (scrub_text(raw.name, names)[0], None, None)
+                origins.setdefault(FILE_NAME_KIND, {}).update(dict.fromkeys((raw.name, Path(raw.name).stem), shown))
+                for start, end, kind in found:
+                    origins.setdefault(f"free text {kind}", {}).setdefault(raw.name[start:end], shown)
     return values
 
 
-def _needles(values: dict[str, set[str]]) -> dict[str, set[str]]:
-    """Values worth searching for: long enough and specific enough not to match ordinary text.
+# --- what the gate seeks: needles ---------------------------------------------------------
 
-    A single word is not a usable needle for a name (``Test``, ``Jan``); full
-    names, addresses, handles, numbers are.
+_DASH_CHARS = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
+_APOSTROPHE_CHARS = "\u2018\u2019\u201b\u02bc\u00b4\uff07"
+
+
+def ascii_fold(text: str) -> str:
+    """Text with accents, compatibility forms and invisible characters gone, lower case, ASCII only.
+
+    What the gate's second search compares (:class:`FoldedScanner`): NFKD
+    (full-width letters, ligatures, decomposed accents), dashes and
+    apostrophes of every kind made ``-`` and ``'``, then every character that
+    is not ASCII dropped (combining accents, zero-width characters). Fast on
+    large text: each step is one pass in C.
+
+    Examples
+    --------
+    >>> ascii_fold("Jöran ÇELİK’s ｊａｎ＠ｅｘａｍｐｌｅ．ｎｌ Ana–María l\u200bisa")
+    "joran celik's jan@example.nl ana-maria lisa"
     """
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFKD", text)
+    for ch in _DASH_CHARS:
+        if ch in text:
+            text = text.replace(ch, "-")
+    for ch in _APOSTROPHE_CHARS:
+        if ch in text:
+            text = text.replace(ch, "'")
+    return text.encode("ascii", "ignore").decode("ascii").lower()
+
+
+#: Fewest letters of a single word sought alone by the gate.
+MIN_WORD_LETTERS = 4
+_DICTIONARY_LANGUAGES = ("en", "nl")
+_URL_WORDS = frozenset({"http", "https", "ftp", "www", "com", "org", "net", "nl", "be", "de", "uk", "eu", "io",
+                        "html", "htm", "php", "mailto", "index"})
+
+
+def _dictionary_word(word: str) -> bool:
+    """A word of simplemma's English or Dutch dictionary (an ordinary word, or a common first name)."""
+    import simplemma
+
+    return any(simplemma.is_known(word, lang=lang) for lang in _DICTIONARY_LANGUAGES)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def rare_word(word: str) -> bool:
+    """Whether one word of a name is rare enough to identify someone: the gate seeks it alone.
+
+    The rule: after folding, at least :data:`MIN_WORD_LETTERS` letters, not a
+    name particle, not one of the scrubber's ordinary words
+    (:data:`analysis.scrub.COMMON_WORDS`), and not a word of the English or
+    Dutch dictionary of ``simplemma`` (which holds the ordinary words of both
+    languages and the most common first names: "Mark", "Lisa", "Will").
+    A word that fails is still sought inside the full name it came with.
+    The scrubber removes more (:func:`analysis.scrub.identifying_word`): a
+    gate alarm stops a study, so the gate seeks only what identifies.
+
+    Examples
+    --------
+    >>> [rare_word(w) for w in ["Jöran", "Çelik", "Anouk", "Mark", "trainer", "Jan", "van", "Bakker"]]
+    [True, True, True, False, False, False, False, False]
+    """
+    w = ascii_fold(word).strip("'")
+    return (sum(ch.isalpha() for ch in w) >= MIN_WORD_LETTERS and w.isalpha() and w not in NAME_PARTICLES
+            and w not in COMMON_WORDS and not _dictionary_word(w))
+
+
+_NAME_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+
+
+def _name_needles(value: str) -> set[str]:
+    """A name (folded) as it may be written: its parts joined by a space or a hyphen, with a possessive
+    ``s``, and each of its rare parts alone (:func:`rare_word`)."""
+    tokens = _NAME_TOKEN.findall(value)
+    out = set()
+    if len(tokens) >= 2:
+        for sep in (" ", "-"):
+            joined = sep.join(tokens)
+            out.update({joined, joined + "s"})
+        out.add(value)
+    for t in tokens:
+        if rare_word(t):
+            out.update({t, t + "s"})
+    return out
+
+
+def _weak(needle: str) -> bool:
+    """Too ordinary to seek: shorter than 5 characters, or only URL parts and ordinary words
+    ("https:", "www.", "info")."""
+    if len(needle) < 5:
+        return True
+    words = _WORD.findall(needle)
+    return all(w in _URL_WORDS or w in COMMON_WORDS or w in NAME_PARTICLES for w in words) and not any(
+        ch.isdigit() for ch in needle)
+
+
+def _needles(values: dict[str, set[str]], fold=None, origins: dict | None = None) -> dict[str, set[str]]:
+    """Values worth searching for, folded by ``fold`` (default: case folded): long and specific enough
+    not to match ordinary text.
+
+    A name (a kind that says ``name``) is sought as it may be written
+    (:func:`_name_needles`): whole, with hyphens for spaces and the other way
+    round, with a possessive ``s``, and its rare parts alone. A cell that lists
+    several names is split into them; an e-mail address or URL is sought
+    whole, never as its pieces. With ``origins``, each needle's origin is
+    noted: ``origins[(kind, needle)] = value``.
+    """
+    folds = (fold,) if callable(fold) else tuple(fold) if fold else (str.casefold,)
     needles: dict[str, set[str]] = {}
     for kind, vals in values.items():
+        is_name = "name" in kind.lower() and kind != FILE_NAME_KIND
+        found_here = needles.setdefault(kind, set())
         for value in vals:
-            # a cell may list several names; details found in free text are one value each
-            listed = "@" not in value and not kind.startswith("free text")
+            # a cell may list several names; details found in free text, addresses and URLs are one value each
+            listed = not kind.startswith("free text") and "@" not in value and "/" not in value
             pieces = [value] + (split_names(value) if listed else [])
-            for v in {_WHITESPACE.sub(" ", p).strip().casefold() for p in pieces}:
-                if len(v) < 5 or ("name" in kind and " " not in v):
-                    continue
-                needles.setdefault(kind, set()).add(v)
+            for piece in pieces:
+                for v in {f(piece) for f in folds}:  # (one form for an ASCII value)
+                    v = _WHITESPACE.sub(" ", v).strip()
+                    if is_name and "@" not in v and "/" not in v:
+                        found = [n for n in _name_needles(v) if not _weak(n)]
+                    elif "@" in v or not _weak(v):  # an e-mail address or handle is never too ordinary
+                        found = [v] if len(v) >= 5 else []
+                    else:
+                        found = []
+                    found_here.update(found)
+                    if origins is not None:
+                        for n in found:
+                            origins.setdefault((kind, n), value)
+        if not found_here:
+            del needles[kind]
     return needles
 
 
@@ -187,9 +385,26 @@ def _table_text(path: Path) -> str:
     return "\n".join(parts)
 
 
+def _workbook_text(path: Path) -> str:
+    """A workbook's sheet names and cell values, one cell a line (so a match never joins two cells)."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        parts = []
+        for ws in wb.worksheets:
+            parts.append(ws.title)
+            parts.extend(str(v) for row in ws.iter_rows(values_only=True) for v in row if v is not None)
+        return "\n".join(parts)
+    finally:
+        wb.close()
+
+
 def _readable_text(path: Path) -> str:
     if path.suffix == ".parquet":
         text = _table_text(path)
+    elif path.suffix.lower() == ".xlsx":
+        text = _workbook_text(path)
     elif path.suffix == ".ipynb":
         nb = json.loads(path.read_text(encoding="utf-8"))
         parts = []
@@ -229,6 +444,9 @@ def _anchor(needle: str) -> tuple[str, int] | None:
 def _word_runs(text: str) -> set[str]:
     """The distinct ``\\w+`` runs of ``text``: split at whitespace in C, then split each distinct piece."""
     return set(_WORD.findall(" ".join(set(text.split()))))  # whitespace never lies inside a word
+
+
+_SEVEN_DIGITS = re.compile(r"(?:\D*\d){7}")  # (\D and \d are disjoint: no backtracking)
 
 
 class Scanner:
@@ -277,7 +495,7 @@ class Scanner:
                     else:
                         self.by_anchor.setdefault(anchor[0], []).append(v)
                 self.kinds_of[v].append(kind)
-                if sum(ch.isdigit() for ch in v) >= 7:
+                if _SEVEN_DIGITS.match(v):  # at least 7 digits
                     squeezed.setdefault(v.replace(" ", ""), set()).add(kind)
         self.squeezed = squeezed
         self._automaton = None
@@ -351,13 +569,86 @@ class Scanner:
         return {kind: hits[kind] for kind in self.kinds if kind in hits}
 
 
-def scan_outputs(folders, values: dict[str, set[str]], scanner: Scanner | None = None) -> tuple[list[Leak], int]:
+class FoldedScanner:
+    """The gate's search: the needles as typed and folded, in text as written and folded.
+
+    One :class:`Scanner` of the case-folded and the :func:`ascii_fold`-ed
+    needles, run twice: on the case-folded text (any script), and on the
+    ASCII-folded lines of the text that are not ASCII already (so "Jöran",
+    "JORAN", "Jöran" in NFD and "ｊｏｒａｎ" all match the needle "joran"). Both
+    are linear in the text.
+
+    Examples
+    --------
+    >>> s = FoldedScanner({"name": {"Jöran Çelik"}})
+    >>> sorted(s.hits("thanks joran-celik and jörans slides")["name"])  # as typed, and folded
+    ['joran-celik', 'jorans', 'jörans']
+    """
+
+    def __init__(self, values: dict[str, set[str]]):
+        self.origins: dict[tuple, str] = {}
+        # one scanner: the folded needles are ASCII, so the case-folded ones never match folded text
+        self.scanner = Scanner(_needles(values, fold=(str.casefold, ascii_fold), origins=self.origins))
+
+    def hits(self, text: str) -> dict[str, set[str]]:
+        """Kind -> the distinct needles found in ``text`` (already case folded, as :func:`_readable_text` gives)."""
+        hits = self.scanner.hits(text)
+        if not text.isascii():
+            lines = "\n".join(line for line in text.split("\n") if not line.isascii())
+            for kind, found in self.scanner.hits(ascii_fold(lines)).items():
+                hits.setdefault(kind, set()).update(found)
+        return hits
+
+    def value_of(self, kind: str, needle: str) -> str | None:
+        """The raw value a needle was made from (None: a whitespace-free digit needle)."""
+        return self.origins.get((kind, needle))
+
+
+def _table_columns(path: Path, scanner, kind: str) -> tuple:
+    """The columns of a table output (parquet, CSV) in which ``scanner`` finds values of ``kind``."""
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path).to_pandas()
+        else:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, sep="\t" if path.suffix == ".tsv" else ",")
+    except Exception:  # noqa: BLE001 - a file that does not read as a table: named without columns
+        return ()
+    found = []
+    for col in table.columns:
+        text = "\n".join([str(col)] + [str(v) for v in pd.unique(table[col].astype(str))])
+        text = html.unescape(text)
+        if kind in scanner.hits(text.lower() if text.isascii() else text.casefold()):
+            found.append(str(col))
+    return tuple(found)
+
+
+def _describe_origin(origin, shown: dict | None = None) -> str:
+    """Where a value came from, in words (the export's name as published, never the value)."""
+    if not origin:
+        return ""
+    source, row, column = (list(origin) + [None, None])[:3]
+    source = (shown or {}).get(source, (source,))[0]
+    if row is None and column is None:
+        return f"the name of export {source}" if source != "the roster" else "the study's roster"
+    if row is None:
+        return f"{source}, column {column!r}"
+    return f"{source} row {row}, column {column!r}"
+
+
+def scan_outputs(folders, values: dict[str, set[str]], scanner=None, origins: dict | None = None
+                 ) -> tuple[list[Leak], int]:
     """Search every public output file under ``folders`` for personal values.
 
-    Case-insensitive, after undoing HTML escaping; phone-like values are also
-    sought with whitespace removed. Returns the leaks and the number of files
-    read. ``scanner`` (built from ``values`` when not given) does the search;
-    its cost grows with the size of the files, not with the number of values.
+    Case-insensitive, after undoing HTML escaping, and again after folding
+    accents and compatibility forms (:class:`FoldedScanner`); names also with
+    hyphens for spaces and with a possessive; phone-like values also sought
+    with whitespace removed. Returns the leaks and the number of files read.
+    ``scanner`` (built from ``values`` when not given) does the search; its
+    cost grows with the size of the files, not with the number of values.
+    ``origins`` (from :func:`personal_values`) says where values came from:
+    a leak then names the export, row and column of the first value it found.
 
     Examples
     --------
@@ -365,12 +656,15 @@ def scan_outputs(folders, values: dict[str, set[str]], scanner: Scanner | None =
     >>> d = Path(tempfile.mkdtemp())
     >>> _ = (d / "report.html").write_text("<p>mail JAN.JANSEN@example.nl</p>")
     >>> _ = (d / "private").mkdir(); _ = (d / "private" / "q.csv").write_text("jan.jansen@example.nl")
-    >>> leaks, n = scan_outputs([d], {"email": {"jan.jansen@example.nl"}})
-    >>> [str(leak) for leak in leaks], n
-    (["report.html: 1 value(s) of kind 'email'"], 1)
+    >>> leaks, n = scan_outputs([d], {"email": {"jan.jansen@example.nl"}},
+    ...                         origins={"email": {"jan.jansen@example.nl": ("post.csv", 3, "Email")}})
+    >>> [str(leak) for leak in leaks], n  # doctest: +NORMALIZE_WHITESPACE
+    (["report.html: 1 value(s) of kind 'email' (from post.csv row 3, column 'Email'); to fix: give the variable
+      of the output column that holds it role: text in codebook.yaml (its answers are then scrubbed), or pii:
+      true (dropped)"], 1)
     """
     if scanner is None:
-        scanner = Scanner(_needles(values))
+        scanner = FoldedScanner(values)
     leaks, read = [], 0
     for folder in map(Path, folders):
         files = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*") if p.is_file())
@@ -381,7 +675,15 @@ def scan_outputs(folders, values: dict[str, set[str]], scanner: Scanner | None =
             text = _readable_text(path)
             read += 1
             for kind, hits in scanner.hits(text).items():
-                leaks.append(Leak(rel.as_posix(), kind, len(hits)))
+                columns = _table_columns(path, scanner, kind) if path.suffix in (".parquet", ".csv", ".tsv") else ()
+                origin = ""
+                if origins is not None and hasattr(scanner, "value_of"):
+                    for needle in sorted(hits):
+                        value = scanner.value_of(kind, needle)
+                        if value is not None and value in origins.get(kind, {}):
+                            origin = _describe_origin(origins[kind][value], origins.get(SHOWN_SOURCES))
+                            break
+                leaks.append(Leak(rel.as_posix(), kind, len(hits), columns, origin, fix_for(kind)))
     return leaks, read
 
 
@@ -402,11 +704,13 @@ def check_privacy(study, *folders) -> tuple[list[Leak], int]:
     """
     if not isinstance(study, Study):
         study = load_study(study)
-    return scan_outputs(folders, personal_values(study))
+    origins: dict = {}
+    values = personal_values(study, origins=origins)
+    return scan_outputs(folders, values, origins=origins)
 
 
 class Gate:
-    """The leak gate of one study: what it looks for, and the check itself.
+    """The leak gate of one study: what it looks for, where it came from, and the check itself.
 
     Built once from the raw exports (:meth:`from_raws`), kept under
     ``private/`` for later stages (:meth:`save`, :meth:`load`), and asked to
@@ -417,37 +721,47 @@ class Gate:
     >>> import tempfile
     >>> d = Path(tempfile.mkdtemp())
     >>> _ = (d / "a.html").write_text("<p>JAN.JANSEN@example.nl</p>")
-    >>> [str(leak) for leak in Gate({"email": {"jan.jansen@example.nl"}}).check([d / "a.html"])]
-    ["a.html: 1 value(s) of kind 'email'"]
+    >>> [(leak.file, leak.kind, leak.count) for leak in Gate({"email": {"jan.jansen@example.nl"}}).check([d])]
+    [('a.html', 'email', 1)]
     """
 
     FILE = "gate.json"
 
-    def __init__(self, values: dict[str, set[str]]):
+    def __init__(self, values: dict[str, set[str]], origins: dict | None = None):
         self.values = values
+        self.origins = origins or {}
         self._scanner = None
 
     @classmethod
     def from_raws(cls, study: Study, raws: list) -> Gate:
-        return cls(personal_values(study, raws))
+        origins: dict = {}
+        values = personal_values(study, raws, origins)
+        return cls(values, origins)
 
     def save(self, private: Path) -> Path:
-        """Keep what the gate looks for (raw values: under ``private/`` only)."""
+        """Keep what the gate looks for and where it came from (raw values: under ``private/`` only)."""
         path = Path(private) / self.FILE
-        path.write_text(json.dumps({kind: sorted(vals) for kind, vals in sorted(self.values.items())},
-                                   ensure_ascii=False), encoding="utf-8")
+        content = {"values": {kind: sorted(vals) for kind, vals in sorted(self.values.items())},
+                   "origins": {kind: {v: list(o) for v, o in found.items()} for kind, found in self.origins.items()}}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(content, f, ensure_ascii=False)
         return path
 
     @classmethod
     def load(cls, private: Path) -> Gate:
         path = Path(private) / cls.FILE
-        return cls({kind: set(vals) for kind, vals in json.loads(path.read_text(encoding="utf-8")).items()})
+        content = json.loads(path.read_text(encoding="utf-8"))
+        if "values" not in content:  # written before origins were kept
+            content = {"values": content, "origins": {}}
+        return cls({kind: set(vals) for kind, vals in content["values"].items()},
+                   {kind: {v: tuple(o) for v, o in found.items()} for kind, found in content["origins"].items()})
 
     def check(self, paths) -> list[Leak]:
         """Leaks in files or folders (``private/`` skipped); empty when nothing leaked."""
         if self._scanner is None:  # built once: later checks of this gate reuse it
-            self._scanner = Scanner(_needles(self.values))
-        return scan_outputs(paths, self.values, self._scanner)[0]
+            self._scanner = FoldedScanner(self.values)
+        return scan_outputs(paths, self.values, self._scanner, self.origins)[0]
 
 
 # --- one publish step ------------------------------------------------------------------
@@ -458,9 +772,10 @@ def _write(path: Path, content) -> None:
         content(path)
     elif isinstance(content, pd.DataFrame):
         if path.suffix == ".parquet":
-            content.to_parquet(path, index=False)
-        elif path.suffix == ".csv":
-            neutralise_formulas(content).to_csv(path, index=False)  # small tables; large ones: write_csv
+            remove_controls(content, path.name)[0].to_parquet(path, index=False)
+        elif path.suffix == ".csv":  # (small tables; large ones: write_csv)
+            # no CR is left, so pandas quotes every cell holding a line break: a record never splits
+            neutralise_formulas(remove_controls(content, path.name)[0]).to_csv(path, index=False)
         else:
             raise ValueError(f"no writer for a table as {path.name}")
     elif isinstance(content, dict):
@@ -507,7 +822,7 @@ def publish(out, files: dict, gate: Gate, *, private: dict | None = None) -> dic
     >>> publish(out, {"b.txt": "mail Jan.Jansen@example.nl"}, gate)
     Traceback (most recent call last):
     ...
-    analysis.publish.PrivacyLeak: b.txt: 1 value(s) of kind 'email'
+    analysis.publish.PrivacyLeak: b.txt: 1 value(s) of kind 'email'; to fix: ...
     >>> sorted(p.name for p in out.iterdir())
     ['a.txt']
     """
@@ -519,6 +834,7 @@ def publish(out, files: dict, gate: Gate, *, private: dict | None = None) -> dic
     if private:
         folder = private_folder(out)
         for name, content in private.items():
+            _owner_only(folder / name)
             _write(folder / name, content)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))  # same file system: moves are renames
     try:
@@ -542,12 +858,28 @@ def publish(out, files: dict, gate: Gate, *, private: dict | None = None) -> dic
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _owner_only(path: Path) -> None:
+    """Create ``path`` readable by its owner only before anything is written into it (an existing
+    file made so first): a writer that opens it then keeps that mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 def private_folder(out) -> Path:
-    """``out/private``, created readable by its owner only, with a README that says what it is."""
+    """``out/private``, created readable by its owner only (an existing one made so before anything is
+    written into it), with a README that says what it is."""
     folder = Path(out) / "private"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        folder.chmod(0o700)
     readme = folder / "README.txt"
     if not readme.exists():
+        _owner_only(readme)
         readme.write_text("Raw values of a study (personal data): rows set aside while cleaning, and what the\n"
                           "leak gate looks for. Never share this folder; reports never read it.\n", encoding="utf-8")
     return folder

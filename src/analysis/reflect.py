@@ -1,7 +1,9 @@
 """Reflect: code the scrubbed free-text reflections, check the coding, and count the codes.
 
-Every answer to a ``role: text`` variable (after :mod:`analysis.protect`: the
-text is scrubbed) is coded with a small, readable lexicon:
+Every answer to a ``role: text`` variable, its slots and write-ins (after
+:mod:`analysis.protect`: the text is scrubbed; write-ins beside closed
+questions are not reflections, see :func:`text_variables`) is coded with a
+small, readable lexicon:
 
 1. **Junk first.** An answer with no letters ("-", "...", an emoji), a known
    non-answer ("n.v.t.", "geen", "nothing", "no comment") or keyboard mash
@@ -21,9 +23,9 @@ text is scrubbed) is coded with a small, readable lexicon:
    negated is courage, praise negated is criticism) or none.
 
 The stage writes, through the leak gate, ``reflections.csv`` (one row per code
-or tool found, with the cue that matched and who coded it), ``coding_sheet.csv``
+or tool found, with the cue that matched and who coded it), ``coding_sheet.xlsx``
 (one row per reflection: the scrubbed text, the suggested codes as 0/1, empty
-columns for a human coder), ``reflection_shares.csv`` (share of participants
+columns for a human coder; a filled-in sheet may come back as ``.xlsx`` or ``.csv``), ``reflection_shares.csv`` (share of participants
 with each code per entry point and readiness profile, with intervals over
 sessions), ``reflection_quotes.csv``, ``reflection_agreement.csv`` and
 ``reflections.json``. Filled-in sheets named by the study file
@@ -49,6 +51,7 @@ import html
 import math
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -485,13 +488,125 @@ def coding_sheet(coded: pd.DataFrame, codes) -> pd.DataFrame:
     return sheet
 
 
+#: The coding sheet's file name in the results folder.
+SHEET_FILE = "coding_sheet.xlsx"
+#: Date stamped into the workbook and its zip entries, so the same sheet gives the same bytes.
+_STAMP = (2000, 1, 1, 0, 0, 0)
+
+
+def sheet_workbook(sheet: pd.DataFrame, codes) -> bytes:
+    """The coding sheet as an Excel workbook (bytes): the same sheet gives the same bytes.
+
+    The header row is frozen, the text column wide and wrapped, the
+    suggestions grey, and each coder column accepts only 0, 1 or nothing
+    (Excel's and LibreOffice's data validation). Every text cell is stored as
+    text, so an answer starting with ``=`` is never run as a formula.
+
+    >>> sheet = pd.DataFrame({"participant": ["P1"], "wave": ["post"], "variable": ["r"], "text": ["=1+1"],
+    ...                       "auto_networking": [1], "networking": [""]})
+    >>> data = sheet_workbook(sheet, ["networking"])
+    >>> data == sheet_workbook(sheet, ["networking"]), data[:2]
+    (True, b'PK')
+    >>> read_sheet_frame(data).loc[0, ["text", "auto_networking", "networking"]].tolist()
+    ['=1+1', '1', '']
+    """
+    import io
+    from datetime import datetime
+
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.writer.excel import ExcelWriter
+
+    wb = Workbook()
+    wb.properties.created = wb.properties.modified = datetime(*_STAMP)
+    wb.properties.creator = "analysis.reflect"
+    ws = wb.active
+    ws.title = "coding"
+    columns = list(sheet.columns)
+    ws.append(columns)
+    for row in sheet.itertuples(index=False):
+        ws.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else
+                   (None if v is None or (isinstance(v, float) and math.isnan(v)) else
+                    (int(v) if isinstance(v, (bool, np.integer)) else v)) for v in row])
+    for cells in ws.iter_rows(min_row=2):
+        for cell in cells:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text, even when it starts with "="
+    bold, grey = Font(bold=True), PatternFill("solid", fgColor="EEEEEE")
+    for cell in ws[1]:
+        cell.font = bold
+    ws.freeze_panes = "A2"
+    coder = [k for k, c in enumerate(columns, 1) if c in set(codes)]
+    for k, name in enumerate(columns, 1):
+        letter = get_column_letter(k)
+        ws.column_dimensions[letter].width = 60 if name == "text" else max(6, min(len(str(name)) + 2, 24))
+        if name == "text":
+            for cell in ws[letter][1:]:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+        elif str(name).startswith("auto_"):
+            for cell in ws[letter][1:]:
+                cell.fill = grey
+    if coder and len(sheet):
+        check = DataValidation(type="list", formula1='"0,1"', allow_blank=True, showErrorMessage=True,
+                               errorTitle="0 or 1", error="Fill in 1 (the code applies), 0 (it does not) or nothing.")
+        check.add(f"{get_column_letter(min(coder))}2:{get_column_letter(max(coder))}{len(sheet) + 1}")
+        ws.add_data_validation(check)
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(wb, archive).save()  # not save_workbook: it stamps the time of saving
+    fixed = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():  # zip entries carry the time they were written: stamp them
+            out.writestr(zipfile.ZipInfo(item.filename, date_time=_STAMP), src.read(item.filename),
+                         compress_type=zipfile.ZIP_DEFLATED)
+    return fixed.getvalue()
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def read_sheet_frame(source) -> pd.DataFrame:
+    """A coding sheet as text cells (empty cells ``""``): an ``.xlsx`` workbook (its first sheet; a path
+    or bytes) or a CSV file. A spreadsheet's numbers ``1.0`` read as ``"1"``."""
+    import io
+
+    if isinstance(source, bytes) or Path(source).suffix.lower() in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook
+
+        wb = load_workbook(io.BytesIO(source) if isinstance(source, bytes) else source, read_only=True,
+                           data_only=True)
+        try:
+            rows = [[_cell_text(v) for v in row] for row in wb.worksheets[0].iter_rows(values_only=True)]
+        finally:
+            wb.close()
+        if not rows:
+            return pd.DataFrame()
+        header = [h.strip() for h in rows[0]]
+        width = len(header)
+        body = [(r + [""] * width)[:width] for r in rows[1:]]
+        return pd.DataFrame(body, columns=header, dtype=object)
+    return pd.read_csv(source, dtype=str, keep_default_na=False)
+
+
 def read_sheet(path: Path, codes) -> pd.DataFrame:
-    """A filled-in coding sheet: the rows a coder filled, indexed by participant, wave, variable,
-    a 0/1 column per code (an empty cell in a filled row counts as 0)."""
+    """A filled-in coding sheet (``.xlsx`` or ``.csv``): the rows a coder filled, indexed by participant,
+    wave, variable, a 0/1 column per code (an empty cell in a filled row counts as 0)."""
     try:
-        sheet = pd.read_csv(path, dtype=str, keep_default_na=False)
+        sheet = read_sheet_frame(path)
     except FileNotFoundError:
         raise InputError(path, "a filled-in coding sheet (named in the study file's human_codes)") from None
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise InputError(path, f"a coding sheet as .xlsx or .csv ({type(exc).__name__})") from None
     missing = [c for c in KEY + list(codes) if c not in sheet.columns]
     if missing:
         raise InputError(path, f"the coding sheet's columns (missing: {', '.join(missing)})")
@@ -686,7 +801,22 @@ def quotes(coded: pd.DataFrame, final: pd.DataFrame, people: pd.DataFrame, cells
 # --- the stage ----------------------------------------------------------------------
 
 def text_variables(codebook, columns) -> list[str]:
-    """The free-text columns: every ``role: text`` variable, with its numbered slots and write-ins."""
+    """The free-text columns coded: every ``role: text`` variable, with its numbered slots and write-ins.
+
+    Every open question is ``role: text`` (``analysis init`` drafts any free-text
+    question so, a closing "anything else?" as much as "what will you take
+    away?"), so all of them are coded. Not coded: the write-in beside a closed
+    question (``<item>_other``, a form's "Other: ..." of a multiselect or
+    group). It names an option missing from the list, not what someone took
+    away, and coding it would count everyone who ticked "other" as having
+    written a reflection (the shares are of writers). Such write-ins are still
+    scrubbed (:func:`analysis.protect.free_text_columns`).
+
+    >>> from types import SimpleNamespace as V
+    >>> cb = V(variables={"reflection": V(role="text"), "tools": V(role="multiselect"), "sat": V(role="item")})
+    >>> text_variables(cb, ["participant", "reflection", "reflection_2", "reflection_other", "tools_other", "sat_other"])
+    ['reflection', 'reflection_2', 'reflection_other']
+    """
     names = [name for name, var in codebook.variables.items() if var.role == "text"]
     found = []
     for name in names:
@@ -775,7 +905,7 @@ def reflect_study(study, data: pd.DataFrame, *, posteriors: pd.DataFrame | None,
         "by_entry_point": bool(people["entry_point"].notna().any()),
         "min_n": min_n,
     }
-    files = {"reflections.csv": found, "coding_sheet.csv": coding_sheet(coded, codes),
+    files = {"reflections.csv": found, SHEET_FILE: sheet_workbook(coding_sheet(coded, codes), codes),
              "reflection_shares.csv": share_table.round(6), "reflection_quotes.csv": quote_table,
              "reflections.json": info}
     if humans:

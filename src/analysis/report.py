@@ -14,6 +14,13 @@ in plain words what the study lacks and how to add it. ``index.html`` lists
 every page with its status. All pages pass the leak gate together, through the
 one publish step, before any is kept.
 
+Every page links the index, the summary and its neighbours (in the notebooks'
+order) and lists its own h2 headings; cells tagged ``researchers`` are gathered
+into one collapsed "For researchers" section at its end; its ``<html lang>`` is
+the study's language. Labels come from the notebook's metadata
+(``analysis.nav``, ``analysis.researchers_label``; English by default).
+:func:`write_pdf` prints the summary with headless Chromium (``report --pdf``).
+
 Notebook kernels read stored results only: while they run,
 ``ANALYSIS_RESULTS_ONLY`` is set, and reading a raw export or fitting profiles
 there stops with an error. An error inside a notebook is a bug in the suite
@@ -54,7 +61,12 @@ def notebook_paths(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
     return sorted(p for p in folder.glob("[0-9]*.ipynb") if not p.name.startswith("."))
 
 
-def _title_and_blurb(nb) -> tuple[str, str]:
+def _title_and_blurb(nb, language: str = "en") -> tuple[str, str]:
+    page = nb.metadata.get("analysis", {}).get("page")
+    if page:  # the page's words come from the message catalogue (analysis.messages), in the study's language
+        from analysis import messages
+
+        return messages.text(language, f"{page}.title"), messages.text(language, f"{page}.blurb")
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             lines = [ln.strip() for ln in cell.source.splitlines() if ln.strip()]
@@ -129,40 +141,130 @@ def _strip_ansi(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
-def render_html(nb, title: str) -> str:
-    """Render an executed notebook to self-contained HTML without code or prompts."""
+#: The template's navigation labels and the catalogue keys (:mod:`analysis.messages`) that word them.
+NAV_KEYS = {"index": "nav.all_reports", "summary": "nav.summary", "previous": "nav.previous", "next": "nav.next",
+            "contents": "nav.contents", "pages": "nav.pages", "end": "nav.end"}
+#: Cells with this tag go into the collapsed section at the end of the page.
+RESEARCHERS_TAG = "researchers"
+
+
+def page_language(nb) -> str:
+    """The language of a page: the notebook's metadata ``analysis.language`` (default ``"en"``).
+
+    Examples
+    --------
+    >>> page_language(nbformat.v4.new_notebook(metadata={"analysis": {"language": "nl"}}))
+    'nl'
+    >>> page_language(nbformat.v4.new_notebook())
+    'en'
+    """
+    return nb.metadata.get("analysis", {}).get("language") or "en"
+
+
+def nav_labels(nb) -> dict:
+    """The navigation labels of a page, in its language (:data:`NAV_KEYS` in the message catalogue).
+
+    Examples
+    --------
+    >>> nb = nbformat.v4.new_notebook(metadata={"analysis": {"language": "nl"}})
+    >>> nav_labels(nb)["next"], nav_labels(nbformat.v4.new_notebook())["next"]
+    ('Volgende', 'Next')
+    """
+    from analysis import messages
+
+    return {name: messages.text(page_language(nb), key) for name, key in NAV_KEYS.items()}
+
+
+def researchers_label(nb) -> str:
+    """The summary line of the page's collapsed researchers' section, in its language.
+
+    Examples
+    --------
+    >>> researchers_label(nbformat.v4.new_notebook())
+    'For researchers'
+    """
+    from analysis import messages
+
+    return messages.text(page_language(nb), "researchers.label")
+
+
+_H2 = re.compile(r'<h2 id="([^"]+)"[^>]*>(.*?)</h2>', re.S)
+
+
+def _contents(body: str, nb) -> str:
+    """The page's contents: its h2 headings (outside the researchers' section) as links, and that section."""
+    main, researchers = (body.split('<details class="researchers"', 1) + [""])[:2]
+    items = []
+    for anchor, inner in _H2.findall(main):
+        text = re.sub(r"<[^>]+>", "", re.sub(r'<a class="anchor-link".*?</a>', "", inner, flags=re.S)).strip()
+        items.append(f'<li><a href="#{anchor}">{text}</a></li>')
+    if researchers:
+        items.append(f'<li><a href="#for-researchers">{html.escape(researchers_label(nb))}</a></li>')
+    if not items:
+        return ""
+    label = html.escape(nav_labels(nb)["contents"])
+    return (f'<nav class="report-contents" aria-label="{label}"><p>{label}:</p>\n<ul>\n'
+            + "\n".join(items) + "\n</ul></nav>")
+
+
+def render_html(nb, title: str, nav: dict | None = None) -> str:
+    """Render an executed notebook to self-contained HTML without code or prompts.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The executed notebook; its metadata ``analysis.language`` is the page's ``<html lang>``.
+    title : str
+        The page's title.
+    nav : dict, optional
+        Where the page stands among the report's pages: ``this``, ``index``, ``summary`` (file names),
+        ``previous`` and ``next`` (``{"file", "title"}`` or ``None``). With it, the page gets links
+        to them and its contents; without it, neither.
+    """
     from nbconvert import HTMLExporter
 
     nb.metadata["title"] = title
     exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(REPORT_TEMPLATE_DIR)],
-                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nb)
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                            language_code=page_language(nb))
+    report = None if nav is None else {**nav, "labels": nav_labels(nb), "researchers_label": researchers_label(nb)}
+    body, _ = exporter.from_notebook_node(nb, resources={"report": report})
+    body = body.replace("<!-- CONTENTS -->", _contents(body, nb) if report else "", 1)
     if EXTERNAL_ASSET.search(body):  # a new nbconvert may add one; refuse rather than ship it
         raise RuntimeError(f"report {title!r} would load a script or stylesheet from the network")
     return body
 
 
 def _footer_cell(res) -> nbformat.NotebookNode:
-    """A last cell saying which settings and version made the page."""
-    s = res.settings
-    readiness = ", ".join(s.readiness) or "none"
-    fixed = f"k fixed at {s.k}" if s.k else f"profiles tried: {s.k_min}-{s.k_max}"
-    text = (f"<footer class=\"report-footer\"><hr><p>Made by workshop-analysis {__version__}. Settings: "
-            f"intervals at {round(100 * s.confidence, 1):g}%; readiness: {html.escape(readiness)}; {fixed}; "
-            f"stability resamples: {s.resamples}; smallest interpretable cell: {s.min_n} people and "
-            f"{s.min_sessions} sessions per entry point; seed {s.seed}.</p></footer>")
-    return nbformat.v4.new_markdown_cell(text)
+    """A last cell saying which settings and version made the page (words: :mod:`analysis.messages`)."""
+    from analysis import messages
+
+    s, lang = res.settings, res.language
+    readiness = ", ".join(s.readiness) or messages.text(lang, "footer.none")
+    fixed = (messages.text(lang, "footer.k_fixed", k=s.k) if s.k
+             else messages.text(lang, "footer.k_range", low=s.k_min, high=s.k_max))
+    settings = messages.text(lang, "footer.settings", level=messages.percent(lang, s.confidence),
+                             readiness=html.escape(readiness), profiles=fixed, resamples=s.resamples, min_n=s.min_n,
+                             min_sessions=s.min_sessions, seed=s.seed, language=s.language)
+    text = (f"<footer class=\"report-footer\"><hr><p>{messages.text(lang, 'footer.made_by', version=__version__)} "
+            f"{settings}</p></footer>")
+    return nbformat.v4.new_markdown_cell(text, metadata={"tags": [RESEARCHERS_TAG]})
 
 
 def _stub(nb_path: Path, res, missing: list[str]) -> nbformat.NotebookNode:
     """The page of a notebook the study cannot fill: its title, and what the study lacks."""
-    from analysis.summarise import stage_note
+    from analysis import messages
+    from analysis.summarise import stage_fix, stage_note
 
     source = nbformat.read(nb_path, as_version=4)
-    title, blurb = _title_and_blurb(source)
-    notes = [str(stage_note(res, stage)) for stage in missing]
+    title, blurb = _title_and_blurb(source, res.language)
+    notes = [str(stage_note(res, stage, fix=False)) for stage in missing]
     cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\n{blurb}"),
-             nbformat.v4.new_markdown_cell("## Not available for this study\n\n" + "\n\n".join(dict.fromkeys(notes)))]
+             nbformat.v4.new_markdown_cell(messages.text(res.language, "page.not_available") + "\n\n"
+                                           + "\n\n".join(dict.fromkeys(notes))),
+             # how to add what is missing (study file, codebook): the researcher's part of the page
+             nbformat.v4.new_markdown_cell("\n\n".join(dict.fromkeys(str(stage_fix(res, stage)) for stage in missing)),
+                                           metadata={"tags": ["researchers"]})]
     return nbformat.v4.new_notebook(cells=cells, metadata=source.metadata)
 
 
@@ -178,22 +280,24 @@ class Page:
 
 
 _INDEX = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <title>{title}</title>
 <style>
  body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 48rem; margin: 2rem auto;
-        padding: 0 1rem; color: #222; line-height: 1.5; }}
+        padding: 0 1rem; color: #1b1b1b; line-height: 1.5; }}
  h1 {{ font-size: 1.6rem; }} li {{ margin: 0.8rem 0; }} a {{ color: #0072B2; font-weight: 600; }}
  .meta, .missing {{ color: #555; font-size: 0.9rem; }}
 </style></head>
 <body>
+<main>
 <h1>{title}</h1>
-<p>Workshop evaluation reports for trainers. Each page opens offline in any browser.</p>
+<p>{intro}</p>
 <ul>
 {items}
 </ul>
-<p class="meta">Made by workshop-analysis {version}.</p>
+</main>
+<footer><p class="meta">{made_by}</p></footer>
 </body></html>
 """
 
@@ -205,14 +309,19 @@ def _markdown(text: str) -> str:
     return markdown2html_mistune(text)
 
 
-def _index(title: str, pages: list[Page]) -> str:
+def _index(title: str, pages: list[Page], language: str = "en") -> str:
+    from analysis import messages
+
     items = []
     for page in pages:
         item = f'<li><a href="{html.escape(page.file)}">{html.escape(page.title)}</a>{_markdown(page.blurb)}'
         if not page.available:
-            item += f'<div class="missing">{_markdown("Not available for this study: " + page.note)}</div>'
+            note = messages.text(language, "index.not_available", note=page.note)
+            item += f'<div class="missing">{_markdown(note)}</div>'
         items.append(item + "</li>")
-    return _INDEX.format(title=html.escape(title), items="\n".join(items), version=__version__)
+    return _INDEX.format(title=html.escape(title), items="\n".join(items), lang=html.escape(language),
+                         intro=html.escape(messages.text(language, "index.intro")),
+                         made_by=messages.text(language, "footer.made_by", version=__version__))
 
 
 def _report_key(build, notebooks: list[Path], out: Path) -> str:
@@ -263,11 +372,9 @@ def render_reports(study, out_dir, *, results=None, settings=None, notebooks: li
     analysis.errors.InputError
         A mistake in the study's files (one line: file, row, column).
     """
-    from tqdm.auto import tqdm
-
     from analysis import pipeline
     from analysis import results as stored
-    from analysis.profiles import show_progress
+    from analysis.progress import bar
     from analysis.publish import Gate, publish
     from analysis.summarise import stage_note
 
@@ -280,9 +387,9 @@ def render_reports(study, out_dir, *, results=None, settings=None, notebooks: li
     record = build.manifest["stages"].get("report")
     if record and record["key"] == key and pipeline._intact(out, record):
         return ReportRun([Page(**p) for p in record["pages"]], [out / f for f in record["files"]], build, True)
-    pages, html_pages = [], {}
+    pages, executed_nbs = [], []
     with tempfile.TemporaryDirectory(prefix="analysis-report-") as tmp:
-        for nb_path in tqdm(notebooks, desc="reports", disable=not show_progress(progress), leave=False):
+        for nb_path in bar(notebooks, desc="report pages", progress=progress):
             source = nbformat.read(nb_path, as_version=4)
             missing = [stage for stage in needs(source) if not res.available(stage)]
             if missing:
@@ -290,13 +397,21 @@ def render_reports(study, out_dir, *, results=None, settings=None, notebooks: li
             else:
                 executed = execute_notebook(nb_path, results_dir.resolve(), Path(tmp) / nb_path.name,
                                             kernel_name=kernel_name)
+            executed.metadata.setdefault("analysis", {})["language"] = res.settings.language
             executed.cells.append(_footer_cell(res))
-            title, blurb = _title_and_blurb(executed)
-            name = nb_path.stem + ".html"
-            html_pages[name] = render_html(executed, title)
-            note = " ".join(dict.fromkeys(str(stage_note(res, s)) for s in missing))
-            pages.append(Page(name, title, blurb, not missing, note))
-    html_pages["index.html"] = _index(res.study["title"], pages)
+            # the page's language; its words (navigation, researchers' section) come from the catalogue
+            title, blurb = _title_and_blurb(executed, res.language)
+            note = " ".join(dict.fromkeys(str(stage_note(res, s, fix=False)) for s in missing))
+            pages.append(Page(nb_path.stem + ".html", title, blurb, not missing, note))
+            executed_nbs.append(executed)
+    # every page links the index, the summary (the first page) and its neighbours, in the notebooks' order
+    html_pages = {}
+    for i, (page, executed) in enumerate(zip(pages, executed_nbs)):
+        near = {"previous": pages[i - 1] if i > 0 else None, "next": pages[i + 1] if i + 1 < len(pages) else None}
+        nav = {"this": page.file, "index": "index.html", "summary": pages[0].file,
+               **{k: {"file": p.file, "title": p.title} if p else None for k, p in near.items()}}
+        html_pages[page.file] = render_html(executed, page.title, nav)
+    html_pages["index.html"] = _index(res.study["title"], pages, res.language)
     written = publish(out, html_pages, Gate.load(results_dir / "private"))
     files = sorted(written)
     manifest = pipeline.read_manifest(results_dir)
@@ -304,3 +419,64 @@ def render_reports(study, out_dir, *, results=None, settings=None, notebooks: li
                                     "files": {f: pipeline._stat(out / f) for f in files}}
     pipeline._write_manifest(results_dir, manifest)
     return ReportRun(pages, [out / f for f in files], build, False)
+
+
+#: What to run when no Chromium is installed (only ``--pdf`` and the browser tests need it).
+CHROMIUM_INSTALL = "apt-get install chromium"
+
+
+def find_chromium() -> str | None:
+    """The headless browser that prints pages to PDF: ``$ANALYSIS_CHROMIUM``, else Chromium on the PATH."""
+    import shutil
+
+    given = os.environ.get("ANALYSIS_CHROMIUM")
+    if given:
+        return given if Path(given).is_file() else shutil.which(given)
+    return next(filter(None, (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome"))), None)
+
+
+def write_pdf(page, pdf, *, chromium: str | None = None, timeout: float = 180) -> Path:
+    """Print an HTML page to an A4 PDF with headless Chromium, offline, without header or footer lines.
+
+    The page's print stylesheet sets the paper (``@page``) and hides the navigation. The page is
+    opened as ``file://``; the browser gets a fresh, throw-away profile and no network services.
+
+    Parameters
+    ----------
+    page : path-like
+        The HTML page (already through the leak gate: the PDF holds nothing the page does not).
+    pdf : path-like
+        Where to write the PDF.
+    chromium : str, optional
+        The browser (default :func:`find_chromium`).
+
+    Returns
+    -------
+    Path
+        ``pdf``.
+
+    Raises
+    ------
+    FileNotFoundError
+        No Chromium is installed (``apt-get install chromium``).
+    RuntimeError
+        Chromium ran but wrote no PDF (its last lines of output are in the message).
+    """
+    import subprocess
+
+    chromium = chromium or find_chromium()
+    if chromium is None:
+        raise FileNotFoundError(f"no Chromium found to print the PDF ({CHROMIUM_INSTALL})")
+    page, pdf = Path(page).resolve(), Path(pdf).resolve()
+    pdf.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="analysis-pdf-") as profile:
+        command = [chromium, "--headless", "--disable-gpu", "--no-first-run", "--disable-extensions",
+                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                   f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri()]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:  # Chromium's sandbox refuses to run as root
+            command.insert(1, "--no-sandbox")
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    if not pdf.is_file() or pdf.stat().st_size == 0:
+        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+        raise RuntimeError(f"{chromium} wrote no PDF of {page.name} (exit {done.returncode}): {tail}")
+    return pdf

@@ -47,7 +47,7 @@ FILES = {
     "profile_means.csv": "profiles", "certainty.csv": "profiles", "crosscheck.csv": "profiles",
     "profiles.json": "profiles",
     "effects.csv": "compare", "outcomes.csv": "compare",
-    "reflections.csv": "reflect", "coding_sheet.csv": "reflect", "reflection_shares.csv": "reflect",
+    "reflections.csv": "reflect", "coding_sheet.xlsx": "reflect", "reflection_shares.csv": "reflect",
     "reflection_quotes.csv": "reflect", "reflection_agreement.csv": "reflect", "reflections.json": "reflect",
 }
 
@@ -92,6 +92,10 @@ class Results:
             value = pd.read_parquet(path)
         elif path.suffix == ".csv":
             value = pd.read_csv(path, keep_default_na=True)
+        elif path.suffix == ".xlsx":
+            from analysis.reflect import read_sheet_frame
+
+            value = read_sheet_frame(path)
         else:
             value = json.loads(path.read_text(encoding="utf-8"))
         self._cache[name] = value
@@ -141,7 +145,7 @@ class Results:
     outcomes = property(lambda self: self.read("outcomes.csv"), doc="The outcomes compared.")
     # reflect
     reflections = property(lambda self: self.read("reflections.csv"), doc="Codes and tools found, one row each.")
-    coding_sheet = property(lambda self: self.read("coding_sheet.csv"), doc="One row per reflection, for coders.")
+    coding_sheet = property(lambda self: self.read("coding_sheet.xlsx"), doc="One row per reflection, for coders.")
     reflection_shares = property(lambda self: self.read("reflection_shares.csv"),
                                  doc="Share of writers with each code per entry point and profile.")
     reflection_quotes = property(lambda self: self.read("reflection_quotes.csv"), doc="Example quotes per code.")

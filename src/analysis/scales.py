@@ -44,7 +44,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-# One BLAS thread is much faster for these tiny matrices than a pool fighting over 2 cores.
+# Reliability is computed on one BLAS thread, within the call only: for these tiny matrices a
+# thread pool costs more than it saves.
 from threadpoolctl import threadpool_limits
 
 #: The readiness constructs measured on the pre-survey.
@@ -369,6 +370,31 @@ def reliability(data: pd.DataFrame, items: Mapping[str, list[str]], *, suffix: s
                                        "omega", "omega_ci_low", "omega_ci_high"])
 
 
+#: Above this many participants omega's bootstrap draws answer patterns, not rows (:class:`_PatternResampler`).
+PATTERN_BOOT_N = 5000
+
+
+class _PatternResampler:
+    """Bootstrap covariances of a complete item block, drawn over its distinct answer patterns.
+
+    Drawing n rows with replacement is drawing multinomial counts over the rows, and rows with the
+    same answers can share one count: ``multinomial(n, pattern shares)``. The resample's covariance
+    is the count-weighted covariance of the patterns. Likert items take few patterns (at most 5^k),
+    so a resample costs the number of patterns, not n. The same bootstrap distribution as
+    ``np.cov(block[rng.integers(0, n, n)])`` (tests/test_scales.py checks both intervals agree).
+    """
+
+    def __init__(self, block: np.ndarray):
+        self.patterns, counts = np.unique(block, axis=0, return_counts=True)
+        self.n = len(block)
+        self.shares = counts / self.n
+
+    def cov(self, rng: np.random.Generator) -> np.ndarray:
+        w = rng.multinomial(self.n, self.shares).astype(float)
+        mean = w @ self.patterns / self.n
+        return ((self.patterns * w[:, None]).T @ self.patterns - self.n * np.outer(mean, mean)) / (self.n - 1)
+
+
 def _reliability_row(construct, data, names, suffix, missing, confidence, n_boot, rng) -> dict:
     block, n = _construct_block(data, names, suffix, missing)
     k = len(names)
@@ -382,9 +408,9 @@ def _reliability_row(construct, data, names, suffix, missing, confidence, n_boot
     olo = ohi = float("nan")
     if np.isfinite(omega) and n_boot > 0:
         boots = []
+        patterns = _PatternResampler(block) if missing == "listwise" and n > PATTERN_BOOT_N else None
         for _ in range(n_boot):
-            sample = block[rng.integers(0, n, n)]
-            c = _cov(sample, missing)
+            c = patterns.cov(rng) if patterns else _cov(block[rng.integers(0, n, n)], missing)
             if np.all(np.isfinite(c)) and np.all(np.diag(c) > 0):
                 boots.append(mcdonald_omega(c))
         if boots:

@@ -22,11 +22,15 @@ answers there and keep the rest private, see :func:`analysis.protect.protect`).
 from __future__ import annotations
 
 import bisect
+import logging
 import re
 import sys
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
 
 import phonenumbers
 from stdnum import iban as _iban
@@ -150,6 +154,59 @@ def strip_controls(text: str) -> tuple[str, int]:
     text, n_ansi = _ANSI.subn("", text)
     text, n_ctl = _CONTROL.subn("", text)
     return text, n_ansi + n_ctl
+
+
+#: What never belongs in an output cell: control characters (not tab or LF), CR, bidi overrides.
+_UNSAFE = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]"
+
+log = logging.getLogger(__name__)
+
+
+def _text_cells(values: pd.Series):
+    """Positions (None: all) and the text of a column's text cells (cells that are not text are never changed)."""
+    if values.dtype == object:
+        where = np.flatnonzero((values.map(type) == str).to_numpy())
+        return where, values.iloc[where].astype("str")
+    return None, values
+
+
+def _is_text(values: pd.Series) -> bool:
+    return values.dtype == object or pd.api.types.is_string_dtype(values.dtype)
+
+
+def remove_controls(frame: pd.DataFrame, name: str = "table") -> tuple[pd.DataFrame, int]:
+    r"""Text cells without control characters or bidi overrides, line breaks as ``\n`` (logged).
+
+    What :func:`strip_controls` does, for every text cell of a
+    table an output is written from; only cells holding such a character are
+    changed. The number removed is logged (warning) with ``name``.
+
+    Examples
+    --------
+    >>> frame, n = remove_controls(pd.DataFrame({"t": ["ok", "a\rb\x07", "\u202eevil"]}))
+    >>> frame["t"].tolist(), n
+    (['ok', 'a\nb', 'evil'], 2)
+    """
+    out, removed = frame, 0
+    for i, col in enumerate(frame.columns):
+        values = frame.iloc[:, i]
+        if not _is_text(values):
+            continue
+        where, text = _text_cells(values)
+        bad = text.str.contains(_UNSAFE).fillna(False).to_numpy(dtype=bool)
+        if not bad.any():
+            continue
+        if out is frame:
+            out = frame.copy(deep=False)
+        fixed = values.copy()
+        rows = np.flatnonzero(bad) if where is None else where[bad]
+        cleaned = [strip_controls(v) for v in values.iloc[rows]]
+        fixed.iloc[rows] = [v for v, _ in cleaned]
+        removed += sum(n for _, n in cleaned)
+        out.isetitem(i, fixed)
+    if removed:
+        log.warning("%s: %d control character(s) or bidi override(s) removed", name, removed)
+    return out, removed
 
 
 # --- shapes of personal details -------------------------------------------------------------
@@ -374,6 +431,11 @@ _NAME_SEPARATOR = re.compile(r"[ ._-]{1,3}")
 _POSSESSIVE = ("", "s", "'s", "'")
 
 
+def _bare(token: str) -> list[str]:
+    """``token`` and ``token`` without each possessive ending it has (``"jans"`` -> ``jans``, ``jan``)."""
+    return [token] + [token[:-len(p)] for p in _POSSESSIVE if p and token.endswith(p) and len(token) > len(p)]
+
+
 class Names:
     """Known names, found in text after :func:`fold` (accents, case, hyphens, NFD alike).
 
@@ -392,25 +454,71 @@ class Names:
 
     def __init__(self, names: Iterable[str]):
         self.index: dict[str, list[tuple[str, ...]]] = {}
-        for name in names:
-            tokens = tuple(_TOKEN.findall(fold(str(name))))
+        identifies: dict[str, bool] = {}  # identifying_word of each part, once per part (names share parts)
+        for name in dict.fromkeys(map(str, names)):
+            tokens = tuple(_TOKEN.findall(fold(name)))
             if not tokens:
                 continue
+            alone = [identifies[t] if t in identifies else identifies.setdefault(t, identifying_word(t))
+                     for t in tokens]
             # the whole name and each run of two or more of its parts ("Ana María" of "Ana María López"),
             # when one of its words identifies; single parts by the rule of identifying_word
             variants = {tokens[i:j] for i in range(len(tokens)) for j in range(i + 2, len(tokens) + 1)
-                        if any(identifying_word(t) for t in tokens[i:j])}
-            variants.update((t,) for t in tokens if identifying_word(t))
+                        if any(alone[i:j])}
+            variants.update((t,) for t, a in zip(tokens, alone) if a)
             for v in variants:
                 self.index.setdefault(v[0], []).append(v)
         for first, seqs in self.index.items():
             self.index[first] = sorted(set(seqs), key=len, reverse=True)
+        # for spans_folded: every name variant, and the most parts of one by its first part
+        self._variants = {seq for seqs in self.index.values() for seq in seqs}
+        self._longest = {first: len(seqs[0]) for first, seqs in self.index.items()}
 
     def __bool__(self) -> bool:
         return bool(self.index)
 
     def spans_folded(self, s: str):
-        """``(start, end)`` of known names in already folded text ``s``."""
+        """``(start, end)`` of known names in already folded text ``s``.
+
+        At each word, the longest name variant starting there is looked up
+        whole (a few set look-ups per word), so time does not grow with the
+        number of names sharing a first part. :meth:`spans_folded_plain` is
+        the plain version it must agree with (property test in test_scrub).
+        """
+        tokens = [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(s)]
+        # joined[k]: token k and token k + 1 stand apart by a name separator only
+        joined = [_NAME_SEPARATOR.fullmatch(s, tokens[k][1], tokens[k + 1][0]) is not None
+                  for k in range(len(tokens) - 1)]
+        variants = self._variants
+        k = 0
+        while k < len(tokens):
+            token = tokens[k][2]
+            found = 0  # parts of the longest name found at k
+            if token in self._longest:
+                most = min(self._longest[token], len(tokens) - k)
+                run = 1  # tokens k.. joined by separators
+                while run < most and joined[k + run - 1]:
+                    run += 1
+                for size in range(run, 0, -1):
+                    head = tuple(t[2] for t in tokens[k:k + size - 1])
+                    last = tokens[k + size - 1][2]
+                    # a possessive on the last part of a longer name; a single part is the word itself
+                    if any(head + (bare,) in variants for bare in (_bare(last) if size > 1 else (last,))):
+                        found = size
+                        break
+            elif token.endswith("s") and any((bare,) in variants for bare in _bare(token)[1:]):
+                found = 1
+            if found:
+                end = tokens[k + found - 1][1]
+                if s.startswith("'", end) and not s.startswith("'s", end - 1):
+                    end += 1  # James'
+                yield tokens[k][0], end
+                k += found
+            else:
+                k += 1
+
+    def spans_folded_plain(self, s: str):
+        """The plain version of :meth:`spans_folded`: every name variant starting with the word is tried."""
         tokens = [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(s)]
         k = 0
         while k < len(tokens):

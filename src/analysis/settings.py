@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 
 #: Report languages with a complete message catalogue.
 LANGUAGES = ("en", "nl")
+#: Corrections of per-profile effects for classification error (``analysis.compare.CORRECTIONS``).
+CORRECTIONS = ("bch", "none")
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,10 @@ class Settings:
     permutations : int
         Random session permutations when the sessions allow more assignments
         than this (otherwise every assignment is enumerated).
+    correction : str
+        Per-profile effects corrected for classification error: ``"bch"``
+        (default) or ``"none"`` (plain posterior weights; the other is kept
+        in ``effects.csv`` for comparison).
     language : str
         Language of the reports (:data:`LANGUAGES`).
     """
@@ -91,6 +97,7 @@ class Settings:
     min_n: int = 10
     min_sessions: int = 2
     permutations: int = 9999
+    correction: str = "bch"
     language: str = "en"
     #: Where each value came from: "default", "study file" or "command line".
     origin: dict = field(default_factory=dict, compare=False, repr=False)
@@ -158,5 +165,7 @@ def _check(s: Settings) -> None:
         value = getattr(s, name)
         if value is not None and not (isinstance(value, str) and value):
             raise ValueError(f"{name} must be the name of a wave; got {value!r}")
+    if s.correction not in CORRECTIONS:
+        raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}; got {s.correction!r}")
     if s.language not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}; got {s.language!r}")

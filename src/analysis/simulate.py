@@ -292,13 +292,28 @@ def planted_effects(design: Design, n_draws: int = 200_000, seed: int = 20260301
 # --- people ---------------------------------------------------------------------
 
 def _names(n: int, rng: np.random.Generator) -> list[tuple[str, str]]:
+    """``n`` different (first, last) names; past the first-by-last pairs, first names get initials."""
     pairs = [(f, l) for f in _FIRST for l in _LAST]
-    order = rng.permutation(len(pairs))[:n]
-    return [pairs[i] for i in order]
+    if n <= len(pairs):
+        order = rng.permutation(len(pairs))[:n]
+        return [pairs[i] for i in order]
+    rounds = -(-n // len(pairs))
+    order = rng.permutation(len(pairs) * rounds)[:n]
+    return [(_with_initials(pairs[i % len(pairs)][0], i // len(pairs)), pairs[i % len(pairs)][1]) for i in order]
+
+
+def _with_initials(first: str, round_: int) -> str:
+    """``first`` in round 0; then ``first A.``, ..., ``first Z.``, ``first A.A.``...: a new name per round."""
+    letters = ""
+    while round_:
+        round_, k = divmod(round_ - 1, 26)
+        letters = chr(ord("A") + k) + "." + letters
+    return f"{first} {letters}" if letters else first
 
 
 def _email(first: str, last: str, domain: str) -> str:
-    return f"{first}.{last.replace(' ', '')}@{domain}".lower()
+    local = ".".join(part for part in re.split(r"[ .]+", first) if part)
+    return f"{local}.{last.replace(' ', '')}@{domain}".lower()
 
 
 def _session_sizes(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -375,7 +390,7 @@ def _free_text(person: int, people: dict, language: str, rng, canary: bool) -> t
     return personal[k].format(
         name=f"{o_first} {o_last}", name_lower=f"{o_first} {o_last}".lower(),
         email=email.upper() if rng.random() < 0.5 else email,
-        handle="@" + f"{first}_{last.replace(' ', '')}".lower()[:15], phone=phone), k
+        handle="@" + f"{re.sub('[ .]', '', first)}_{last.replace(' ', '')}".lower()[:15], phone=phone), k
 
 
 def _reflection(person: int, wave: str, variable: str, people: dict, language: str, personal=None) -> str:

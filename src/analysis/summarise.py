@@ -13,13 +13,14 @@ builders underneath take plain frames and are tested on their own.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
-from analysis.compare import (ADJUSTMENT, ARMS, CI_METHOD, CONTRAST, EFFECT_TYPES, P_METHOD, PROFILE_METHOD,
-                              TOO_FEW)
+from analysis import messages
+from analysis.compare import ARMS, CONTRAST, CORRECTION, EFFECT_TYPES, TOO_FEW
 from analysis.profiles import (CLOSE_CALL, DISSOLVED_JACCARD, ENTROPY_CAUTION, MARKED_Z, MIN_N as MIN_PROFILE_N,
                                MIN_SHARE, NAMED_PATTERNS, STABLE_JACCARD, SURE_POSTERIOR, SURE_SHARE_CAUTION)
 from analysis.scales import default_min_items
@@ -35,79 +36,102 @@ class Text(str):
         return str(self)
 
 
-def _pct(x: float) -> str:
+def _lang(where) -> str:
+    """The report language of ``where``: a :class:`~analysis.results.Results` or a language code."""
+    return where if isinstance(where, str) else where.language
+
+
+def _t(where, key: str, /, **facts) -> str:
+    """Message ``key`` of the catalogue (:mod:`analysis.messages`) in the language of ``where``."""
+    return messages.text(_lang(where), key, **facts)
+
+
+def text(res, key: str, /, needs: str | None = None, **facts) -> Text:
+    """A message of the catalogue as Markdown, in the study's language: the notebooks' headings and prose.
+
+    With ``needs`` (a stage), empty when the study's results lack that stage: a section's heading is
+    not shown above nothing.
+
+    Examples
+    --------
+    >>> print(text("nl", "list.and", rest="a", last="b"))
+    a en b
+    """
+    if needs is not None and not res.available(needs):
+        return Text("")
+    return Text(_t(res, key, **facts))
+
+
+def _pct(x: float, language: str = "en") -> str:
     """A share as a percentage without needless decimals.
 
     Examples
     --------
-    >>> _pct(0.95), _pct(0.9), _pct(0.975)
-    ('95%', '90%', '97.5%')
+    >>> _pct(0.95), _pct(0.9), _pct(0.975), _pct(0.975, "nl")
+    ('95%', '90%', '97.5%', '97,5%')
     """
-    value = round(100 * x, 1)
-    return f"{value:g}%"
+    return messages.percent(language, x)
 
 
-def _count(n: int, one: str, many: str | None = None) -> str:
-    """``n`` with its noun: "1 session", "3 sessions"."""
+def _num(x: float, language: str = "en", digits: int = 2, *, signed: bool = False) -> str:
+    """A number in the language's notation (decimal comma in Dutch)."""
+    return messages.number(language, x, digits, signed=signed)
+
+
+def _g(x: float, language: str = "en", spec: str = "g") -> str:
+    """A constant as Python's ``{:g}`` writes it, in the language's notation.
+
+    Examples
+    --------
+    >>> _g(0.5), _g(0.75, "nl"), _g(2.0)
+    ('0.5', '0,75', '2')
+    """
+    return _num(x, language, len(format(x, spec).partition(".")[2]))
+
+
+def _column(language: str, column: str) -> str:
+    """A table column's header as :func:`people_table` shows it (to name it in a sentence)."""
+    key = f"col.{column}"
+    return _t(language, key) if messages.has(language, key) else column.replace("_", " ")
+
+
+def _count(n: int, one: str, many: str | None = None, language: str | None = None, **facts) -> str:
+    """``n`` with its noun: "1 session", "3 sessions"; with ``language``, ``one`` is a catalogue key."""
+    if language is not None:
+        return messages.plural(language, one, int(n), **facts)
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def _join(words: list[str]) -> str:
+def _join(words: list[str], language: str = "en") -> str:
     """Words joined as a sentence: "a", "a and b", "a, b and c".
 
     Examples
     --------
-    >>> _join(["tool skills"]), _join(["focus", "guts"]), _join(["a", "b", "c"])
-    ('tool skills', 'focus and guts', 'a, b and c')
+    >>> _join(["tool skills"]), _join(["focus", "guts"]), _join(["a", "b", "c"], "nl")
+    ('tool skills', 'focus and guts', 'a, b en c')
     """
-    words = list(words)
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1] if words else ""
+    return messages.join(language, words)
 
 
 # --- what a study lacks ---------------------------------------------------------------
 
-#: Per stage: what a report needs, and what to add to the study's files.
-_HOW_TO_FIX = {
-    "no_readiness": "Name the constructs that describe readiness in the study file, for example "
-                    "`analysis: {{readiness: [tool_skills, focus, guts]}}`, using construct names of the codebook "
-                    "whose items are asked in the baseline wave ({baseline}).",
-    "no_constructs": "Give the items that measure one thing a shared `construct:` in the codebook "
-                     "(for example `construct: tool_skills` on each tool-skills statement).",
-    "too_few_scores": "Only {n} participants have a score on every readiness construct; a profile analysis needs "
-                      "at least {needed}. Check that the readiness items are matched to the right columns, or "
-                      "collect more responses.",
-    "no_profiles": "Readiness profiles could not be made for this study (see the readiness profiles report).",
-    "no_outcomes": "Declare what the workshop should change in the codebook's `outcomes:` section: per outcome "
-                   "its items, asked after the workshop, and optionally its baseline items asked before "
-                   "(see docs/codebook.md).",
-    "no_entry_point": "Say which entry point each session used in the study file: `groups: {{entry_point: "
-                      "{{from: workshop, map: {{\"<session as answered>\": strategy-first, ...}}}}}}`.",
-    "no_sessions": "Name the variable that says which workshop session a person attended (`groups: {{workshop: "
-                   "<variable>}}`): entry points are assigned per session, so the comparison needs the sessions.",
-    "no_entry_point_data": "No participant has both a session and a mapped entry point: check that the entry-point "
-                           "map lists the sessions as participants answered them (the change log lists answers "
-                           "not in the map).",
-    "mixed_sessions": "Session {session!r} has participants with different entry points. Each session must have "
-                      "one entry point: check the entry-point question and the map.",
-    "no_free_text": "Give the open questions of the exports `role: text` in the codebook (for example "
-                    "`reflection: {{role: text, waves: [post], match: {{text: [\"What will you take away?\"]}}}}`); "
-                    "their scrubbed answers are then coded.",
-}
-_LACKS = {
-    "no_readiness": "This study declares no readiness constructs.",
-    "no_constructs": "No item of this study's codebook is assigned to a construct.",
-    "too_few_scores": "Too few participants have every readiness score.",
-    "no_profiles": "This study has no readiness profiles.",
-    "no_outcomes": "This study's codebook declares no outcomes to compare.",
-    "no_entry_point": "This study does not say which entry point each session used.",
-    "no_sessions": "This study does not say which session each participant attended.",
-    "no_entry_point_data": "No participant could be linked to a session with an entry point.",
-    "mixed_sessions": "A session has more than one entry point.",
-    "no_free_text": "This study has no free-text answers to code.",
-}
+#: Reasons a stage could not run (:data:`analysis.pipeline` codes); their words are the catalogue's
+#: ``lacks.<code>`` (what is missing, for everyone) and ``fix.<code>`` (how to add it, for the researcher).
+WHY_NOT = ("no_readiness", "no_constructs", "too_few_scores", "no_profiles", "no_outcomes", "no_entry_point",
+           "no_sessions", "no_entry_point_data", "mixed_sessions", "no_free_text")
 
 
-def why_not(why: str | None, detail: dict | None = None, *, baseline: str | None = None) -> Text:
+def _escaped(detail: dict | None, baseline: str | None, language: str) -> dict:
+    import html
+
+    # values come from the data (a session's name): escaped, as the text is shown as Markdown
+    detail = {k: html.escape(v) if isinstance(v, str) else v for k, v in (detail or {}).items()}
+    detail.setdefault("baseline", html.escape(baseline or _t(language, "lacks.first_wave")))
+    return detail
+
+
+def why_not(why: str | None, detail: dict | None = None, *, baseline: str | None = None,
+            language: str = "en") -> Text:
     """What a study lacks for a stage, and how to add it, in two plain sentences.
 
     Examples
@@ -115,35 +139,47 @@ def why_not(why: str | None, detail: dict | None = None, *, baseline: str | None
     >>> print(why_not("no_entry_point"))  # doctest: +ELLIPSIS
     This study does not say which entry point each session used. Say which entry point ...
     """
-    import html
-
-    # values come from the data (a session's name): escaped, as the text is shown as Markdown
-    detail = {k: html.escape(v) if isinstance(v, str) else v for k, v in (detail or {}).items()}
-    detail.setdefault("baseline", html.escape(baseline or "the first wave"))
-    if why not in _LACKS:
-        return Text("These results have not been made yet: run the pipeline on the study.")
-    return Text(f"{_LACKS[why]} {_HOW_TO_FIX[why].format(**detail)}")
+    if why not in WHY_NOT:
+        return Text(_t(language, "lacks.not_built"))
+    detail = _escaped(detail, baseline, language)
+    return Text(f"{_t(language, 'lacks.' + why, **detail)} {_t(language, 'fix.' + why, **detail)}")
 
 
-def stage_note(res, stage: str) -> Text:
-    """Empty when ``stage`` ran; else what the study lacks (:func:`why_not`)."""
+def stage_note(res, stage: str, *, fix: bool = True) -> Text:
+    """Empty when ``stage`` ran; else what the study lacks (:func:`why_not`; without ``fix``: only
+    what is missing, with no file or setting to change: the trainer's sentence)."""
     if res.available(stage):
         return Text("")
     why, detail = res.why_not(stage)
-    return why_not(why, detail, baseline=res.wave("baseline"))
+    if fix or why not in WHY_NOT:
+        return why_not(why, detail, baseline=res.wave("baseline"), language=res.language)
+    return Text(_t(res, "lacks." + why, **_escaped(detail, res.wave("baseline"), res.language)))
+
+
+def stage_fix(res, stage: str) -> Text:
+    """How to add what a study lacks for ``stage`` (study file, codebook): for the researcher; empty when it ran."""
+    if res.available(stage):
+        return Text("")
+    why, detail = res.why_not(stage)
+    if why not in WHY_NOT:
+        return Text(_t(res, "lacks.not_built"))
+    return Text(_t(res, "fix." + why, **_escaped(detail, res.wave("baseline"), res.language)))
 
 
 # --- data quality ------------------------------------------------------------------
 
 def overview(res) -> Text:
     """The study's title, how many people and responses were kept, and the waves with their roles."""
+    lang = res.language
     summary = res.summary
     roles = {wave: role for role, wave in res.study["roles"].items() if wave}
-    names = {"baseline": "before the workshop", "after": "right after it", "followup": "some weeks later"}
-    waves = ", ".join(f"**{w}**" + (f" ({names[roles[w]]})" if w in roles else "") for w in res.study["waves"])
+    waves = ", ".join(f"**{w}**" + (f" ({_t(lang, 'wave.' + roles[w])})" if w in roles else "")
+                      for w in res.study["waves"])
     kept = sum(s["rows_clean"] for s in summary["sources"])
-    return Text(f"**{res.study['title']}**\n\n{summary['participants']} participants, {kept} survey responses "
-                f"kept from {_count(len(summary['sources']), 'export')}. Waves: {waves}.")
+    return text(res, "quality.overview", title=res.study["title"],
+                people=_count(summary["participants"], "count.participant", language=lang),
+                responses=_count(kept, "count.response", language=lang),
+                exports=_count(len(summary["sources"]), "count.export", language=lang), waves=waves)
 
 
 def source_table(summary: dict) -> pd.DataFrame:
@@ -165,12 +201,8 @@ def source_table(summary: dict) -> pd.DataFrame:
 def linking_text(res) -> Text:
     """How surveys are linked per person, in words that fit the study."""
     if not res.study["participant_key"]:
-        return Text("This study names no identifier that links the surveys (`participant_key`), so every "
-                    "response counts as its own participant and no one is linked across surveys.")
-    first = res.study["waves"][0]
-    return Text("Surveys are linked per person through their identifier (pseudonymised; capitals and spaces "
-                f"ignored). *Linked to first wave* counts the people in a survey who also answered the first "
-                f"one ({first}), so their answers can be compared.")
+        return text(res, "quality.not_linked")
+    return text(res, "quality.linked", first=res.study["waves"][0])
 
 
 def wave_table(data: pd.DataFrame, *, participant: str = "participant", wave: str = "wave") -> pd.DataFrame:
@@ -246,14 +278,19 @@ def missing_text(res) -> Text:
     """Why an answer can be missing, naming exactly the reasons this study's scales have."""
     scales = {v.scale.name: v.scale for v in res.codebook.variables.values() if v.role == "item" and v.scale}
     codes = sorted({r for s in scales.values() for r in s.missing})
-    text = ("An answer can be missing because it was left **blank**, or because it was not on the answer scale "
-            "(**invalid**, for example a 6 on a five-point scale).")
+    out = _t(res, "quality.missing")
     if codes:
-        shown = _join([f"**{c}** ({', '.join(dict.fromkeys(l for s in scales.values() for l in s.missing.get(c, ())))})"
-                       for c in codes])
-        text += (f" This study's scales also let people answer {shown}; such an answer is kept apart from the "
-                 "scale: it is an answer, a blank is not.")
-    return Text(text)
+        shown = _join([f"**{_reason(res, c)}** ("
+                       + ", ".join(dict.fromkeys(l for s in scales.values() for l in s.missing.get(c, ()))) + ")"
+                       for c in codes], res.language)
+        out += " " + _t(res, "quality.missing_codes", codes=shown)
+    return Text(out)
+
+
+def _reason(where, code: str) -> str:
+    """A reason an answer is missing or a row set aside ("dont_know") in words."""
+    key = f"reason.{code.replace(' ', '_')}"
+    return _t(where, key) if messages.has(_lang(where), key) else code.replace("_", " ")
 
 
 def missing_summary(res) -> pd.DataFrame:
@@ -263,6 +300,14 @@ def missing_summary(res) -> pd.DataFrame:
     out = (100 * table.groupby("wave", sort=False)[reasons].mean()).round(2)
     out.columns = [f"% {c.replace('_', ' ')}" for c in out.columns]
     return out
+
+
+def missing_people(res) -> Table:
+    """Share of answers missing per survey and reason, as percentages (:func:`missingness`)."""
+    table_ = missingness(res.responses, res.codebook)
+    reasons = [c for c in table_.columns if c not in ("wave", "variable", "n", "answered")]
+    out = table_.groupby("wave", sort=False)[reasons].mean()
+    return table(res, out, percent=reasons, labels={c: _reason(res, c) for c in reasons})
 
 
 def changes_table(res) -> pd.DataFrame:
@@ -287,23 +332,19 @@ def readiness_text(res) -> Text:
     labels = construct_labels(res)
     names = [f"**{labels.get(c, c)}**" for c in res.settings.readiness]
     if not names:
-        return Text("This study declares no readiness constructs.")
-    return Text(f"Participants are described by {_join(names)}, as they answered on the "
-                f"{res.wave('baseline')} survey.")
+        return text(res, "lacks.no_readiness")
+    return text(res, "profiles.readiness", constructs=_join(names, res.language), baseline=res.wave("baseline"))
 
 
 def reliability_text(res) -> Text:
     """How scores are made and what alpha and omega say, with the study's confidence level."""
-    level = _pct(res.settings.confidence)
+    lang = res.language
     rel = res.reliability
     items = sorted(set(rel["n_items"]))
     need = sorted({default_min_items(k) for k in items})
-    return Text("Each score is the average of a few statements (statements worded the other way round are turned "
-                f"around first). A score is only given when a person answered at least half of its statements "
-                f"({_join([str(n) for n in need])} of {_join([str(k) for k in items])}).\n\n"
-                "*Alpha* and *omega* say how consistently the statements of one score agree (0 to 1; above 0.7 is "
-                f"usually taken as good enough for comparing groups). The {level} interval shows how sure that number "
-                "is: Feldt's method for alpha, resampling participants for omega.")
+    return text(res, "research.reliability", need=_join([str(n) for n in need], lang),
+                items=_join([str(k) for k in items], lang), level=_pct(res.settings.confidence, lang),
+                good=_g(0.7, lang))
 
 
 def reliability_table(res, *, readiness_only: bool = True) -> pd.DataFrame:
@@ -321,19 +362,21 @@ def item_table(res, *, readiness_only: bool = True) -> pd.DataFrame:
     return stats.round(2).reset_index(drop=True)
 
 
-def _solution(row) -> str:
-    return f"{_count(int(row['k']), 'profile')} ({row['model']})"
+def _solution(row, language: str = "en") -> str:
+    return _t(language, "research.solution", profiles=_count(int(row["k"]), "count.profile", language=language),
+              model=row["model"])
 
 
-def _stable_words(row) -> str:
+def _stable_words(row, language: str = "en") -> str:
     if pd.isna(row.get("jaccard_min", np.nan)):
         return ""
-    if row["jaccard_min"] >= STABLE_JACCARD:
-        return f"every profile is stable (the least stable, {row['least_stable']!r}, has Jaccard {row['jaccard_min']:.2f})"
-    return f"profile {row['least_stable']!r} is not stable (Jaccard {row['jaccard_min']:.2f})"
+    key = "research.all_stable" if row["jaccard_min"] >= STABLE_JACCARD else "research.not_stable"
+    return _t(language, key, profile=row["least_stable"],
+              jaccard=_num(row["jaccard_min"], language))
 
 
-def k_choice_reason(fit: pd.DataFrame, *, k_fixed: int | None = None, criterion: str = "bic") -> str:
+def k_choice_reason(fit: pd.DataFrame, *, k_fixed: int | None = None, criterion: str = "bic",
+                    language: str = "en") -> str:
     """Why this number of profiles, and what the runner-up was, in plain words.
 
     Parameters
@@ -344,6 +387,8 @@ def k_choice_reason(fit: pd.DataFrame, *, k_fixed: int | None = None, criterion:
         The number of profiles the researcher fixed, if any.
     criterion : {"bic", "icl"}
         The fit measure that ordered the solutions.
+    language : str
+        The report language.
 
     Examples
     --------
@@ -355,82 +400,91 @@ def k_choice_reason(fit: pd.DataFrame, *, k_fixed: int | None = None, criterion:
     BIC alone would pick 4 profiles (diag), but profile 'c' is not stable (Jaccard 0.41), so the analysis
     stepped down to 3 profiles (diag): every profile is stable (the least stable, 'b', has Jaccard 0.97).
     The runner-up is that 4 profiles (diag) solution.
+    >>> print(k_choice_reason(fit, language="nl"))  # doctest: +NORMALIZE_WHITESPACE
+    Op BIC alleen zou de keus vallen op 4 profielen (diag), maar profiel 'c' is niet stabiel (Jaccard 0,41),
+    dus is de analyse teruggegaan naar 3 profielen (diag): elk profiel is stabiel (het minst stabiele, 'b',
+    heeft Jaccard 0,97). De tweede keus is die oplossing met 4 profielen (diag).
     """
+    lang = language
     crit = criterion.upper()
     rule = fit[fit["rule_choice"]].iloc[0]
     admissible = fit[fit["converged"] & ~fit["small_profile"]].sort_values([criterion, "k"])
     top = admissible.iloc[0]
     runner = fit[fit["runner_up"]]
-    stable = _stable_words(rule)
+    stable = _stable_words(rule, lang)
+
+    def then(key, words):  # ", and <words>." / ": <words>." or just "."
+        return _t(lang, key, words=words) if words else "."
+
+    def direction(diff):
+        return _t(lang, "research.higher" if diff > 0 else "research.lower", diff=_num(abs(diff), lang, 1))
+
     if top.name != rule.name:
         between = fit[(fit["k"] < top["k"]) & (fit["k"] > rule["k"]) & (fit["jaccard_min"] < STABLE_JACCARD)]
         between = between.sort_values("k", ascending=False).drop_duplicates("k")
-        either = "; ".join(f"{_solution(r)}: {_stable_words(r)}" for _, r in between.iterrows())
-        out = (f"{crit} alone would pick {_solution(top)}, but {_stable_words(top) or 'it is not stable'}, so the "
-               f"analysis stepped down to {_solution(rule)}" + (f": {stable}." if stable else ".")
-               + (f" Fewer profiles did not hold together either ({either})." if either else ""))
+        either = "; ".join(f"{_solution(r, lang)}: {_stable_words(r, lang)}" for _, r in between.iterrows())
+        out = (_t(lang, "research.k_stepped_down", crit=crit, top=_solution(top, lang),
+                  why=_stable_words(top, lang) or _t(lang, "research.it_not_stable"), rule=_solution(rule, lang))
+               + then("research.then_colon", stable)
+               + (" " + _t(lang, "research.fewer_not_either", either=either) if either else ""))
     else:
-        out = f"{_solution(rule)} fit best by {crit}" + (f", and {stable}." if stable else ".")
+        out = _t(lang, "research.k_best", rule=_solution(rule, lang), crit=crit) + then("research.then_and", stable)
     if len(runner):
         r = runner.iloc[0]
         diff = float(r[criterion] - rule[criterion])
         if r.name == top.name and top.name != rule.name:
-            out += f" The runner-up is that {_solution(r)} solution."
+            out += " " + _t(lang, "research.runner_up_top", solution=_solution(r, lang))
         else:
-            out += f" The runner-up is {_solution(r)}, with a {crit} {abs(diff):.1f} {'higher' if diff > 0 else 'lower'}"
-            out += f"; {_stable_words(r)}." if _stable_words(r) else "."
+            out += " " + _t(lang, "research.runner_up", solution=_solution(r, lang), crit=crit,
+                            direction=direction(diff))
+            out += then("research.then_semicolon", _stable_words(r, lang))
             if abs(diff) < CLOSE_CALL:
-                out += f" That is a close call: a {crit} difference below {CLOSE_CALL:g} is weak evidence either way."
+                out += " " + _t(lang, "research.close_call", crit=crit, close=_g(CLOSE_CALL, lang))
     if k_fixed is not None:
         chosen = fit[fit["chosen"]].iloc[0]
         if int(chosen["k"]) == int(rule["k"]) and chosen.name == rule.name:
-            out += (f" The number of profiles was fixed at {k_fixed} by the researcher, which is what the rule "
-                    "chooses too.")
+            out += " " + _t(lang, "research.k_fixed_same", k=k_fixed)
         else:
             diff = float(chosen[criterion] - rule[criterion])
-            words = _stable_words(chosen)
-            out += (f" The number of profiles was fixed at {k_fixed} by the researcher, and the results use "
-                    f"{_solution(chosen)}: its {crit} is {abs(diff):.1f} {'higher' if diff > 0 else 'lower'} than the "
-                    f"rule's choice" + (f", and {words}." if words else "."))
+            out += " " + _t(lang, "research.k_fixed_other", k=k_fixed, solution=_solution(chosen, lang), crit=crit,
+                            direction=direction(diff)) + then("research.then_and", _stable_words(chosen, lang))
     return out
 
 
 def k_choice_text(res) -> Text:
     """How the number of profiles was chosen, with this study's range and rules, and why this k."""
+    lang = res.language
     fit = res.fit
     ks = sorted(fit["k"].unique())
     models = list(dict.fromkeys(fit["model"]))
-    described = {"spherical": "*spherical*: the same spread on every score",
-                 "diag": "*diag*: its own spread per score",
-                 "full": "*full*: scores may also move together within a profile",
-                 "tied": "*tied*: one shared shape for every profile"}
     checked = "jaccard_min" in fit and fit["jaccard_min"].notna().any()
     info = res.profile_info
     criterion = info.get("criterion", "bic")
-    measure = {"bic": "BIC (a fit measure that punishes complexity)",
-               "icl": "ICL (BIC plus a penalty for profiles that overlap)"}[criterion]
-    rule = (f"It keeps the solution with the lowest {measure} among solutions in "
-            f"which every profile holds at least {_pct(MIN_SHARE)} and at least {MIN_PROFILE_N} participants")
+    rule = _t(lang, "research.k_rule", measure=_t(lang, f"research.measure.{criterion}"),
+              share=_pct(MIN_SHARE, lang), n=MIN_PROFILE_N)
     if checked:
-        rule += (f" and every profile is found again when the data are resampled (Jaccard at least {STABLE_JACCARD}); "
-                 "when a profile does not hold together, it tries fewer profiles. ")
+        rule += _t(lang, "research.k_rule_stable", jaccard=_g(STABLE_JACCARD, lang))
     else:
         rule += ". "
-    why = k_choice_reason(fit, k_fixed=info.get("k_fixed"), criterion=criterion) if "rule_choice" in fit else ""
-    return Text(f"The analysis tries {ks[0]} to {ks[-1]} profiles, each with {_count(len(models), 'way')} of "
-                f"describing how spread out a profile is ({'; '.join(described.get(m, m) for m in models)}). "
-                + rule + "*Entropy* near 1 means people fall clearly into one profile; *blrt_p* tests whether one "
-                "profile more fits better than one fewer." + (f"\n\n{why}" if why else ""))
+    why = (k_choice_reason(fit, k_fixed=info.get("k_fixed"), criterion=criterion, language=lang)
+           if "rule_choice" in fit else "")
+    described = "; ".join(_t(lang, f"research.model.{m}") if messages.has(lang, f"research.model.{m}") else m
+                          for m in models)
+    return Text(_t(lang, "research.k_tries", low=ks[0], high=ks[-1], ways=_count(len(models), "count.way",
+                                                                             language=lang), described=described)
+                + " " + rule + _t(lang, "research.k_entropy", blrt=_column(lang, "blrt_p")) + (f"\n\n{why}" if why else ""))
 
 
 def fit_summary(res) -> Text:
     """The chosen solution and the smallest p-value the likelihood-ratio test can give."""
+    lang = res.language
     info = res.profile_info
     reps = info["blrt_reps"]
-    lines = [f"{info['n']} participants with every score, {info['excluded']} left out.",
-             f"Chosen: {_count(info['k'], 'profile')} ({info['covariance_type']})."]
+    lines = [_t(lang, "research.fit_people", n=info["n"], excluded=info["excluded"]),
+             _t(lang, "research.fit_chosen", profiles=_count(info["k"], "count.profile", language=lang),
+                model=info["covariance_type"])]
     if reps:
-        lines.append(f"Smallest possible BLRT p with {reps} resamples: {1 / (reps + 1):.2f}.")
+        lines.append(_t(lang, "research.fit_blrt", reps=reps, p=_num(1 / (reps + 1), lang)))
     return Text("\n\n".join(lines))
 
 
@@ -442,23 +496,20 @@ def fit_table(res) -> pd.DataFrame:
 
 def names_text(res) -> Text:
     """How profiles are named, with the study's own construct labels and the confidence level."""
+    lang = res.language
     labels = construct_labels(res)
     aspects = {res.codebook.construct(c).aspect for c in res.settings.readiness}
-    level = _pct(res.settings.confidence)
-    text = (f"Each profile's average on every score, with a {level} interval. Names describe each profile against "
-            f"the average participant: a score at least {MARKED_Z} standard deviations above (below) the average is "
-            f"*high* (*low*).")
+    out = _t(lang, "profiles.names", level=_pct(res.settings.confidence, lang), z=_num(MARKED_Z, lang, 1))
     if {"tool_skills", "focus", "guts"} <= aspects:
-        text += (" Patterns trainers know get their own names: " + _join(
-            [f"*{name}* ({_pattern_words(conditions, res, labels)})" for name, conditions in NAMED_PATTERNS.items()])
-                 + ".")
-    return Text(text)
+        out += " " + _t(lang, "profiles.patterns", patterns=_join(
+            [f"*{_profile(lang, name)}* ({_pattern_words(conditions, res, labels)})"
+             for name, conditions in NAMED_PATTERNS.items()], lang))
+    return Text(out)
 
 
 def _pattern_words(conditions: dict, res, labels: dict) -> str:
     by_aspect = {res.codebook.construct(c).aspect: labels.get(c, c) for c in res.settings.readiness}
-    words = {"high": "high", "low": "low", "above": "above average", "below": "below average"}
-    return ", ".join(f"{by_aspect.get(a, a.replace('_', ' '))} {words[c]}" for a, c in conditions.items())
+    return ", ".join(f"{by_aspect.get(a, a.replace('_', ' '))} {_t(res, 'pattern.' + c)}" for a, c in conditions.items())
 
 
 def profile_means_table(res) -> pd.DataFrame:
@@ -466,12 +517,13 @@ def profile_means_table(res) -> pd.DataFrame:
 
 
 def stability_text(res) -> Text:
+    lang = res.language
     info = res.profile_info
-    return Text(f"The analysis is repeated on {info['resamples']} resampled versions of the data. For each profile, "
-                "the *Jaccard* value says how much of it is found again (1 = exactly the same people). From "
-                f"{STABLE_JACCARD} a profile counts as stable; below {DISSOLVED_JACCARD} it dissolves. The range holds "
-                f"the middle {_pct(res.settings.confidence)} of the resamples. The adjusted Rand index (ARI) compares "
-                "the whole grouping with the original one.")
+    drawn = info.get("resample_n") or info["n"]
+    of = (_t(lang, "research.subsamples", resamples=info["resamples"], drawn=drawn, n=info["n"])
+          if drawn < info["n"] else _t(lang, "research.resampled", resamples=info["resamples"]))
+    return text(res, "research.stability", of=of, stable=_g(STABLE_JACCARD, lang),
+                dissolved=_g(DISSOLVED_JACCARD, lang), level=_pct(res.settings.confidence, lang))
 
 
 def stability_table(res) -> pd.DataFrame:
@@ -481,24 +533,19 @@ def stability_table(res) -> pd.DataFrame:
 
 def stability_summary(res) -> Text:
     info = res.profile_info
-    return Text(f"ARI with the original grouping, mean over {info['resamples']} resamples: {info['ari_mean']:.2f}.")
+    return text(res, "research.ari", resamples=info["resamples"], ari=_num(info["ari_mean"], res.language))
 
 
 def certainty_text(res) -> Text:
-    return Text("Every participant has a probability for each profile; they are counted in the most likely one. "
-                f"*share_sure* is the share whose profile has a probability of at least {SURE_POSTERIOR}.")
+    return text(res, "research.certainty", column=_column(res.language, "share_sure"), sure=_g(SURE_POSTERIOR, res.language))
 
 
 def certainty_table(res) -> pd.DataFrame:
     return res.certainty.round(2)
 
 
-_VERDICT_PHRASES = {"dissolves": "dissolves when the data are resampled", "doubtful": "is doubtful",
-                    "stable, not in every resample": "is stable on average but not in every resample"}
-
-
 def cautions(fit: pd.DataFrame, stability: pd.DataFrame, certainty: pd.DataFrame, *,
-             confidence: float = 0.95) -> list[str]:
+             confidence: float = 0.95, language: str = "en") -> list[str]:
     """Plain-language warnings about a profile solution; empty when nothing calls for care.
 
     Warns when no profiles were found (k = 1), when a solution with more
@@ -514,52 +561,47 @@ def cautions(fit: pd.DataFrame, stability: pd.DataFrame, certainty: pd.DataFrame
         ``certainty.csv``).
     confidence : float
         The level of the stability range.
+    language : str
+        The language of the warnings.
     """
+    lang = language
     out = []
     chosen = fit[fit["chosen"]].iloc[0]
     k = int(chosen["k"])
     if k == 1:
-        out.append("No distinct profiles: one group describes these participants best.")
+        out.append(_t(lang, "cautions.one_group"))
     better = fit[(fit["bic"] < chosen["bic"]) & fit["small_profile"]]
     if len(better):
         row = better.sort_values("bic").iloc[0]
-        out.append(f"A {row['k']}-profile solution ({row['model']}) fitted better but had a profile of only "
-                   f"{row['smallest_n']} participants; it was not chosen.")
+        out.append(_t(lang, "cautions.small", k=row["k"], model=row["model"], n=row["smallest_n"]))
     if k > 1:
         resamples = int(stability["resamples"].iloc[0])
         for _, row in stability.iterrows():
             if row["verdict"] != "stable":
-                out.append(f"Profile {row['profile']!r} {_VERDICT_PHRASES[row['verdict']]} (mean Jaccard "
-                           f"{row['jaccard']:.2f}, low end of its {_pct(confidence)} range {row['jaccard_low']:.2f}, "
-                           f"over {resamples} resamples).")
+                out.append(_t(lang, "cautions.unstable", profile=_profile(lang, row["profile"]),
+                              verdict=_t(lang, "verdict." + row["verdict"].replace(" ", "_").replace(",", "")),
+                              jaccard=_num(row["jaccard"], lang), low=_num(row["jaccard_low"], lang),
+                              level=_pct(confidence, lang), resamples=resamples))
     entropy = chosen["entropy"]
     if k > 1 and entropy < ENTROPY_CAUTION:
-        out.append(f"Profiles overlap: entropy {entropy:.2f} is below {ENTROPY_CAUTION}.")
+        out.append(_t(lang, "cautions.overlap", entropy=_num(entropy, lang), limit=_num(ENTROPY_CAUTION, lang, 1)))
     sure = float(certainty["share_sure"].iloc[-1])
     if k > 1 and sure < SURE_SHARE_CAUTION:
-        out.append(f"Only {sure:.0%} of participants belong to their profile with probability >= {SURE_POSTERIOR}.")
+        out.append(_t(lang, "cautions.unsure", share=_pct(round(sure, 2), lang), p=_num(SURE_POSTERIOR, lang, 1)))
     return out
 
 
 def cautions_text(res) -> Text:
-    notes = cautions(res.fit, res.stability, res.certainty, confidence=res.settings.confidence)
-    return Text("\n".join(f"- {n}" for n in notes) if notes else "No cautions: the profiles are clear and stable.")
+    notes = cautions(res.fit, res.stability, res.certainty, confidence=res.settings.confidence, language=res.language)
+    return Text("\n".join(f"- {n}" for n in notes) if notes else _t(res, "cautions.none"))
 
 
 # --- the entry-point comparison -------------------------------------------------------
 
 def how_to_read_effects(res) -> Text:
     """How to read the comparison, with the study's confidence level."""
-    level = _pct(res.settings.confidence)
-    return Text("How to read the numbers:\n\n"
-                f"- Every effect is **{CONTRAST}**. Above 0: people in tool-first sessions scored higher; below 0: "
-                "strategy-first scored higher.\n"
-                f"- Every effect comes with a **{level} interval**: the range of effects the data are compatible with. "
-                "If the interval includes 0, the data cannot tell which entry point did better.\n"
-                "- The entry point was chosen per **session**, not per person. People in one session share a trainer, "
-                "a room and a day, so the comparison is really between a handful of sessions. The intervals take "
-                "that into account, which is why they are wide.\n"
-                "- Every number comes with **how many people and sessions** it rests on.")
+    return text(res, "effects.how_to_read", level=_pct(res.settings.confidence, res.language),
+                tool=_arm(res, ARMS[1]), strategy=_arm(res, ARMS[0]))
 
 
 def sessions_table(res) -> pd.DataFrame:
@@ -572,34 +614,34 @@ def sessions_table(res) -> pd.DataFrame:
 
 def profile_weights_text(res) -> Text:
     if not res.available("profiles"):
-        return Text("This study has no readiness profiles, so the comparison is made for everyone together only. "
-                    + stage_note(res, "profiles"))
-    return Text("The profile analysis (report 02) groups participants into readiness profiles from the "
-                f"{res.wave('baseline')} survey. Nobody belongs to a profile with certainty: each person has a "
-                "probability for each profile. Here every person counts in each profile **in proportion to that "
-                "probability**, so an uncertain member counts partly; the numbers of people per profile below are "
-                "sums of these probabilities.")
+        return Text(_t(res, "effects.no_profiles") + " " + stage_note(res, "profiles", fix=False))
+    return text(res, "effects.profile_weights", baseline=res.wave("baseline"))
 
 
 def profile_sizes(res) -> pd.DataFrame:
     """People per profile as sums of probabilities."""
     if not res.available("profiles"):
-        return pd.DataFrame(columns=["profile", "people (sum of probabilities)"])
+        return pd.DataFrame(columns=["profile", "people_sum"])
     sums = res.posteriors.sum().round(0).astype(int)
-    return pd.DataFrame({"profile": sums.index, "people (sum of probabilities)": sums.to_numpy()})
+    return pd.DataFrame({"profile": sums.index, "people_sum": sums.to_numpy()})
 
 
 def methods_text(res) -> Text:
-    """The methods behind the effects, in a few plain lines, with the study's settings."""
+    """The methods behind the effects, in a few plain lines, with the study's settings.
+
+    The words of :mod:`analysis.compare`'s method constants (``CI_METHOD``, ``CORRECTION_METHOD``, ...) are
+    the catalogue's ``method.*`` messages here, so a Dutch report words them in Dutch.
+    """
     s = res.settings
-    lines = [f"Every effect is {CONTRAST}: above 0 means tool-first scored higher.",
-             f"Intervals: {_pct(s.confidence)} {CI_METHOD}.",
-             f"p-values: {P_METHOD}; adjusted with {ADJUSTMENT} within family.",
-             f"Cells with fewer than {s.min_n} people or {s.min_sessions} sessions in an arm are '{TOO_FEW}' and "
-             "show no p-value."]
+    lang = res.language
+    lines = [_t(lang, "method.contrast", tool=_arm(lang, ARMS[1]), strategy=_arm(lang, ARMS[0])),
+             _t(lang, "method.intervals", level=_pct(s.confidence, lang)),
+             _t(lang, "method.p_values"),
+             _t(lang, "method.too_few", n=s.min_n, sessions=s.min_sessions, too_few=_t(lang, "effects.too_few"))]
     if res.available("profiles"):
-        lines.insert(3, "Profiles: every person weighted by their posterior probability of the profile "
-                        f"({PROFILE_METHOD}).")
+        correction = getattr(s, "correction", CORRECTION)
+        lines.insert(3, _t(lang, "method.profiles", correction=_t(lang, f"method.correction.{correction}"))
+                     + " " + _t(lang, f"method.correction_sentence.{correction}"))
     return Text("\n".join(f"- {line}" for line in lines))
 
 
@@ -609,7 +651,7 @@ def outcome_labels(res) -> dict[str, str]:
     for name, spec in res.codebook.outcomes.items():
         labels[name] = spec.shown(res.language)
         if spec.baseline:
-            labels[f"{name}_gain"] = f"{spec.shown(res.language)} gain"
+            labels[f"{name}_gain"] = _t(res, "outcome.gain", outcome=spec.shown(res.language))
         for item in spec.items:
             if len(spec.items) > 1:
                 labels[item] = res.codebook.variables[item].shown(res.language)
@@ -624,6 +666,7 @@ def summary_outcomes(res) -> list[str]:
 
 def outcomes_text(res) -> Text:
     """What each summary outcome is, from the codebook."""
+    lang = res.language
     outcomes = res.outcomes.set_index("outcome")
     labels = outcome_labels(res)
     parts = []
@@ -631,29 +674,27 @@ def outcomes_text(res) -> Text:
         row = outcomes.loc[name]
         items = row["items"].split()
         scale = res.codebook.variables[items[0]].scale
-        lo, hi = scale.min_code, scale.max_code
-        wave = _join(sorted({w for i in items for w in res.codebook.variables[i].waves}))
+        facts = {"low": scale.min_code, "high": scale.max_code, "n": len(items),
+                 "wave": _join(sorted({w for i in items for w in res.codebook.variables[i].waves}), lang)}
         if name.endswith("_gain") and isinstance(row["baseline"], str) and row["baseline"]:
-            what = f"after minus before ({lo}-{hi})"
+            kind = "gain"
         elif row["kind"] == "interval" and len(scale.levels) == 2:
-            what = f"share of its {len(items)} yes/no items answered yes ({wave} survey)"
+            kind = "yes_share"
         elif row["kind"] == "interval":
-            what = f"mean of {len(items)} items, {lo}-{hi} ({wave} survey)"
+            kind = "mean"
         elif row["kind"] == "binary":
-            what = f"one yes/no question ({wave} survey); risk difference"
+            kind = "binary"
         else:
-            what = (f"one question, {lo}-{hi} ({wave} survey); Cliff's delta: the chance that a tool-first "
-                    "participant answered higher than a strategy-first one, minus the reverse, from -1 to 1")
-        parts.append(f"**{labels.get(name, name)}** ({what})")
+            kind = "ordinal"
+        parts.append(f"**{labels.get(name, name)}** ({_t(lang, 'outcomes.' + kind, **facts)})")
     sessions = res.effects[res.effects["profile"] == "all"].iloc[0]
     p_min = sessions["p_min"]
-    text = "The summary outcomes: " + "; ".join(parts) + "."
+    out = _t(lang, "outcomes.summary", parts="; ".join(parts))
     if isinstance(p_min, float) and not math.isnan(p_min) and p_min >= 0.01:
         per_arm = int(min(sessions["sessions_tool_first"], sessions["sessions_strategy_first"]))
-        text += (f"\n\n`p` is the permutation p-value over sessions. With {per_arm} sessions per arm no p-value can "
-                 f"be below {p_min:.2g}: **read the intervals, not the p-values**. `p adjusted` corrects for "
-                 f"testing several outcomes ({ADJUSTMENT.capitalize()}).")
-    return Text(text)
+        out += "\n\n" + _t(lang, "outcomes.p_floor", p=_column(lang, "p"), p_adjusted=_column(lang, "p_adjusted"),
+                                 per_arm=per_arm, p_min=_g(p_min, lang, ".2g"))
+    return Text(out)
 
 
 _UNITS = {"mean difference": "points", "risk difference": "percentage points", "Cliff's delta": "",
@@ -754,24 +795,49 @@ def plain_summary(effects: pd.DataFrame, outcome: str = "confidence", *, label: 
 
 
 def plain_summaries(res) -> Text:
-    """:func:`plain_summary` of every composite outcome of the study, as shown in the report."""
-    outcomes = res.outcomes.set_index("outcome")
+    """Every summary outcome in words: for everyone and each profile, which entry point did better, how sure
+    that is (:func:`sureness`), and the difference with its interval."""
+    lang = res.language
     labels = outcome_labels(res)
+    effects = res.effects
     parts = []
     for name in summary_outcomes(res):
-        if outcomes.loc[name, "kind"] != "interval" or name.endswith("_gain"):
+        sel = effects[(effects["outcome"] == name) & (effects["comparison"] != "interaction")]
+        sel = sel[[t == EFFECT_TYPES[k][0] for t, k in zip(sel["effect_type"], sel["kind"])]]
+        if sel.empty:
             continue
-        items = outcomes.loc[name, "items"].split()
-        binary = len(res.codebook.variables[items[0]].scale.levels) == 2
-        text = plain_summary(res.effects, name, label=labels.get(name, name), confidence=res.settings.confidence,
-                             **({"unit": "percentage points", "scale": 100} if binary else {}))
-        parts.append("```\n" + text + "\n```")
+        lines = [f"**{labels.get(name, name)}**"]
+        for r in sel.to_dict("records"):
+            scale, places = (100, 0) if r["effect_type"] == "risk difference" else (1, 2)
+            word, direction = sureness(r)
+            group = _t(lang, "table.everyone") if r["profile"] == "all" else _profile(lang, r["profile"])
+            lines.append("- " + _t(lang, "plain.line", group=group[:1].upper() + group[1:],
+                                   finding=_t(lang, "finding." + word.replace(" ", "_"),
+                                              arm=_arm(lang, ARMS[1] if direction > 0 else ARMS[0])),
+                                   estimate=_num(scale * r["estimate"], lang, places, signed=True),
+                                   low=_num(scale * r["ci_low"], lang, places),
+                                   high=_num(scale * r["ci_high"], lang, places)))
+        parts.append("\n".join(lines))
     return Text("\n\n".join(parts))
+
+
+#: Technical words a trainer's part of each page may use, explained in its glossary (catalogue ``glossary.<term>``).
+GLOSSARY = {"summary": ("entry_point", "profile", "interval", "session"),
+            "quality": ("wave", "set_aside", "linked"),
+            "profiles": ("profile", "interval", "standard_deviation"),
+            "effects": ("entry_point", "profile", "interval", "difference", "session"),
+            "reflect": ("code", "share", "interval", "profile")}
+
+
+def glossary(res, page: str) -> Text:
+    """A short glossary of the technical words left on a trainer's page, in the study's language."""
+    lines = [f"**{_t(res, 'glossary.term.' + term)}**: {_t(res, 'glossary.' + term)}" for term in GLOSSARY[page]]
+    return Text(f"#### {_t(res, 'glossary.title')}\n\n" + "\n".join(f"- {line}" for line in lines))
 
 
 def display_table(effects: pd.DataFrame, *, comparison: str | None = None, outcomes: Iterable[str] | None = None,
                   family: str | None = None, primary_only: bool = True, digits: int = 2,
-                  confidence: float = 0.95) -> pd.DataFrame:
+                  confidence: float = 0.95, language: str = "en") -> pd.DataFrame:
     """A rounded, readable selection of an effects table (for notebooks and reports).
 
     Parameters
@@ -788,6 +854,8 @@ def display_table(effects: pd.DataFrame, *, comparison: str | None = None, outco
     digits : int
     confidence : float
         The intervals' level (names the interval column).
+    language : str
+        The notation of the interval cells (``[0,10; 0,50]`` in Dutch: the comma is the decimal sign).
 
     Returns
     -------
@@ -822,7 +890,9 @@ def display_table(effects: pd.DataFrame, *, comparison: str | None = None, outco
     return pd.DataFrame({
         "outcome": sel["outcome"].to_numpy(), "profile": sel["profile"].to_numpy(),
         "effect": sel["effect_type"].to_numpy(), "estimate": sel["estimate"].round(digits).to_numpy(),
-        f"{_pct(confidence)} CI": [f"[{lo:.{digits}f}, {hi:.{digits}f}]" for lo, hi in zip(sel["ci_low"], sel["ci_high"])],
+        f"{_pct(confidence)} CI": [_t(language, "table.ci_cell", low=_num(lo, language, digits),
+                                      high=_num(hi, language, digits))
+                                   for lo, hi in zip(sel["ci_low"], sel["ci_high"])],
         "p": sel["p"].round(digits).to_numpy(), "p adjusted": sel["p_adjusted"].round(digits).to_numpy(),
         "n tool-first": sel["n_tool_first"].to_numpy(), "n strategy-first": sel["n_strategy_first"].to_numpy(),
         "sessions (tool + strategy)": [f"{t} + {s}" for t, s in zip(sel["sessions_tool_first"], sel["sessions_strategy_first"])],
@@ -833,7 +903,7 @@ def effects_table(res, comparison: str, *, summary: bool = True, family: str | N
     """:func:`display_table` of the study's effects at its confidence level."""
     outcomes = summary_outcomes(res) if summary else None
     return display_table(res.effects, comparison=comparison, outcomes=outcomes, family=family,
-                         confidence=res.settings.confidence)
+                         confidence=res.settings.confidence, language=res.language)
 
 
 def item_outcome(res) -> str | None:
@@ -938,35 +1008,38 @@ def caveats_text(res) -> Text:
     """What the comparison does and does not say, with this study's number of sessions."""
     overall = res.effects[res.effects["profile"] == "all"]
     sessions = int(overall["sessions_tool_first"].max() + overall["sessions_strategy_first"].max())
-    lines = [f"The comparison rests on **{_count(sessions, 'session')}**. A session that went unusually well or badly "
-             "weighs heavily; that is why the intervals are wide and why no p-value can be small. A difference that "
-             "holds across profiles and across the items of an outcome is more convincing than one number."]
+    lines = [_t(res, "caveats.sessions", sessions=_count(sessions, "count.session", language=res.language))]
     if res.available("profiles"):
-        lines.append("Profiles come from a statistical model; people near the border of two profiles count partly in "
-                     "both, which pulls profile effects a little towards each other.")
-    lines.append("If trainers chose which sessions got which entry point (rather than by lot), other differences "
-                 "between the sessions may explain part of an effect.")
+        lines.append(_t(res, "caveats.profiles"))
+    lines.append(_t(res, "caveats.chosen"))
     return Text("\n".join(f"- {line}" for line in lines))
+
+
+def _estimate(where, r) -> str:
+    """An effect and its interval in words for an alt text: "+0.36 (0.12 to 0.61)"."""
+    lang = _lang(where)
+    return _t(lang, "alt.estimate", estimate=_num(r.estimate, lang, signed=True), low=_num(r.ci_low, lang),
+              high=_num(r.ci_high, lang))
 
 
 def item_figure(res):
     """The answers to the items of :func:`item_outcome`, per entry point (a figure), or why there is none."""
     from analysis import plots
 
+    lang = res.language
     outcome = item_outcome(res)
     if outcome is None:
-        return Text("No outcome of this study has several items on an answer scale of three or more levels.")
+        return text(res, "alt.no_item_outcome")
     fig = plots.likert_bars(item_counts(res, outcome), res.effects, title=item_question(res, outcome),
-                            labels=outcome_labels(res), confidence=res.settings.confidence)
+                            labels=outcome_labels(res), confidence=res.settings.confidence, words=_plot_words(res))
     labels = outcome_labels(res)
     rows = res.effects[res.effects["family"].str.startswith(f"{outcome} items")
                        & (res.effects["comparison"] == "overall")]
     rows = rows[[t == EFFECT_TYPES[k][0] for t, k in zip(rows["effect_type"], rows["kind"])]]
-    effects = "; ".join(f"{labels.get(r.outcome, r.outcome)} {r.estimate:+.2f} ({r.ci_low:.2f} to {r.ci_high:.2f})"
-                        for r in rows.itertuples())
-    return plots.Described(fig, f"Bars of how the answers to each statement of '{item_question(res, outcome)}' "
-                                f"were spread, for tool-first and strategy-first sessions. Effect per statement, "
-                                f"{CONTRAST}, with {_pct(res.settings.confidence)} intervals: {effects}.")
+    effects = "; ".join(f"{labels.get(r.outcome, r.outcome)} {_estimate(lang, r)}" for r in rows.itertuples())
+    return plots.Described(fig, _t(lang, "alt.items", question=item_question(res, outcome), tool=_arm(lang, ARMS[1]),
+                                   strategy=_arm(lang, ARMS[0]), level=_pct(res.settings.confidence, lang),
+                                   effects=effects))
 
 
 def item_effects_table(res) -> pd.DataFrame:
@@ -983,104 +1056,128 @@ def forest_figure(res):
 
     outcomes = forest_outcomes(res)
     if not outcomes:
-        return Text("No outcome of this study is a composite of several items.")
-    fig = plots.effect_forest(res.effects, outcomes, labels=outcome_labels(res), confidence=res.settings.confidence)
+        return text(res, "alt.no_composite")
+    fig = plots.effect_forest(res.effects, outcomes, labels=outcome_labels(res), confidence=res.settings.confidence,
+                              words=_plot_words(res))
     return plots.Described(fig, _forest_alt(res, outcomes))
+
+
+def _plot_words(res) -> dict:
+    """The words :mod:`analysis.plots` draws (its ``WORDS``), from the catalogue's ``plot.*`` messages, and the
+    shown names of profiles, entry points, reasons and effect types (``"names"``)."""
+    from analysis import plots
+
+    lang = res.language
+    names = {arm: _arm(lang, arm) for arm in ARMS}
+    if res.available("profiles"):
+        names |= {name: _profile(lang, name) for name in res.posteriors.columns}
+    names |= {code: _reason(lang, code) for code in ("duplicate", "empty", "no_consent", "test_submission",
+                                                     "preview", "dont_know", "not_applicable", "blank")}
+    names |= {kind: _t(lang, "effect_type." + kind.replace("'", "").replace(" ", "_"))
+              for kinds in EFFECT_TYPES.values() for kind in kinds}
+    return {key: _t(lang, "plot." + key) for key in plots.WORDS} | {"names": names}
 
 
 def _forest_alt(res, outcomes: list[str]) -> str:
     """The forest plot's numbers in words: per outcome, every group's effect and interval."""
+    lang = res.language
     labels = outcome_labels(res)
     effects = res.effects
     parts = []
     for outcome in outcomes:
         rows = effects[(effects["outcome"] == outcome) & (effects["comparison"] != "interaction")]
         rows = rows[[t == EFFECT_TYPES[k][0] for t, k in zip(rows["effect_type"], rows["kind"])]]
-        groups = ", ".join(f"{'everyone' if r.profile == 'all' else r.profile} {r.estimate:+.2f} "
-                           f"({r.ci_low:.2f} to {r.ci_high:.2f})" for r in rows.itertuples())
+        groups = ", ".join(f"{_t(lang, 'alt.everyone') if r.profile == 'all' else _profile(lang, r.profile)} "
+                           f"{_estimate(lang, r)}" for r in rows.itertuples())
         parts.append(f"{labels.get(outcome, outcome)}: {groups}")
-    return (f"Dots with interval lines: {CONTRAST} for everyone and each profile, "
-            f"{_pct(res.settings.confidence)} intervals. " + "; ".join(parts) + ".")
+    return _t(lang, "alt.forest", tool=_arm(lang, ARMS[1]), strategy=_arm(lang, ARMS[0]),
+              level=_pct(res.settings.confidence, lang), parts="; ".join(parts))
 
 
 def missing_figure(res):
     """Share of missing answers per item and reason (a figure), or why there is none."""
     from analysis import plots
 
+    lang = res.language
     table = missingness(res.responses, res.codebook)
     if table.empty:
-        return Text("This study has no items on an answer scale, so there are no missing answers to show.")
+        return text(res, "alt.no_missing")
     answered = table.groupby("variable", sort=False)["answered"].min().sort_values()
-    worst = ", ".join(f"{res.codebook.variables[v].shown(res.language) if v in res.codebook.variables else v} "
-                      f"{_pct(round(1 - a, 3))}" for v, a in answered.head(3).items())
-    return plots.Described(plots.missing_answers(table),
-                           f"Bars of the share of missing answers per item and reason, for {len(answered)} items; "
-                           f"most missing: {worst}.")
+    worst = ", ".join(f"{res.codebook.variables[v].shown(lang) if v in res.codebook.variables else v} "
+                      f"{_pct(round(1 - a, 3), lang)}" for v, a in answered.head(3).items())
+    return plots.Described(plots.missing_answers(table, words=_plot_words(res)),
+                           _t(lang, "alt.missing", n=len(answered), worst=worst))
 
 
 def sources_figure(res):
     """Each export's rows, kept or set aside by reason (a figure)."""
     from analysis import plots
 
+    lang = res.language
     table = source_table(res.summary)
     fixed = {"source", "wave", "format", "rows_in", "rows_complete", "rows_clean", "rows_quarantined"}
     parts = []
     for row in table.to_dict("records"):
-        aside = ", ".join(f"{row[c]} {c}" for c in table.columns if c not in fixed and row[c])
-        parts.append(f"{row['wave']} survey: {row['rows_clean']} of {row['rows_in']} rows kept"
-                     + (f", set aside {aside}" if aside else ""))
-    return plots.Described(plots.rows_by_source(table), "Bars of the rows of each export, kept or set aside: "
-                           + "; ".join(parts) + ".")
+        aside = ", ".join(f"{row[c]} {_reason(lang, c)}" for c in table.columns if c not in fixed and row[c])
+        parts.append(_t(lang, "alt.source", wave=row["wave"], kept=row["rows_clean"], rows=row["rows_in"])
+                     + (_t(lang, "alt.set_aside", aside=aside) if aside else ""))
+    return plots.Described(plots.rows_by_source(table, words=_plot_words(res)),
+                           _t(lang, "alt.sources", parts="; ".join(parts)))
 
 
 def fit_figure(res):
     """How well each number of profiles fits (a figure)."""
     from analysis import plots
 
+    lang = res.language
     fit = res.fit
     chosen = fit[fit["chosen"].astype(str) == "True"].iloc[0]
-    return plots.Described(plots.profile_fit(fit),
-                           f"Lines of BIC (lower fits better) for {int(fit['k'].min())} to {int(fit['k'].max())} "
-                           f"profiles and each covariance model; chosen: {int(chosen['k'])} profiles "
-                           f"({chosen['model']}), BIC {chosen['bic']:.0f}.")
+    return plots.Described(plots.profile_fit(fit, words=_plot_words(res)),
+                           _t(lang, "alt.fit", low=int(fit["k"].min()), high=int(fit["k"].max()),
+                              chosen=_count(int(chosen["k"]), "count.profile", language=lang), model=chosen["model"],
+                              bic=round(float(chosen["bic"]))))
 
 
 def profiles_figure(res):
     """Mean readiness scores per profile (a figure)."""
     from analysis import plots
 
+    lang = res.language
     labels = construct_labels(res)
     means = res.profile_means
-    fig = plots.readiness_profiles(means, confidence=res.settings.confidence, labels=labels)
+    fig = plots.readiness_profiles(means, confidence=res.settings.confidence, labels=labels, words=_plot_words(res))
     parts = []
     for name, group in means.groupby("profile", sort=False):
-        parts.append(f"{name}: " + ", ".join(f"{labels.get(r.construct, r.construct)} {r.mean:.1f}"
-                                             for r in group.itertuples()))
-    return plots.Described(fig, "Mean readiness scores of each profile with "
-                           f"{_pct(res.settings.confidence)} intervals: " + "; ".join(parts) + ".")
+        parts.append(f"{_profile(lang, name)}: " + ", ".join(f"{labels.get(r.construct, r.construct)} "
+                                                              f"{_num(r.mean, lang, 1)}" for r in group.itertuples()))
+    return plots.Described(fig, _t(lang, "alt.profiles", level=_pct(res.settings.confidence, lang),
+                                   parts="; ".join(parts)))
 
 
 def stability_figure(res):
     """How often each profile comes back when the data are resampled (a figure)."""
     from analysis import plots
 
+    lang = res.language
     st = res.stability
-    fig = plots.profile_stability(st, confidence=res.settings.confidence)
-    parts = ", ".join(f"{r.profile} {r.jaccard:.2f} ({r.verdict})" for r in st.itertuples())
-    return plots.Described(fig, f"Bars of each profile's stability over {int(st['resamples'].iloc[0])} resamples "
-                                f"(Jaccard, 1 = always found again; {STABLE_JACCARD:g} or more is stable): {parts}.")
+    fig = plots.profile_stability(st, confidence=res.settings.confidence, words=_plot_words(res))
+    parts = ", ".join(f"{_profile(lang, r.profile)} {_num(r.jaccard, lang)} "
+                      f"({_t(lang, 'alt.verdict.' + r.verdict.replace(',', '').replace(' ', '_'))})"
+                      for r in st.itertuples())
+    return plots.Described(fig, _t(lang, "alt.stability", resamples=int(st["resamples"].iloc[0]),
+                                   stable=_g(STABLE_JACCARD, lang), parts=parts))
 
 
 def certainty_figure(res):
     """How sure each person's profile is (a figure)."""
     from analysis import plots
 
+    lang = res.language
     posterior = res.posteriors
     sure = float((posterior.max(axis=1) >= SURE_POSTERIOR).mean())
-    return plots.Described(plots.profile_certainty(posterior, sure=SURE_POSTERIOR),
-                           f"Histogram of each person's largest profile probability; {_pct(round(sure, 3))} of "
-                           f"{len(posterior)} people belong to their profile with probability "
-                           f"{SURE_POSTERIOR:g} or more.")
+    return plots.Described(plots.profile_certainty(posterior, sure=SURE_POSTERIOR, words=_plot_words(res)),
+                           _t(lang, "alt.certainty", share=_pct(round(sure, 3), lang), n=len(posterior),
+                              sure=_g(SURE_POSTERIOR, lang)))
 
 
 # --- the trainer's summary ---------------------------------------------------------
@@ -1120,14 +1217,13 @@ def sureness(row) -> tuple[str, int]:
 
 
 def sureness_rule(res) -> Text:
-    """The rule behind the words of the summary, with the study's confidence level."""
-    level = _pct(res.settings.confidence)
+    """The rule behind the words of the summary, with the study's confidence level (empty without a comparison)."""
+    if not res.available("compare"):
+        return Text("")
     s = res.settings
-    return Text(f"How sure each statement is follows one rule on the {level} interval of the difference: "
-                f"**did better** when the whole interval lies on one side of zero; **may have done better** when "
-                f"the interval includes zero but the estimate lies at least {LEANING:g} times the interval's "
-                f"half-width away from it; **no clear difference** otherwise; **too few to say** when an entry "
-                f"point has fewer than {s.min_n} people or {s.min_sessions} sessions in that group.")
+    return text(res, "summary.rule", level=_pct(s.confidence, res.language),
+                leaning=_num(LEANING, res.language, 1), min_n=s.min_n,
+                sessions=_count(s.min_sessions, "count.session", language=res.language))
 
 
 def _summary_outcomes_by_measure(res) -> dict[str, str]:
@@ -1142,36 +1238,102 @@ def _summary_outcomes_by_measure(res) -> dict[str, str]:
         {m: o for m, o in chosen.items() if m not in SUMMARY_MEASURES and m != "other"}
 
 
+def _arm(where, arm: str) -> str:
+    """An entry point's name in the report language ("tool-first")."""
+    return _t(where, f"arm.{arm}")
+
+
+#: A computed profile name (:func:`analysis.profiles.profile_names`): a named pattern or "high focus, low guts"
+#: or "around average", maybe a qualifier for twins ("(lower)", "(higher guts)", "(guts: 2 of 3)") and a number.
+_PROFILE_NAME = re.compile(r"^(?P<base>.+?)(?: \((?P<side>lower|higher)(?: (?P<on>[^)]+))?\)"
+                           r"| \((?P<by>[^:()]+): (?P<rank>\d+) of (?P<of>\d+)\))?(?P<number> #\d+)?$")
+
+
+def _profile(where, name: str) -> str:
+    """A profile's name in the report language: the catalogue's word for a named pattern; a name computed
+    from the centroid ("high focus, low guts") worded part by part with the study's construct labels; else
+    the name itself. The stored name (the profile's id in every results file) never changes.
+
+    Examples
+    --------
+    >>> _profile("nl", "confident explorers"), _profile("nl", "high focus, low guts (higher)")
+    ('zelfverzekerde verkenners', 'hoog op focus, laag op guts (hoger)')
+    >>> _profile("en", "high focus, low guts (higher)")
+    'high focus, low guts (higher)'
+    """
+    lang = _lang(where)
+    key = f"profile.{name}"
+    if messages.has(lang, key):
+        return _t(lang, key)
+    match = _PROFILE_NAME.match(str(name))
+    if not match:
+        return name
+    labels = {}
+    if not isinstance(where, str):
+        from analysis.profiles import construct_label
+
+        for c in where.codebook.constructs:
+            shown = where.codebook.construct(c).shown(lang)
+            labels[where.codebook.construct(c).shown("en")] = labels[construct_label(c)] = shown
+    base = match["base"]
+    if messages.has(lang, f"profile.{base}"):
+        words = _t(lang, f"profile.{base}")
+    elif base == "around average":
+        words = _t(lang, "profilename.average")
+    else:
+        parts = [part.split(" ", 1) for part in base.split(", ")]
+        if not all(len(p) == 2 and p[0] in ("high", "low") for p in parts):
+            return name
+        words = ", ".join(_t(lang, "profilename." + side, construct=labels.get(c, c)) for side, c in parts)
+    if match["side"]:
+        words += f" ({_t(lang, 'profilename.' + match['side'])}"
+        words += (f" {labels.get(match['on'], match['on'])})" if match["on"] else ")")
+    elif match["by"]:
+        words += " (" + _t(lang, "profilename.rank", construct=labels.get(match["by"], match["by"]),
+                           rank=match["rank"], of=match["of"]) + ")"
+    return words + (match["number"] or "")
+
+
 def study_facts(res) -> Text:
-    """The study in two lines: title, people per wave, sessions per entry point."""
+    """The study in two lines: title, people per wave and the days they answered, sessions per entry point."""
+    lang = res.language
     waves = wave_table(res.responses)
-    per_wave = ", ".join(f"{int(r.participants)} answered the {r.wave} survey" for r in waves.itertuples())
-    text = f"**{res.study['title']}**\n\n{summary_participants(res)} took part: {per_wave}."
+    per_wave = ", ".join(_t(lang, "summary.per_wave", n=int(r.participants), wave=r.wave) for r in waves.itertuples())
+    days = res.responses["submitted"].dropna() if "submitted" in res.responses else pd.Series()
+    people = summary_participants(res)
+    if len(days):  # the days the surveys were answered: the study's dates, whatever the sessions are called
+        people = _t(lang, "summary.people_dates", people=people, first=messages.date(lang, days.min()),
+                    last=messages.date(lang, days.max()))
+    text = _t(lang, "summary.facts", title=res.study["title"], people=people, per_wave=per_wave)
     if "entry_point" in res.responses and res.responses["entry_point"].notna().any():
         sessions = sessions_table(res).groupby("entry_point")["workshop"].nunique()
-        arms = [f"{_count(int(sessions.get(arm, 0)), 'session')} {arm}" for arm in ARMS]
-        text += f" The workshop ran as {_join(arms)}."
+        arms = [_count(int(sessions.get(arm, 0)), "count.session_arm", language=lang, arm=_arm(lang, arm))
+                for arm in ARMS]
+        text += " " + _t(lang, "summary.sessions", arms=_join(arms, lang))
     return Text(text)
 
 
 def summary_participants(res) -> str:
-    return _count(int(res.summary["participants"]), "participant")
+    return _count(int(res.summary["participants"]), "count.participant", language=res.language)
 
 
 def _profile_portrait(res, name: str) -> str:
-    """Who a profile's members are, from their standardised centroid: "high guts, low focus"."""
+    """Who a profile's members are, from their standardised centroid: "higher guts and lower focus than most"."""
+    lang = res.language
     labels = construct_labels(res)
     z = res.profile_info["z"][name]
     marked = sorted(((v, c) for c, v in z.items() if abs(v) >= MARKED_Z), key=lambda t: -abs(t[0]))
     if not marked:
-        return "close to the average on every readiness score"
+        return _t(lang, "portrait.average")
     sides = [(word, [labels.get(c, c) for v, c in marked if (v > 0) == (word == "higher")])
              for word in ("higher", "lower")]
-    return " and ".join(f"{word} {_join(names)}" for word, names in sides if names) + " than most"
+    parts = [_t(lang, f"portrait.{word}", constructs=_join(names, lang)) for word, names in sides if names]
+    return _t(lang, "portrait.than_most", parts=_join(parts, lang))
 
 
 def _finding(res, rows: pd.DataFrame, labels: dict) -> tuple[str, set]:
     """One group's results per measure in words, and the directions that are clear."""
+    lang = res.language
     by_word = {}
     clear = set()
     for measure, outcome in _summary_outcomes_by_measure(res).items():
@@ -1181,13 +1343,12 @@ def _finding(res, rows: pd.DataFrame, labels: dict) -> tuple[str, set]:
         primary = EFFECT_TYPES[sel["kind"].iloc[0]][0]
         row = sel[sel["effect_type"] == primary].iloc[0]
         word, direction = sureness(row)
-        arm = ARMS[1] if direction > 0 else ARMS[0]
-        key = {"clear": f"**{arm} did better**", "leaning": f"{arm} may have done better",
-               "unclear": "no clear difference", "too few": "too few to say"}[word]
+        arm = _arm(lang, ARMS[1] if direction > 0 else ARMS[0])
+        key = _t(lang, "finding." + word.replace(" ", "_"), arm=arm)
         by_word.setdefault(key, []).append(labels.get(outcome, outcome))
         if word == "clear":
             clear.add(direction)
-    text = "; ".join(f"on {_join(outs)} {key}" for key, outs in by_word.items())
+    text = "; ".join(_t(lang, "finding.on", outcomes=_join(outs, lang), finding=key) for key, outs in by_word.items())
     return text[:1].upper() + text[1:], clear
 
 
@@ -1201,7 +1362,7 @@ def summary_figure(res):
     if not outcomes:
         return Text("")
     fig = plots.effect_forest(res.effects, outcomes, labels=outcome_labels(res), confidence=res.settings.confidence,
-                              interactions=False)
+                              interactions=False, words=_plot_words(res))
     return plots.Described(fig, _forest_alt(res, outcomes))
 
 
@@ -1211,7 +1372,7 @@ def summary_caveats(res) -> Text:
 
 
 def _most_written(res, profile: str) -> str:
-    """" What they wrote most: ..." from the reflections stage (the two largest interpretable shares)."""
+    """" Mentioned most often ...: ..." from the reflections stage (the two largest interpretable shares)."""
     if not res.available("reflect"):
         return ""
     shares = res.reflection_shares
@@ -1220,25 +1381,26 @@ def _most_written(res, profile: str) -> str:
     if rows.empty:
         return ""
     labels = _code_labels(res)
-    top = [f"{labels.get(r.code, r.code)} ({_pct(round(r.share, 2))})" for r in rows.head(2).itertuples()]
-    return f" Mentioned most often in their reflections (share of those who wrote one): {_join(top)}."
+    top = [f"{labels.get(r.code, r.code)} ({_pct(round(r.share, 2), res.language)})" for r in rows.head(2).itertuples()]
+    return " " + _t(res, "summary.most_written", codes=_join(top, res.language))
 
 
-def _advice(clear: set) -> str:
+def _advice(clear: set, language: str = "en") -> str:
     if clear == {1}:
-        return f"Suggested start: **{ARMS[1]}**."
+        return _t(language, "advice.start", arm=_arm(language, ARMS[1]))
     if clear == {-1}:
-        return f"Suggested start: **{ARMS[0]}**."
+        return _t(language, "advice.start", arm=_arm(language, ARMS[0]))
     if clear:
-        return "Neither entry point did better on everything: weigh which outcome matters most."
-    return "The data cannot tell which entry point suits this group better."
+        return _t(language, "advice.mixed")
+    return _t(language, "advice.unclear")
 
 
 def profile_findings(res) -> Text:
     """One short paragraph per readiness profile (or for everyone): who they are, which entry point
     did better for them on each measure, how sure that is, and a suggested start."""
+    lang = res.language
     if not res.available("compare"):
-        return Text("This summary cannot say which entry point helps whom. " + stage_note(res, "compare"))
+        return Text(_t(lang, "summary.cannot") + " " + stage_note(res, "compare", fix=False))
     labels = outcome_labels(res)
     effects = res.effects
     paragraphs = []
@@ -1248,15 +1410,16 @@ def profile_findings(res) -> Text:
         for name in res.profile_names:
             rows = effects[(effects["comparison"] == "profile") & (effects["profile"] == name)]
             finding, clear = _finding(res, rows, labels)
-            paragraphs.append(f"**{name.capitalize()}** (about {int(round(sizes[name]))} people, "
-                              f"{_pct(round(sizes[name] / total, 2))}): {_profile_portrait(res, name)}. "
-                              f"{finding}. {_advice(clear)}{_most_written(res, name)}")
+            shown = _profile(lang, name)
+            paragraphs.append(_t(lang, "summary.profile", name=shown[:1].upper() + shown[1:],
+                                 n=int(round(sizes[name])), share=_pct(round(sizes[name] / total, 2), lang),
+                                 portrait=_profile_portrait(res, name), finding=finding, advice=_advice(clear, lang))
+                              + _most_written(res, name))
     else:
-        paragraphs.append("This study has no readiness profiles, so the answer is for everyone together. "
-                          + stage_note(res, "profiles"))
+        paragraphs.append(_t(lang, "summary.no_profiles") + " " + stage_note(res, "profiles", fix=False))
     rows = effects[effects["comparison"] == "overall"]
     finding, clear = _finding(res, rows, labels)
-    paragraphs.append(f"**Everyone together.** {finding}. {_advice(clear)}")
+    paragraphs.append(_t(lang, "summary.everyone", finding=finding, advice=_advice(clear, lang)))
     return Text("\n\n".join(paragraphs))
 
 
@@ -1270,49 +1433,45 @@ def _code_labels(res) -> dict:
 
 def reflections_overview(res) -> Text:
     """How many answers were coded, how many said nothing, in which languages, and who coded them."""
+    lang = res.language
     info = res.reflection_info
-    languages = {"nl": "Dutch", "en": "English"}
-    langs = _join([f"{n} in {languages.get(k, k)}" for k, n in sorted(info["languages"].items())])
-    text = (f"{_count(info['answers'], 'free-text answer')} to {_join([f'`{v}`' for v in info['variables']])} "
-            f"from {_count(info['writers'], 'participant')} who wrote something; "
-            f"{info['junk']} said nothing (such as \"-\", \"n.v.t.\", \"nothing\") and get no code. "
-            f"The others: {langs or 'none'}.\n\n")
+    langs = _join([_t(lang, "reflect.in_language", n=n, language=_t(lang, f"language.{k}")
+                      if messages.has(lang, f"language.{k}") else k) for k, n in sorted(info["languages"].items())],
+                  lang)
+    out = _t(lang, "reflect.overview", answers=_count(info["answers"], "count.answer", language=lang),
+             writers=_count(info["writers"], "count.participant", language=lang), junk=info["junk"],
+             languages=langs or _t(lang, "reflect.none")) + "\n\n"
     if info["coders"]:
-        coders = _join([f"{name} ({_count(n, 'answer')})" for name, n in info["coders"].items()])
-        text += (f"Human coders: {coders}. Where a person coded an answer, their codes are used "
-                 f"({info['human_coded']} answers; with several coders a code counts when at least half gave it); "
-                 "elsewhere the automatic codes.")
+        coders = _join([f"{name} ({_count(n, 'count.answer', language=lang)})" for name, n in info["coders"].items()],
+                       lang)
+        out += _t(lang, "reflect.coders", coders=coders, n=info["human_coded"])
     else:
-        text += ("Every code here is the automatic coder's: no human has coded these answers yet. The coding sheet "
-                 "(`coding_sheet.csv` in the results folder) has a column per code to fill in; name the filled-in "
-                 "sheet in the study file (`human_codes: [coder_a.csv]`) and the next build reports the agreement "
-                 "and uses the human codes.")
-    return Text(text)
+        out += _t(lang, "reflect.no_coders")
+    return Text(out)
+
+
+def reflection_coding_sheet_text(res) -> Text:
+    """How to add human codes (the coding sheet and the study file): for the researcher."""
+    info = res.reflection_info
+    variables = _join([f"`{v}`" for v in info["variables"]], res.language)
+    return text(res, "reflect.sheet" if not info["coders"] else "reflect.sheet_more", variables=variables)
 
 
 def reflection_method_text(res) -> Text:
     """How the answers are coded, in plain words."""
     s = res.settings
-    return Text(
-        "- Each answer is first checked for saying nothing; then its language is detected (Dutch or English) and "
-        "its words are reduced to their dictionary form.\n"
-        "- Each code has a short list of cue words and phrases per language (shown in `codes.yaml` and in "
-        "`reflections.csv`, which names the cue that matched). A cue with a negation just before it "
-        "(\"not\", \"niet\", \"no longer\"...) counts the other way: *not afraid* is courage, *not useful* is "
-        "criticism.\n"
-        f"- Shares are of participants who wrote something; in a profile every person counts with their profile "
-        f"probability. Intervals: {_pct(s.confidence)}, delete-one-session jackknife (people in one session "
-        "wrote under the same trainer on the same day).\n"
-        f"- Cells with fewer than {s.min_n} writers or {s.min_sessions} sessions are '{TOO_FEW}'; quotes are "
-        f"only taken from groups of at least {s.min_n} writers.")
+    return text(res, "reflect.method", level=_pct(s.confidence, res.language), min_n=s.min_n,
+                sessions=_count(s.min_sessions, "count.session", language=res.language),
+                too_few=_t(res, "effects.too_few"))
 
 
-def _share_cell(row) -> str:
+def _share_cell(row, language: str = "en") -> str:
     if row["interpretable"] != "yes":
-        return TOO_FEW
-    text = _pct(round(row["share"], 2))
+        return _t(language, "effects.too_few")
+    text = _pct(round(row["share"], 2), language)
     if pd.notna(row["ci_low"]):
-        text += f" ({_pct(round(row['ci_low'], 2))} to {_pct(round(row['ci_high'], 2))})"
+        text += " (" + _t(language, "table.range", low=_pct(round(row["ci_low"], 2), language),
+                          high=_pct(round(row["ci_high"], 2), language)) + ")"
     return text
 
 
@@ -1326,14 +1485,16 @@ def reflection_shares_table(res, by: str = "entry_point", kind: str = "code") ->
     other = "profile" if by == "entry_point" else "entry_point"
     part = shares[shares[other] == "all"]
     if part.empty:
-        return Text("No tool was named in these answers." if kind == "tool" else "No answer could be coded.")
+        return text(res, "reflect.no_tool" if kind == "tool" else "reflect.no_code")
     labels = _code_labels(res) if kind == "code" else {}
-    table = part.assign(cell=part.apply(_share_cell, axis=1)).pivot(index="code", columns=by, values="cell")
+    table = part.assign(cell=part.apply(_share_cell, axis=1, language=res.language)).pivot(index="code", columns=by, values="cell")
     order = [c for c in shares["code"].drop_duplicates()]
     cols = ["all"] + [c for c in table.columns if c != "all"]
     table = table.reindex(index=order, columns=cols)
     n = part.drop_duplicates(by).set_index(by)["n"].reindex(cols)
-    table.columns = [f"{'everyone' if c == 'all' else c} (n = {round(n[c])})" for c in cols]
+    names = {c: _t(res, "table.everyone") if c == "all" else (_profile(res, c) if by == "profile" else _arm(res, c))
+             for c in cols}
+    table.columns = [f"{names[c]} (n = {round(n[c])})" for c in cols]
     table.index = [labels.get(c, c) for c in table.index]
     table.index.name = "code" if kind == "code" else "tool"
     return table.reset_index()
@@ -1357,12 +1518,16 @@ def reflection_figure(res, by: str = "entry_point"):
     """Heat map of the share of writers with each code, per entry point or per profile."""
     from analysis import plots
 
-    what = "entry point" if by == "entry_point" else "readiness profile"
+    lang = res.language
+    what = _t(lang, "alt.by." + by)
     numbers = reflection_share_numbers(res, by)
     top = numbers["everyone"].dropna().sort_values(ascending=False).head(3) if "everyone" in numbers else pd.Series()
-    alt = (f"Heat map of the share of writers with each code (rows) per {what} (columns); most written overall: "
-           + (", ".join(f"{code} {_pct(round(v, 2))}" for code, v in top.items()) or "nothing") + ".")
-    return plots.Described(plots.code_shares(numbers, title=f"What participants wrote, by {what}"), alt)
+    alt = _t(lang, "alt.reflection", what=what, top=", ".join(f"{code} {_pct(round(v, 2), lang)}"
+                                                               for code, v in top.items()) or _t(lang, "alt.nothing"))
+    shown = numbers.rename(columns=lambda c: _t(lang, "table.everyone") if c == "everyone" else
+                           (_profile(lang, c) if by == "profile" else _arm(lang, c)))
+    return plots.Described(plots.code_shares(shown, title=_t(lang, "alt.reflection_title", what=what),
+                                             words=_plot_words(res)), alt)
 
 
 def reflection_quotes(res) -> Text:
@@ -1385,7 +1550,7 @@ def reflection_agreement_table(res) -> pd.DataFrame | Text:
     coders (Krippendorff's alpha); a sentence when no human coded."""
     table = res.reflection_agreement
     if table is None:
-        return Text("No human codes yet, so no agreement to report (see above for how to add them).")
+        return text(res, "reflect.no_human_codes")
     labels = _code_labels(res)
     pairs = table[table["rater_a"] != "all raters"]
     out = pairs.assign(pair=pairs["rater_a"] + " vs " + pairs["rater_b"]).pivot(index="code", columns="pair",
@@ -1402,14 +1567,299 @@ def reflection_agreement_table(res) -> pd.DataFrame | Text:
 def reflection_caveats(res) -> Text:
     """What the coding can and cannot tell, in plain words."""
     info = res.reflection_info
-    return Text(
-        "- The automatic coder looks for words, not meaning. It finds what people say in the usual words, and "
-        "misses irony, unusual phrasing and typos in the cue words; a mention can be coded that a reader would "
-        "not count. Its figures against codes planted in the simulated sample and against answers coded by hand "
-        "are in the project's notes; on real answers, let a person code the sheet and read the agreement.\n"
-        "- A share says how many *wrote* about something, not how many think it: people who wrote nothing "
-        f"({info['junk']} empty answers here, and everyone who skipped the question) are not counted.\n"
-        "- Entry points were chosen per session, so a difference between them rests on a handful of sessions; "
-        "the intervals say how much.\n"
-        "- Quotes are scrubbed of names, e-mail addresses, handles and numbers, shortened, and taken only from "
-        f"groups of at least {info['min_n']} people, so that a quote cannot point to one person.")
+    return text(res, "reflect.caveats", junk=info["junk"], min_n=info["min_n"])
+
+
+# --- tables for people -------------------------------------------------------------------
+
+class Table:
+    """A table as a report shows it: no index column, every cell already worded (:func:`people_table`).
+
+    ``frame`` holds the cells as text; the notebook shows it as an HTML table of
+    class ``people-table`` (and as plain text in nbval's comparison).
+    """
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+
+    def _repr_html_(self) -> str:
+        return self.frame.to_html(index=False, border=0, classes="people-table", na_rep="")
+
+    def __repr__(self) -> str:
+        return self.frame.to_string(index=False)
+
+
+def _cell(value, language: str, digits: int, percent: bool) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "–"
+    if isinstance(value, (bool, np.bool_)):
+        return _t(language, "table.yes" if value else "table.no")
+    if isinstance(value, str):
+        return {"True": _t(language, "table.yes"), "False": _t(language, "table.no"),
+                "yes": _t(language, "table.yes"), "no": _t(language, "table.no"),
+                "nan": "–", "all": _t(language, "table.everyone")}.get(value, value)
+    if isinstance(value, (int, np.integer)):
+        return _num(int(value), language, 0)
+    if isinstance(value, (float, np.floating)):
+        if percent:  # to a tenth of a percent; a share below that but not 0 keeps one significant digit
+            v = float(value)
+            if v != 0 and round(v, 3) == 0:
+                return messages.percent(language, v, digits=max(1, -math.floor(math.log10(abs(v))) - 2))
+            return _pct(round(v, 3), language)
+        return _num(float(value), language, 0 if float(value).is_integer() else digits)
+    return str(value)
+
+
+def people_table(data: pd.DataFrame, where="en", *, labels: dict | None = None, values: dict | None = None,
+                 digits: dict | int = 2, percent: Iterable[str] = (), keep: Iterable[str] = ()) -> Table:
+    """A table for people: worded headers and cells, no index, no constant column, nothing raw.
+
+    The index (when it is not a plain row number) becomes the first column.
+    Headers come from ``labels``, else the catalogue's ``col.<name>``, else the
+    name with spaces. Cells: ``values`` maps raw values (profile or outcome
+    ids) to words; yes/no instead of ``True``/``False``; a dash instead of
+    ``NaN``; whole numbers without decimals, others with ``digits`` decimals
+    (per column when a dict), ``percent`` columns as percentages, all in the
+    language's notation. A column whose value is the same in every row (of two
+    or more) is left out, unless listed in ``keep``.
+
+    Examples
+    --------
+    >>> t = people_table(pd.DataFrame({"wave": ["pre", "post"], "share_linked": [1.0, 0.5],
+    ...                                "ok": [True, True], "r": [0.123, float("nan")]}), "nl",
+    ...                  percent=["share_linked"])
+    >>> t
+    meting gekoppeld    r
+       pre      100% 0,12
+      post       50%    –
+    """
+    lang = _lang(where)
+    labels, values, percent, keep = labels or {}, values or {}, set(percent), set(keep)
+    frame = data if isinstance(data.index, pd.RangeIndex) else data.reset_index()
+    out = {}
+    for column in frame.columns:
+        series = frame[column]
+        places = digits.get(column, 2) if isinstance(digits, dict) else digits
+        cells = [values.get(v, v) if isinstance(v, str) else v for v in series.astype("object")]
+        cells = [_cell(v, lang, places, column in percent) for v in cells]
+        if len(frame) > 1 and column not in keep and len(set(cells)) <= 1:  # as shown: 0.04% and 0 are both "0%"
+            continue
+        key = f"col.{column}"
+        header = labels.get(column) or (_t(lang, key) if messages.has(lang, key) else str(column).replace("_", " "))
+        out[header] = cells
+    return Table(pd.DataFrame(out))
+
+
+#: Export formats (:data:`analysis.io.FORMATS`) as their makers write them.
+FORMAT_NAMES = {"google_forms": "Google Forms", "qualtrics": "Qualtrics", "microsoft_forms": "Microsoft Forms",
+                "typeform": "Typeform", "indico": "Indico", "surveygizmo": "SurveyGizmo",
+                "surveymonkey": "SurveyMonkey", "limesurvey": "LimeSurvey", "csv": "CSV", "xlsx": "Excel"}
+
+
+def _value_labels(res) -> dict:
+    """Raw ids a table may hold -> words: entry points, profiles, outcomes, constructs, statements, formats."""
+    out = dict(FORMAT_NAMES) | {arm: _arm(res, arm) for arm in ARMS}
+    out |= {name: _profile(res, name) for name in res.profile_names}
+    out |= {name: v.shown(res.language) for name, v in res.codebook.variables.items() if v.role == "item"}
+    out |= construct_labels(res)
+    if res.available("compare"):
+        out |= outcome_labels(res)
+    return out
+
+
+def sources_people(res) -> Table:
+    """Each survey's rows: in, kept, set aside by reason (no file names: those are for the researcher)."""
+    frame = source_table(res.summary).drop(columns=["source"])
+    return table(res, frame, labels={c: _reason(res, c) for c in frame.columns
+                                     if messages.has(res.language, f"reason.{c.replace(' ', '_')}")})
+
+
+def profile_means_people(res) -> Table:
+    """Each profile's average per readiness score, with its interval."""
+    lang = res.language
+    m = res.profile_means
+    frame = pd.DataFrame({"profile": m["profile"], "construct": m["construct"], "mean": m["mean"].round(1),
+                          "interval": [_t(lang, "table.range", low=_num(lo, lang, 1), high=_num(hi, lang, 1))
+                                       for lo, hi in zip(m["ci_low"], m["ci_high"])]})
+    return table(res, frame, digits=1, labels={"interval": _t(lang, "table.interval",
+                                                              level=_pct(res.settings.confidence, lang))})
+
+
+def table(res, data: pd.DataFrame, **options) -> Table:
+    """:func:`people_table` in the study's language, its ids (profiles, outcomes, statements) in words
+    (a sentence saying why there is no table is passed through)."""
+    if not isinstance(data, pd.DataFrame):
+        return data
+    lang = res.language
+    labels = {}
+    for column in [*data.columns, *(data.index.names if not isinstance(data.index, pd.RangeIndex) else [])]:
+        name = str(column)
+        level = re.fullmatch(r"(\d+(?:\.\d+)?)% CI", name)
+        if level:  # display_table's interval column
+            labels[column] = _t(lang, "col.ci", level=_pct(float(level[1]) / 100, lang))
+        elif not messages.has(lang, f"col.{name}") and messages.has(lang, f"reason.{name.replace(' ', '_')}"):
+            labels[column] = _reason(lang, name)
+    cells = {v: _t(lang, f"cell.{v}") for v in CELL_WORDS}
+    cells |= {kind: _t(lang, "effect_type." + kind.replace("'", "").replace(" ", "_"))
+              for kinds in EFFECT_TYPES.values() for kind in kinds}
+    cells |= {v: _t(lang, "alt.verdict." + v.replace(",", "").replace(" ", "_"))
+              for v in ("stable", "doubtful", "dissolves", "stable, not in every resample")}
+    names = res.profile_names
+    cells |= {f"{a} minus {b}": _t(lang, "profilename.minus", a=_profile(res, a), b=_profile(res, b))
+              for a in names for b in names if a != b}
+    return people_table(data, res, values=cells | _value_labels(res) | options.pop("values", {}),
+                        labels=labels | options.pop("labels", {}), **options)
+
+
+#: Cell values of the researchers' tables (changes, scrubbing) the catalogue words as ``cell.<value>``.
+CELL_WORDS = ("label variant", "not on scale", "email", "url", "handle", "iban", "id number", "address", "phone",
+              "name")
+
+
+def effects_people(res, comparison: str, *, summary: bool = True, family: str | None = None) -> Table:
+    """The effects for a trainer: outcome and group in words, the difference with its interval, the people
+    and sessions it rests on, and what it means (no p-values: those are in :func:`effects_table`)."""
+    lang = res.language
+    effects = res.effects
+    sel = effects[effects["comparison"] == comparison]
+    if family is not None:
+        sel = sel[sel["family"].str.startswith(family)]
+    sel = sel[[t == EFFECT_TYPES[k][0] for t, k in zip(sel["effect_type"], sel["kind"])]]
+    if summary:
+        order = {o: i for i, o in enumerate(summary_outcomes(res))}
+        sel = sel[sel["outcome"].isin(order)]
+        sel = sel.iloc[np.argsort([order[o] for o in sel["outcome"]], kind="stable")]
+    level = _pct(res.settings.confidence, lang)
+    rows = []
+    for r in sel.to_dict("records"):
+        scale = 100 if r["effect_type"] == "risk difference" else 1
+        places = 0 if scale == 100 else 2
+        word, direction = sureness(r)
+        what = _t(lang, "finding." + word.replace(" ", "_"), arm=_arm(lang, ARMS[1] if direction > 0 else ARMS[0]))
+        group = r["profile"]
+        if comparison == "interaction":  # "a minus b": the difference between two profiles' differences
+            a, b = (_profile(lang, p) for p in group.split(" minus "))
+            group = _t(lang, "table.minus", a=a, b=b)
+            if word in ("clear", "leaning"):
+                first, second = (a, b) if direction > 0 else (b, a)
+                what = _t(lang, "interaction." + word, arm=_arm(lang, ARMS[1]), a=first, b=second)
+        rows.append({
+            "outcome": r["outcome"], "profile": group,
+            "difference": _num(scale * r["estimate"], lang, places, signed=True),
+            "interval": _t(lang, "table.range", low=_num(scale * r["ci_low"], lang, places),
+                           high=_num(scale * r["ci_high"], lang, places)),
+            "people": f"{round(r['n_tool_first'])} + {round(r['n_strategy_first'])}",
+            "sessions": f"{r['sessions_tool_first']} + {r['sessions_strategy_first']}",
+            "what": what.replace("**", "")})
+    frame = pd.DataFrame(rows, columns=["outcome", "profile", "difference", "interval", "people", "sessions", "what"])
+    arms = f"{_arm(lang, ARMS[1])} + {_arm(lang, ARMS[0])}"
+    return table(res, frame, keep=["people", "sessions"], labels={"interval": _t(lang, "table.interval", level=level),
+                                     "people": _t(lang, "table.people_arms", arms=arms),
+                                     "sessions": _t(lang, "table.sessions_arms", arms=arms)})
+
+
+# --- reflections per readiness profile and entry point ----------------------------------
+# The comparison's question asked of the reflections: within each profile, what did people write
+# after each entry point? (words: the catalogue's reflect.cells.* keys)
+
+def _cells(res, kind: str = "code") -> pd.DataFrame | Text:
+    """The profile x entry point rows of the reflection shares (a sentence when the study has no such cells)."""
+    info = res.reflection_info
+    if not info.get("by_profile"):
+        return text(res, "reflect.cells.no_profiles")
+    if not info.get("by_entry_point"):
+        return text(res, "reflect.cells.no_arms")
+    shares = res.reflection_shares
+    part = shares[(shares["kind"] == kind) & (shares["profile"] != "all") & (shares["entry_point"] != "all")]
+    profiles = [p for p in res.profile_names if p in set(part["profile"])]
+    arms = [a for a in ARMS if a in set(part["entry_point"])] + sorted(set(part["entry_point"]) - set(ARMS))
+    order = {(p, a): k for k, (p, a) in enumerate((p, a) for p in profiles for a in arms)}
+    return part.assign(cell=[order.get(x) for x in zip(part["profile"], part["entry_point"])]).dropna(subset="cell")
+
+
+def reflection_cells_intro(res) -> Text:
+    """What a profile x entry point cell of the reflections is, and how few sessions stand behind it."""
+    part = _cells(res)
+    if isinstance(part, Text):
+        return part
+    lang = res.language
+    sessions = part.groupby("entry_point")["sessions"].max()
+    arms = [_arm(lang, a) for a in ARMS if a in sessions.index]
+    counts = _join(sorted({_count(int(s), "count.session", language=lang) for s in sessions if pd.notna(s)}), lang)
+    return text(res, "reflect.cells.intro", arms=_t(lang, "reflect.cells.either", a=arms[0], b=arms[-1]),
+                sessions=counts or _t(lang, "reflect.cells.unknown_sessions"))
+
+
+def reflection_cells_table(res, kind: str = "code") -> pd.DataFrame | Text:
+    """Share of writers with each code (or tool) per readiness profile and entry point, as readable cells
+    (columns grouped by profile); a sentence when the study has no profiles or no entry points."""
+    part = _cells(res, kind)
+    if isinstance(part, Text):
+        return part
+    lang = res.language
+    if kind == "tool":  # tools nobody named are left out
+        part = part[part.groupby("code")["share"].transform("max") > 0]
+    if part.empty:
+        return text(res, "reflect.no_tool" if kind == "tool" else "reflect.no_code")
+    part = part.sort_values("cell", kind="stable")
+    cols = part.drop_duplicates("cell")
+    names = [_t(lang, "reflect.cells.column", profile=_profile(lang, r.profile), arm=_arm(lang, r.entry_point),
+                n=round(r.n)) for r in cols.itertuples()]
+    cells = part.assign(text=part.apply(_share_cell, axis=1, language=lang))
+    table = cells.pivot(index="code", columns="cell", values="text")
+    table = table.reindex(index=list(dict.fromkeys(res.reflection_shares.query("kind == @kind")["code"])),
+                          columns=cols["cell"].tolist()).dropna(how="all")
+    table.columns = names
+    labels = _code_labels(res) if kind == "code" else {}
+    table.index = [labels.get(c, c) for c in table.index]
+    table.index.name = "code" if kind == "code" else "tool"
+    return table.reset_index()
+
+
+def reflection_cell_numbers(res) -> pd.DataFrame | Text:
+    """The numbers behind the profile x entry point heat map (NaN: too few to interpret), rounded;
+    columns are "profile\\nentry point" in words."""
+    part = _cells(res)
+    if isinstance(part, Text):
+        return part
+    lang = res.language
+    part = part.sort_values("cell", kind="stable")
+    cols = part.drop_duplicates("cell")
+    table = part.assign(value=part["share"].where(part["interpretable"] == "yes")).pivot(
+        index="code", columns="cell", values="value")
+    table = table.reindex(index=part["code"].drop_duplicates(), columns=cols["cell"].tolist()).round(2)
+    table.columns = [f"{_profile(lang, r.profile)}\n{_arm(lang, r.entry_point)}" for r in cols.itertuples()]
+    table.index = [_code_labels(res).get(c, c) for c in table.index]
+    return table
+
+
+def _largest_gap(res, numbers: pd.DataFrame) -> str:
+    """The code and profile with the largest difference between the two entry points, in words."""
+    best = None
+    for code, row in numbers.iterrows():
+        by_profile: dict[str, list] = {}
+        for column, value in row.items():
+            profile, arm = column.split("\n", 1)
+            by_profile.setdefault(profile, []).append((arm, value))
+        for profile, pairs in by_profile.items():
+            pairs = [(a, v) for a, v in pairs if pd.notna(v)]
+            if len(pairs) == 2 and (best is None or abs(pairs[0][1] - pairs[1][1]) > best[0]):
+                best = (abs(pairs[0][1] - pairs[1][1]), code, profile, pairs)
+    if best is None:
+        return _t(res, "reflect.cells.none")
+    _, code, profile, ((arm_a, a), (arm_b, b)) = best
+    return _t(res, "reflect.cells.largest", code=code, profile=profile, a=_pct(a, res.language), arm_a=arm_a,
+              b=_pct(b, res.language), arm_b=arm_b)
+
+
+def reflection_cells_figure(res):
+    """Heat map of the share of writers with each code per readiness profile and entry point (or the
+    sentence saying why there is none)."""
+    from analysis import plots
+
+    numbers = reflection_cell_numbers(res)
+    if isinstance(numbers, Text):
+        return numbers
+    alt = _t(res, "reflect.cells.figure_alt", largest=_largest_gap(res, numbers))
+    return plots.Described(plots.code_shares(numbers, title=_t(res, "reflect.cells.figure_title"),
+                                             words=_plot_words(res)), alt)
