@@ -198,3 +198,14 @@ variables:
   q1: {role: item, construct: c, scale: agree3, waves: [post], match: {text: [Q1 statement]}}
   note: {role: text, waves: [post], match: {text: [Note]}}
 """
+
+
+def write_one_wave_study(folder: Path, export: str) -> Path:
+    """A study of one post-survey export named after its trainer (``feedback_Joran_Celik.csv``)."""
+    folder.mkdir(parents=True)
+    (folder / "codebook.yaml").write_text(ONE_WAVE_CODEBOOK, encoding="utf-8")
+    (folder / "study.yaml").write_text("study: hostile\ncodebook: codebook.yaml\nparticipant_key: email\n"
+                                       "waves: [post]\nsources:\n  - {path: feedback_Joran_Celik.csv, wave: post, "
+                                       "format: csv}\n", encoding="utf-8")
+    (folder / "feedback_Joran_Celik.csv").write_bytes(export.encode("utf-8"))
+    return folder / "study.yaml"

@@ -6,7 +6,7 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from conftest import ONE_WAVE_CODEBOOK
+from conftest import write_one_wave_study
 
 from analysis.clean import clean_study
 from analysis.codebook import load_study
@@ -491,14 +491,7 @@ HOSTILE_EXPORT = (
 
 @pytest.fixture
 def named_export_study(tmp_path):
-    folder = tmp_path / "study"
-    folder.mkdir()
-    (folder / "codebook.yaml").write_text(ONE_WAVE_CODEBOOK, encoding="utf-8")
-    (folder / "study.yaml").write_text("study: hostile\ncodebook: codebook.yaml\nparticipant_key: email\n"
-                                       "waves: [post]\nsources:\n  - {path: feedback_Joran_Celik.csv, wave: post, "
-                                       "format: csv}\n", encoding="utf-8")
-    (folder / "feedback_Joran_Celik.csv").write_text(HOSTILE_EXPORT, encoding="utf-8")
-    return folder / "study.yaml"
+    return write_one_wave_study(tmp_path / "study", HOSTILE_EXPORT)
 
 
 def test_export_file_names_and_tool_columns_are_needles_with_origins(named_export_study, tmp_path):

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ONE_WAVE_CODEBOOK
+from conftest import ONE_WAVE_CODEBOOK, write_one_wave_study
 
 from analysis.codebook import load_study
 from analysis.errors import InputError
@@ -55,14 +55,7 @@ EXPORT = (
 
 @pytest.fixture
 def hostile_study(tmp_path) -> Path:
-    folder = tmp_path / "study"
-    folder.mkdir()
-    (folder / "codebook.yaml").write_text(ONE_WAVE_CODEBOOK, encoding="utf-8")
-    (folder / "study.yaml").write_text("study: hostile\ncodebook: codebook.yaml\nparticipant_key: email\n"
-                                       "waves: [post]\nsources:\n  - {path: feedback_Joran_Celik.csv, wave: post, "
-                                       "format: csv}\n", encoding="utf-8")
-    (folder / "feedback_Joran_Celik.csv").write_bytes(EXPORT.encode("utf-8"))
-    return folder / "study.yaml"
+    return write_one_wave_study(tmp_path / "study", EXPORT)
 
 
 @pytest.fixture

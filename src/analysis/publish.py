@@ -29,8 +29,6 @@ import pandas as pd
 from analysis.codebook import Study, load_study
 from analysis.protect import free_text_columns, pii_values
 from analysis.scrub import (
-    _is_text,
-    _text_cells,
     COMMON_WORDS,
     NAME_PARTICLES,
     known_names,
@@ -38,6 +36,7 @@ from analysis.scrub import (
     personal_spans,
     scrub_text,
     remove_controls,
+    text_columns,
     split_names,
 )
 
@@ -58,11 +57,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     ["'=1+1", "'\t=3+3", "' +1", 'ok', nan]
     """
     out = frame.copy(deep=False)
-    for i, col in enumerate(frame.columns):
-        values = frame.iloc[:, i]
-        if not _is_text(values):
-            continue
-        where, text = _text_cells(values)
+    for i, values, where, text in text_columns(frame):
         starts = text.str.match(_FORMULA).fillna(False).to_numpy(dtype=bool)
         if starts.any():
             risky = starts if where is None else np.isin(np.arange(len(values)), where[starts])

@@ -174,6 +174,14 @@ def _is_text(values: pd.Series) -> bool:
     return values.dtype == object or pd.api.types.is_string_dtype(values.dtype)
 
 
+def text_columns(frame: pd.DataFrame):
+    """Each text column of ``frame``: its position, the column, and :func:`_text_cells` of it."""
+    for i in range(frame.shape[1]):
+        values = frame.iloc[:, i]
+        if _is_text(values):
+            yield (i, values, *_text_cells(values))
+
+
 def remove_controls(frame: pd.DataFrame, name: str = "table") -> tuple[pd.DataFrame, int]:
     r"""Text cells without control characters or bidi overrides, line breaks as ``\n`` (logged).
 
@@ -188,11 +196,7 @@ def remove_controls(frame: pd.DataFrame, name: str = "table") -> tuple[pd.DataFr
     (['ok', 'a\nb', 'evil'], 2)
     """
     out, removed = frame, 0
-    for i, col in enumerate(frame.columns):
-        values = frame.iloc[:, i]
-        if not _is_text(values):
-            continue
-        where, text = _text_cells(values)
+    for i, values, where, text in text_columns(frame):
         bad = text.str.contains(_UNSAFE).fillna(False).to_numpy(dtype=bool)
         if not bad.any():
             continue

@@ -1042,12 +1042,13 @@ def item_figure(res):
                                    effects=effects))
 
 
-def item_effects_table(res) -> pd.DataFrame:
-    """The effects of the items of :func:`item_outcome`, one per item."""
+def item_effects_people(res) -> Table | Text:
+    """The effects of the items of :func:`item_outcome`, one per item, for a trainer (nothing when there are
+    none: :func:`item_figure` above it says why)."""
     outcome = item_outcome(res)
     if outcome is None:
-        return pd.DataFrame()
-    return effects_table(res, "overall", summary=False, family=f"{outcome} items")
+        return Text("")
+    return effects_people(res, "overall", summary=False, family=f"{outcome} items")
 
 
 def forest_figure(res):
