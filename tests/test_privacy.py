@@ -353,6 +353,7 @@ def test_scanner_finds_what_the_plain_search_finds(tmp_path_factory):
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
+    from analysis import publish
     from analysis.publish import Scanner, _needles, scan_outputs
 
     found = []
@@ -383,6 +384,14 @@ def test_scanner_finds_what_the_plain_search_finds(tmp_path_factory):
         for scanner in (Scanner(_needles(values)), walker):
             leaks, _ = scan_outputs([folder], values, scanner)
             assert [(leak.file, leak.kind, leak.count) for leak in leaks] == expected
+        # as on a large output: words collected by pyarrow slice by slice, case folded line by line
+        saved = publish.ARROW_SLICE, publish.LINE_FOLD_CHARS
+        publish.ARROW_SLICE, publish.LINE_FOLD_CHARS = 7, 0
+        try:
+            leaks, _ = scan_outputs([folder], values, Scanner(_needles(values)))
+        finally:
+            publish.ARROW_SLICE, publish.LINE_FOLD_CHARS = saved
+        assert [(leak.file, leak.kind, leak.count) for leak in leaks] == expected
         found.append(bool(expected))
 
     agree()

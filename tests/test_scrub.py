@@ -378,3 +378,23 @@ def test_fuzz_cleaner(tmp_path_factory, note):
     for column in ("note", "workshop"):
         for value in result.data[column].dropna():
             assert strip_controls(value) == (value, 0)
+
+
+def test_arrow_spellings_of_the_cell_patterns_match_what_re_matches_on_every_code_point():
+    """``remove_controls`` and ``neutralise_formulas`` test cells with pyarrow (RE2), spelling the
+    patterns for it; Python's ``re`` on the Python spelling is the reference, code point by code point."""
+    import re
+
+    import numpy as np
+
+    from analysis.publish import _FORMULA, _FORMULA_RE2
+    from analysis.scrub import _UNSAFE, _UNSAFE_RE2, matches
+
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    cells = pd.Series(chars + ["a" + c for c in chars[:0x3100]] + [c + c + "=" for c in chars[:0x3100]],
+                      dtype="str")
+    for python, re2, how in ((_UNSAFE, _UNSAFE_RE2, re.search), ("^" + _FORMULA, _FORMULA_RE2, re.search)):
+        for column in (cells, cells + "=1"):
+            expected = np.array([how(python, v) is not None for v in column])
+            assert (matches(column, python, re2) == expected).all()
+            assert expected.any()

@@ -14,7 +14,6 @@ the same pseudonyms the pipeline produces.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import re
@@ -59,9 +58,28 @@ def pseudonym(value: str, key: str) -> str:
     >>> len(a)
     13
     """
-    digest = hmac.new(key.encode("utf-8"), normalise_key(value).encode("utf-8"),
-                      hashlib.sha256).hexdigest()
+    digest = hmac.digest(key.encode("utf-8"), normalise_key(value).encode("utf-8"), "sha256").hex()
     return PSEUDONYM_PREFIX + digest[:PSEUDONYM_HEX_CHARS]
+
+
+def pseudonyms(values, key: str) -> list[str]:
+    """:func:`pseudonym` of each value, each distinct value hashed once (OpenSSL's one-shot HMAC).
+
+    Examples
+    --------
+    >>> pseudonyms(["a@x.nl", "A@x.nl "], DEMO_KEY) == [pseudonym("a@x.nl", DEMO_KEY)] * 2
+    True
+    """
+    raw_key = key.encode("utf-8")
+    seen: dict = {}
+    out = []
+    for value in values:
+        p = seen.get(value)
+        if p is None:
+            p = seen[value] = PSEUDONYM_PREFIX + hmac.digest(
+                raw_key, normalise_key(value).encode("utf-8"), "sha256").hex()[:PSEUDONYM_HEX_CHARS]
+        out.append(p)
+    return out
 
 
 #: Values ``pseudonym_key:`` may take in a study file (omitted: the user's key).
@@ -295,7 +313,7 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
     key = study_key(study)
     cb = study.codebook
     data = result.data.copy()
-    data.insert(0, "participant", [pseudonym(k, key) for k in data["key"]])
+    data.insert(0, "participant", pseudonyms(data["key"], key))
     known = pii_values(study, result.raws)
     names = name_pattern(known_names(v for values in known.values() for v in sorted(values)) + list(study.roster))
     scrubbed: Counter = Counter()

@@ -32,6 +32,7 @@ from analysis.scrub import (
     COMMON_WORDS,
     NAME_PARTICLES,
     known_names,
+    matches,
     name_pattern,
     personal_spans,
     scrub_text,
@@ -44,6 +45,11 @@ _WHITESPACE = re.compile(r"\s+")
 
 #: A cell a spreadsheet runs as a formula: = + - @ first, after any leading whitespace, tab or CR.
 _FORMULA = r"[\s\x00-\x1f]*[=+\-@]"
+#: The same in RE2's spelling, anchored (``\s`` spelled out as the characters Python's ``re`` takes for it).
+_FORMULA_RE2 = (r"^[\s\x00-\x1f\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]*"
+                r"[=+\-@]")
+
+
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     r"""Prefix ``'`` to text cells a spreadsheet would run as a formula.
 
@@ -58,7 +64,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """
     out = frame.copy(deep=False)
     for i, values, where, text in text_columns(frame):
-        starts = text.str.match(_FORMULA).fillna(False).to_numpy(dtype=bool)
+        starts = matches(text, "^" + _FORMULA, _FORMULA_RE2)
         if starts.any():
             risky = starts if where is None else np.isin(np.arange(len(values)), where[starts])
             fixed = values.copy()
@@ -412,11 +418,50 @@ def _readable_text(path: Path) -> str:
                         parts.append("".join(data) if isinstance(data, list) else json.dumps(data))
         text = "\n".join(parts)
     else:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        data = path.read_bytes()
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")  # (universal newlines, as read_text)
+        if len(data) > LINE_FOLD_CHARS and b"&" not in data and b"data:" not in data:
+            return _fold_utf8(data)  # nothing to unescape: folded as bytes
+        text = data.decode("utf-8", errors="replace")
     if "data:" in text:
         text = _DATA_URI.sub(" ", text)
     text = html.unescape(text)
-    return text.lower() if text.isascii() else text.casefold()  # the same for ASCII, and much faster
+    return case_fold(text)
+
+
+#: Text longer than this is case folded as UTF-8 bytes (:func:`case_fold`).
+LINE_FOLD_CHARS = 1 << 16
+_NON_ASCII_RUN = re.compile(rb"[\x80-\xff]+")
+
+
+def _fold_utf8(data: bytes) -> str:
+    """``data.decode("utf-8", errors="replace").casefold()``, in a few passes in C.
+
+    ASCII letters are lowered as bytes; each run of non-ASCII bytes (whole characters, or bytes
+    that are not UTF-8, which end at an ASCII byte) is decoded and folded alone: case folding maps
+    each character on its own (no context, unlike :meth:`str.lower`'s final sigma).
+    """
+    data = _NON_ASCII_RUN.sub(lambda m: m.group().decode("utf-8", "replace").casefold().encode("utf-8"),
+                              data.lower())
+    return data.decode("utf-8")
+
+
+def case_fold(text: str) -> str:
+    """``text.casefold()``, faster on large text (folded as UTF-8 bytes: :func:`_fold_utf8`).
+
+    Examples
+    --------
+    >>> case_fold("JAN Straße ΣΑΣ K") == "JAN Straße ΣΑΣ K".casefold() == "jan strasse σασ k"
+    True
+    """
+    if text.isascii():
+        return text.lower()
+    if len(text) <= LINE_FOLD_CHARS:
+        return text.casefold()
+    try:
+        return _fold_utf8(text.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate
+        return text.casefold()
 
 
 _WORD = re.compile(r"\w+")
@@ -428,17 +473,57 @@ def _is_word(ch: str) -> bool:
 
 
 def _anchor(needle: str) -> tuple[str, int] | None:
-    """The needle's longest word run and its offset (the first if several); None without a word run."""
-    best = None
-    for m in _WORD.finditer(needle):
-        if best is None or len(m.group()) > len(best[0]):
-            best = (m.group(), m.start())
-    return best
+    """The needle's longest word run and its offset (the first if several); None without a word run.
+
+    Examples
+    --------
+    >>> _anchor("jan.jansen@example.nl"), _anchor("a-bb-cc"), _anchor("--")
+    (('example', 11), ('bb', 2), None)
+    """
+    runs = _WORD.findall(needle)
+    if not runs:
+        return None
+    word = max(runs, key=len)  # the first of the longest
+    return word, needle.find(word)  # (a longer or earlier run holding it would be longer or the same run)
+
+
+_SPACE = re.compile(r"\s")
+#: Text longer than this is split into pieces by pyarrow, in slices of this many characters.
+ARROW_SLICE = 1 << 22
 
 
 def _word_runs(text: str) -> set[str]:
-    """The distinct ``\\w+`` runs of ``text``: split at whitespace in C, then split each distinct piece."""
-    return set(_WORD.findall(" ".join(set(text.split()))))  # whitespace never lies inside a word
+    """The distinct ``\\w+`` runs of ``text``: split into distinct pieces in C, then split each distinct piece.
+
+    The pieces are cut at characters that never lie inside a word (whitespace; in a large text ASCII
+    whitespace, ``,`` and ``"``, by pyarrow, slice by slice), so each word run of the text lies whole in
+    a piece.
+    """
+    if len(text) <= ARROW_SLICE:
+        return set(_WORD.findall(" ".join(set(text.split()))))  # whitespace never lies inside a word
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pieces: set = set()
+    start = 0
+    while start < len(text):
+        end = min(start + ARROW_SLICE, len(text))
+        if end < len(text):  # cut where no word runs across
+            cut = max(text.rfind("\n", start, end), text.rfind(" ", start, end))
+            if cut > start:
+                end = cut
+            else:
+                m = _SPACE.search(text, end)
+                end = m.start() if m else len(text)
+        part = text[start:end]
+        try:  # (a literal replace and an ASCII-whitespace split are many times faster than a regex split)
+            part = pa.array([part], pa.large_string())
+            part = pc.replace_substring(pc.replace_substring(part, ",", " "), '"', " ")
+            pieces.update(pc.unique(pc.list_flatten(pc.ascii_split_whitespace(part))).to_pylist())
+        except (pa.ArrowException, UnicodeEncodeError):  # (a lone surrogate): in Python
+            pieces.update(part.split())
+        start = end
+    return set(_WORD.findall(" ".join(pieces)))
 
 
 _SEVEN_DIGITS = re.compile(r"(?:\D*\d){7}")  # (\D and \d are disjoint: no backtracking)
@@ -484,11 +569,11 @@ class Scanner:
             for v in needles[kind]:
                 if v not in self.kinds_of:
                     self.kinds_of[v] = []
-                    anchor = _anchor(v)
-                    if anchor is None:
+                    runs = _WORD.findall(v)
+                    if not runs:
                         self._odd.add(v)
-                    else:
-                        self.by_anchor.setdefault(anchor[0], []).append(v)
+                    else:  # the anchor: its first longest word run (:func:`_anchor`)
+                        self.by_anchor.setdefault(max(runs, key=len), []).append(v)
                 self.kinds_of[v].append(kind)
                 if _SEVEN_DIGITS.match(v):  # at least 7 digits
                     squeezed.setdefault(v.replace(" ", ""), set()).add(kind)
@@ -737,10 +822,10 @@ class Gate:
         """Keep what the gate looks for and where it came from (raw values: under ``private/`` only)."""
         path = Path(private) / self.FILE
         content = {"values": {kind: sorted(vals) for kind, vals in sorted(self.values.items())},
-                   "origins": {kind: {v: list(o) for v, o in found.items()} for kind, found in self.origins.items()}}
+                   "origins": self.origins}  # (origins are tuples: JSON arrays, as lists are)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(content, f, ensure_ascii=False)
+            f.write(json.dumps(content, ensure_ascii=False))  # (json.dump encodes in Python: 10x slower)
         return path
 
     @classmethod

@@ -158,6 +158,32 @@ def strip_controls(text: str) -> tuple[str, int]:
 
 #: What never belongs in an output cell: control characters (not tab or LF), CR, bidi overrides.
 _UNSAFE = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]"
+#: The same class in RE2's spelling (pyarrow's regular expressions; ``tests/test_scrub.py`` checks both
+#: agree on every code point).
+_UNSAFE_RE2 = (r"[\x00-\x08\x0b-\x1f\x7f-\x{9f}\x{200b}\x{200e}\x{200f}\x{202a}-\x{202e}\x{2060}-\x{2064}"
+               r"\x{2066}-\x{2069}\x{feff}\x{fff9}-\x{fffb}]")
+
+
+def matches(text: pd.Series, pattern: str, re2: str) -> np.ndarray:
+    """Which cells of a text column hold ``pattern`` (``re.search``), as a boolean array (missing: False).
+
+    ``re2`` is the same pattern in RE2's spelling: on a pyarrow-backed column it is
+    run by pyarrow in C (pandas would run ``pattern`` in Python, cell by cell, since
+    it spells characters as ``\\u`` escapes); the two must match the same cells.
+
+    Examples
+    --------
+    >>> matches(pd.Series(["ok", "a\x07b", None], dtype="str"), _UNSAFE, _UNSAFE_RE2).tolist()
+    [False, True, False]
+    """
+    arrow = getattr(text.array, "__arrow_array__", None)
+    if arrow is not None and pd.api.types.is_string_dtype(text.dtype):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        found = pc.fill_null(pc.match_substring_regex(arrow(), re2), False)
+        return (found.to_numpy() if isinstance(found, pa.Array) else found.to_numpy()).astype(bool, copy=False)
+    return text.str.contains(pattern).fillna(False).to_numpy(dtype=bool)
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +223,7 @@ def remove_controls(frame: pd.DataFrame, name: str = "table") -> tuple[pd.DataFr
     """
     out, removed = frame, 0
     for i, values, where, text in text_columns(frame):
-        bad = text.str.contains(_UNSAFE).fillna(False).to_numpy(dtype=bool)
+        bad = matches(text, _UNSAFE, _UNSAFE_RE2)
         if not bad.any():
             continue
         if out is frame:
