@@ -385,17 +385,34 @@ def test_scanner_finds_what_the_plain_search_finds(tmp_path_factory):
             leaks, _ = scan_outputs([folder], values, scanner)
             assert [(leak.file, leak.kind, leak.count) for leak in leaks] == expected
         # as on a large output: words collected by pyarrow slice by slice, case folded line by line
-        saved = publish.ARROW_SLICE, publish.LINE_FOLD_CHARS
-        publish.ARROW_SLICE, publish.LINE_FOLD_CHARS = 7, 0
+        saved = publish.ARROW_SLICE, publish.LINE_FOLD_CHARS, publish.FOLD_BLOCK
+        publish.ARROW_SLICE, publish.LINE_FOLD_CHARS, publish.FOLD_BLOCK = 7, 0, 5
         try:
             leaks, _ = scan_outputs([folder], values, Scanner(_needles(values)))
         finally:
-            publish.ARROW_SLICE, publish.LINE_FOLD_CHARS = saved
+            publish.ARROW_SLICE, publish.LINE_FOLD_CHARS, publish.FOLD_BLOCK = saved
         assert [(leak.file, leak.kind, leak.count) for leak in leaks] == expected
         found.append(bool(expected))
 
     agree()
     assert sum(found) > len(found) // 10  # planted values are found, not only absent
+
+
+def test_outputs_folded_as_bytes_read_as_casefold_of_the_decoded_text(monkeypatch):
+    """The gate folds a large output as UTF-8 bytes (:func:`analysis.publish._fold_utf8`); the
+    reference is ``bytes.decode("utf-8", errors="replace").casefold()``, on random bytes that mix
+    ASCII, multi-byte characters whose fold differs in length, and bytes that are not UTF-8."""
+    import random
+
+    from analysis import publish
+
+    pieces = [b"a", b"B", b"\n", b" ", b"\xc3", b"\xa9", b"\xff", b"\xe2\x82", b"\xed\xa0\x80", b"\xf0\x9f\x98",
+              *(c.encode() for c in "ßΣKﬀİ€ÉĲ")]
+    rnd = random.Random(13)
+    for _ in range(5000):
+        monkeypatch.setattr(publish, "FOLD_BLOCK", rnd.randint(1, 40))
+        data = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 30)))
+        assert publish._fold_utf8(data) == data.decode("utf-8", errors="replace").casefold()
 
 
 def test_scanner_locates_many_candidates_in_one_pass():

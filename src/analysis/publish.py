@@ -419,7 +419,8 @@ def _readable_text(path: Path) -> str:
         text = "\n".join(parts)
     else:
         data = path.read_bytes()
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")  # (universal newlines, as read_text)
+        if b"\r" in data:  # universal newlines, as read_text
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         if len(data) > LINE_FOLD_CHARS and b"&" not in data and b"data:" not in data:
             return _fold_utf8(data)  # nothing to unescape: folded as bytes
         text = data.decode("utf-8", errors="replace")
@@ -432,6 +433,8 @@ def _readable_text(path: Path) -> str:
 #: Text longer than this is case folded as UTF-8 bytes (:func:`case_fold`).
 LINE_FOLD_CHARS = 1 << 16
 _NON_ASCII_RUN = re.compile(rb"[\x80-\xff]+")
+#: Bytes searched for non-ASCII runs at a time (:func:`_fold_utf8`).
+FOLD_BLOCK = 1 << 24
 
 
 def _fold_utf8(data: bytes) -> str:
@@ -441,9 +444,24 @@ def _fold_utf8(data: bytes) -> str:
     that are not UTF-8, which end at an ASCII byte) is decoded and folded alone: case folding maps
     each character on its own (no context, unlike :meth:`str.lower`'s final sigma).
     """
-    data = _NON_ASCII_RUN.sub(lambda m: m.group().decode("utf-8", "replace").casefold().encode("utf-8"),
-                              data.lower())
-    return data.decode("utf-8")
+    data = data.lower()
+    parts, done = [], 0
+    for at in range(0, len(data), FOLD_BLOCK):  # runs found by numpy, a block at a time (bounded memory)
+        high = np.flatnonzero(np.frombuffer(data, np.uint8, min(FOLD_BLOCK, len(data) - at), at) >= 0x80) + at
+        if not len(high):
+            continue
+        cuts = np.flatnonzero(np.diff(high) > 1)
+        for start, end in zip([int(high[0])] + (high[cuts + 1]).tolist(), (high[cuts] + 1).tolist() + [int(high[-1]) + 1]):
+            end = max(end, done)
+            if start < done:  # a run that went on from the block before: extend it
+                start = done
+            if end <= start:
+                continue
+            end = _NON_ASCII_RUN.match(data, start).end()  # the whole run, past the block's end
+            parts += [data[done:start], data[start:end].decode("utf-8", "replace").casefold().encode("utf-8")]
+            done = end
+    parts.append(data[done:])
+    return b"".join(parts).decode("utf-8")
 
 
 def case_fold(text: str) -> str:
