@@ -273,6 +273,7 @@ class Coder:
     def __init__(self, codes: dict, tools: dict):
         self.codes = codes
         self.tools = tools
+        self._memo: dict = {}  # (clause, language) -> its matches (:meth:`_clause_matches`)
         for code in codes.values():
             if code.negated is not None and code.negated not in codes:
                 raise ValueError(f"code {code.name!r}: negated names an unknown code {code.negated!r}")
@@ -338,28 +339,39 @@ class Coder:
                 found.update(by_stem.get(lemma[:size], ()) if len(lemma) >= size else ())
         return sorted(found)
 
+    def _clause_matches(self, clause: tuple, language: str) -> list[tuple[str, str, str]]:
+        """(kind, code or tool, cue as found) of every cue in one clause, in cue order; the same clause
+        recurs across answers (a stock phrase), so each is matched once per language."""
+        memo = self._memo
+        key = (clause, language)
+        if key in memo:
+            return memo[key]
+        cues, found = self._cues, []
+        lemmas = [_lemma(w, language) for w in clause]
+        for index in self._candidates(clause, lemmas):
+            kind, name, cue, negated = cues[index]
+            for start, end in cue.find(clause, lemmas):
+                before = clause[max(0, start - WINDOW): start]
+                after = clause[end: end + WINDOW]
+                inside = any(_is_negator(w) for w in clause[start:end])
+                neg = kind == "code" and not inside and (
+                    any(_is_negator(w) for w in before) or any(w in NEGATORS_AFTER for w in after))
+                target = (negated if neg else name)
+                if target is not None:
+                    found.append((kind, target, ("not " if neg else "") + cue.text))
+        if len(memo) < 200_000:  # bounded: a study of unique texts does not grow it without end
+            memo[key] = found
+        return found
+
     def code(self, text) -> Coded:
         """Code one answer."""
         if is_junk(text):
             return Coded("" if text is None or not isinstance(text, str) else text, None, True)
         language = detect_language(text)
         coded = Coded(text, language, False)
-        cues = self._cues
         for clause in _clauses(normalise(text)):
-            lemmas = [_lemma(w, language) for w in clause]
-            for index in self._candidates(clause, lemmas):
-                kind, name, cue, negated = cues[index]
-                for start, end in cue.find(clause, lemmas):
-                    before = clause[max(0, start - WINDOW): start]
-                    after = clause[end: end + WINDOW]
-                    inside = any(_is_negator(w) for w in clause[start:end])
-                    neg = kind == "code" and not inside and (
-                        any(_is_negator(w) for w in before) or any(w in NEGATORS_AFTER for w in after))
-                    target = (negated if neg else name)
-                    if target is None:
-                        continue
-                    into = coded.codes if kind == "code" else coded.tools
-                    into.setdefault(target, ("not " if neg else "") + cue.text)
+            for kind, target, cue in self._clause_matches(tuple(clause), language):
+                (coded.codes if kind == "code" else coded.tools).setdefault(target, cue)
         return coded
 
 
