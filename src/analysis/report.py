@@ -4,8 +4,9 @@
 every stage once, reused when unchanged), then executes each notebook in
 ``notebooks/`` with papermill, side by side (one kernel per core), in a
 temporary copy (the committed notebook is never modified), its
-``results_folder`` parameter pointing at the results, and renders it with nbconvert through the ``offline`` template: code and
-prompts hidden, figures inline, nothing fetched from the network.
+``results_folder`` parameter pointing at the results, and renders it with
+nbconvert through the ``offline`` template: code and prompts hidden, figures
+inline, nothing fetched from the network.
 
 A notebook declares the stages it needs in its metadata
 (``"analysis": {"needs": ["profiles"]}``). When the study lacks one (no
