@@ -318,6 +318,56 @@ def test_the_coding_sheet_workbook(tmp_path):
     assert back["text"].tolist() == sheet["text"].tolist() and (back[codes] == "").all().all()
 
 
+def _openpyxl_sheet_xml(sheet: pd.DataFrame, codes) -> bytes:
+    """The coding sheet's worksheet XML with every cell made by openpyxl (the reference for the fast rows)."""
+    import zipfile
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.writer.excel import ExcelWriter
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(list(sheet.columns))
+    for row in sheet.itertuples(index=False):
+        ws.append([int(v) if isinstance(v, (bool, np.integer)) else None if v is None or v != v else v for v in row])
+    for cells in ws.iter_rows(min_row=2):
+        for cell in cells:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for k, name in enumerate(sheet.columns, 1):
+        for cell in list(ws.iter_cols(min_col=k, max_col=k, min_row=2))[0]:
+            if name == "text":
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            elif name.startswith("auto_"):
+                cell.fill = PatternFill("solid", fgColor="EEEEEE")
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w") as archive:
+        ExcelWriter(wb, archive).save()
+    with zipfile.ZipFile(raw) as archive:
+        return archive.read("xl/worksheets/sheet1.xml")
+
+
+def test_the_coding_sheet_rows_are_written_as_openpyxl_writes_them():
+    # sheet_workbook writes rows 3.. itself (openpyxl's cells cost minutes at 100,000 reflections)
+    import zipfile
+
+    awkward = [" leading space", "trailing ", "  ", "a & b < c > d \"q\" 'x'", "=1+1", "#N/A", "tab\there\nnew\rline",
+               "emoji \U0001F600 é", "]]>", "x" * 33000, "-", "Ik durf niet op LinkedIn"]
+    texts = pd.DataFrame({"participant": [f"P{k}" for k in range(len(awkward))], "wave": "post",
+                          "variable": "reflection", "text": awkward})
+    codes = list(reflect.DEFAULT_CODES)
+    sheet = reflect.coding_sheet(reflect.code_answers(texts, reflect.Coder.default()), codes)
+    with zipfile.ZipFile(io.BytesIO(reflect.sheet_workbook(sheet, codes))) as archive:
+        ours = archive.read("xl/worksheets/sheet1.xml")
+    reference = _openpyxl_sheet_xml(sheet, codes)
+    for start, end in ((b"<dimension", b"/>"), (b"<sheetData>", b"</sheetData>")):
+        part = lambda xml: xml[xml.index(start): xml.index(end, xml.index(start)) + len(end)]  # noqa: E731
+        assert part(ours) == part(reference)
+
+
 def test_the_leak_gate_reads_the_coding_sheet(tmp_path):
     from analysis.publish import Gate, PrivacyLeak, publish
 

@@ -81,6 +81,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -485,8 +486,13 @@ def cliffs_delta(y: np.ndarray, w_tool: np.ndarray, w_strategy: np.ndarray) -> f
     0.8889
     """
     levels, codes = np.unique(y, return_inverse=True)
-    wt = np.bincount(codes, weights=w_tool, minlength=len(levels))
-    ws = np.bincount(codes, weights=w_strategy, minlength=len(levels))
+    return _cliffs_delta_coded(codes, len(levels), w_tool, w_strategy)
+
+
+def _cliffs_delta_coded(codes: np.ndarray, n_levels: int, w_tool: np.ndarray, w_strategy: np.ndarray) -> float:
+    """:func:`cliffs_delta` of answers given as indices into their sorted distinct values."""
+    wt = np.bincount(codes, weights=w_tool, minlength=n_levels)
+    ws = np.bincount(codes, weights=w_strategy, minlength=n_levels)
     total = wt.sum() * ws.sum()
     if total == 0:
         return math.nan
@@ -523,6 +529,12 @@ class _Cell:
     posteriors: np.ndarray | None = None  # people x profiles, for the BCH correction
     _bch: dict | None = None
 
+    @cached_property
+    def levels(self) -> tuple[np.ndarray, int]:
+        """The answers as indices into their sorted distinct values, and how many there are (Cliff's delta)."""
+        levels, codes = np.unique(self.y, return_inverse=True)
+        return codes, len(levels)
+
     def corrected(self, keep: np.ndarray) -> np.ndarray:
         """BCH weights estimated from the people in the kept sessions (cached per session set)."""
         key = keep.tobytes()
@@ -550,7 +562,8 @@ def _effect(stat: Callable, cell: _Cell, weights: list, keep: np.ndarray, tool: 
         wt, ws = w * (on & t), w * (on & ~t)
         if not (wt.sum() > 0 and ws.sum() > 0):
             return math.nan
-        values.append(stat(cell.y, wt, ws))
+        # Cliff's delta from the cell's coded answers: the same sums, without sorting the answers each time
+        values.append(_cliffs_delta_coded(*cell.levels, wt, ws) if stat is cliffs_delta else stat(cell.y, wt, ws))
     return values[0] if len(values) == 1 else values[0] - values[1]
 
 
@@ -830,13 +843,38 @@ def _adjust(effects: pd.DataFrame, method: str) -> pd.DataFrame:
     out = effects.copy()
     tested = out["_tested"] & out["p"].notna()
     for _, idx in out[tested].groupby("family").groups.items():
-        out.loc[idx, "p_adjusted"] = multipletests(out.loc[idx, "p"].to_numpy(float), method=method)[1]
+        out.loc[idx, "p_adjusted"] = _multipletests(out.loc[idx, "p"].to_numpy(float), method)
     # a secondary effect type (Hedges' g) shares the test of its primary row
     primary = out[tested].set_index(["outcome", "profile"])["p_adjusted"]
     secondary = ~out["_tested"] & out["p"].notna()
     keys = pd.MultiIndex.from_arrays([out.loc[secondary, "outcome"], out.loc[secondary, "profile"]])
     out.loc[secondary, "p_adjusted"] = primary.reindex(keys).to_numpy()
     return out.drop(columns="_tested")
+
+
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm-adjusted p-values (step-down, capped at 1), as ``multipletests(p, method="holm")[1]``.
+
+    ``statsmodels`` runs a full garbage collection on every call of its Holm method, which costs
+    seconds per study when a large study's responses are in memory; this is the same arithmetic
+    (checked against ``statsmodels`` in the tests).
+
+    Examples
+    --------
+    >>> holm(np.array([0.01, 0.04, 0.03, 0.2])).round(2).tolist()
+    [0.04, 0.09, 0.09, 0.2]
+    """
+    p = np.asarray(p, float)
+    order = np.argsort(p)
+    adjusted = np.maximum.accumulate(p[order] * np.arange(len(p), 0, -1))
+    adjusted[adjusted > 1] = 1
+    out = np.empty_like(adjusted)
+    out[order] = adjusted
+    return out
+
+
+def _multipletests(p: np.ndarray, method: str) -> np.ndarray:
+    return holm(p) if method.lower() in ("h", "holm") else multipletests(p, method=method)[1]
 
 
 # --- a whole study ---------------------------------------------------------------------------

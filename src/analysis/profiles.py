@@ -95,6 +95,7 @@ import math
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -106,7 +107,7 @@ from sklearn.mixture import GaussianMixture
 from tqdm import tqdm
 
 # One BLAS/OpenMP thread is much faster for these small fits than a pool fighting over 2 cores.
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from analysis.errors import refuse_in_reports
 from analysis.progress import show_progress
@@ -239,10 +240,21 @@ def _fit_gmm(x: np.ndarray, k: int, covariance_type: str, n_init: int, seed,
     else:
         gm = GaussianMixture(n_components=k, covariance_type=covariance_type, n_init=n_init, random_state=seed,
                              max_iter=500, reg_covar=reg_covar)
-    with warnings.catch_warnings(), threadpool_limits(1):
+    with warnings.catch_warnings(), _one_thread():
         warnings.simplefilter("ignore", ConvergenceWarning)
         gm.fit(x)
     return gm
+
+
+@lru_cache(maxsize=1)
+def _threadpools() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def _one_thread():
+    """One BLAS/OpenMP thread (as ``threadpool_limits(1)``), without scanning the loaded libraries on
+    every fit: that scan cost more than the EM itself on small studies (2 s per sample report)."""
+    return _threadpools().limit(limits=1)
 
 
 def _full_covariances(gm: GaussianMixture) -> np.ndarray:

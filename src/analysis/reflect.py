@@ -273,6 +273,7 @@ class Coder:
     def __init__(self, codes: dict, tools: dict):
         self.codes = codes
         self.tools = tools
+        self._memo: dict = {}  # (clause, language) -> its matches (:meth:`_clause_matches`)
         for code in codes.values():
             if code.negated is not None and code.negated not in codes:
                 raise ValueError(f"code {code.name!r}: negated names an unknown code {code.negated!r}")
@@ -309,6 +310,59 @@ class Coder:
             found += [("tool", tool, cue, None) for cue in cues]
         return sorted(found, key=lambda x: -len(x[2].words))
 
+    @cached_property
+    def _first_words(self) -> tuple[dict, dict, dict]:
+        """Which cues can start at a word: by the cue's first word (as written or as lemma), by the
+        word as written only (``=``), and by stem length then stem (``*``); values are indices into
+        :attr:`_cues`, so only those cues are tried on a clause (the same matches, far fewer tries)."""
+        plain, written, stems = {}, {}, {}
+        for k, (_, _, cue, _) in enumerate(self._cues):
+            first = cue.words[0]
+            if first.startswith("="):
+                written.setdefault(first[1:], []).append(k)
+            elif first.endswith("*"):
+                stems.setdefault(len(first) - 1, {}).setdefault(first[:-1], []).append(k)
+            else:
+                plain.setdefault(first, []).append(k)
+        return plain, written, stems
+
+    def _candidates(self, clause: list[str], lemmas: list[str]) -> list[int]:
+        """Indices of the cues whose first word matches some word of the clause, in :attr:`_cues` order."""
+        plain, written, stems = self._first_words
+        found = set()
+        for word, lemma in zip(clause, lemmas):
+            found.update(plain.get(word, ()))
+            found.update(plain.get(lemma, ()))
+            found.update(written.get(word, ()))
+            for size, by_stem in stems.items():
+                found.update(by_stem.get(word[:size], ()) if len(word) >= size else ())
+                found.update(by_stem.get(lemma[:size], ()) if len(lemma) >= size else ())
+        return sorted(found)
+
+    def _clause_matches(self, clause: tuple, language: str) -> list[tuple[str, str, str]]:
+        """(kind, code or tool, cue as found) of every cue in one clause, in cue order; the same clause
+        recurs across answers (a stock phrase), so each is matched once per language."""
+        memo = self._memo
+        key = (clause, language)
+        if key in memo:
+            return memo[key]
+        cues, found = self._cues, []
+        lemmas = [_lemma(w, language) for w in clause]
+        for index in self._candidates(clause, lemmas):
+            kind, name, cue, negated = cues[index]
+            for start, end in cue.find(clause, lemmas):
+                before = clause[max(0, start - WINDOW): start]
+                after = clause[end: end + WINDOW]
+                inside = any(_is_negator(w) for w in clause[start:end])
+                neg = kind == "code" and not inside and (
+                    any(_is_negator(w) for w in before) or any(w in NEGATORS_AFTER for w in after))
+                target = (negated if neg else name)
+                if target is not None:
+                    found.append((kind, target, ("not " if neg else "") + cue.text))
+        if len(memo) < 200_000:  # bounded: a study of unique texts does not grow it without end
+            memo[key] = found
+        return found
+
     def code(self, text) -> Coded:
         """Code one answer."""
         if is_junk(text):
@@ -316,19 +370,8 @@ class Coder:
         language = detect_language(text)
         coded = Coded(text, language, False)
         for clause in _clauses(normalise(text)):
-            lemmas = [_lemma(w, language) for w in clause]
-            for kind, name, cue, negated in self._cues:
-                for start, end in cue.find(clause, lemmas):
-                    before = clause[max(0, start - WINDOW): start]
-                    after = clause[end: end + WINDOW]
-                    inside = any(_is_negator(w) for w in clause[start:end])
-                    neg = kind == "code" and not inside and (
-                        any(_is_negator(w) for w in before) or any(w in NEGATORS_AFTER for w in after))
-                    target = (negated if neg else name)
-                    if target is None:
-                        continue
-                    into = coded.codes if kind == "code" else coded.tools
-                    into.setdefault(target, ("not " if neg else "") + cue.text)
+            for kind, target, cue in self._clause_matches(tuple(clause), language):
+                (coded.codes if kind == "code" else coded.tools).setdefault(target, cue)
         return coded
 
 
@@ -468,8 +511,12 @@ def answers(data: pd.DataFrame, variables) -> pd.DataFrame:
 
 
 def code_answers(texts: pd.DataFrame, coder: Coder) -> pd.DataFrame:
-    """Code each answer: ``texts`` plus language, junk, codes (dict code -> cue), tools (dict)."""
-    coded = [coder.code(t) for t in texts["text"]]
+    """Code each answer: ``texts`` plus language, junk, codes (dict code -> cue), tools (dict).
+
+    Each distinct text is coded once (the same words give the same codes).
+    """
+    once: dict = {}
+    coded = [once[t] if t in once else once.setdefault(t, coder.code(t)) for t in texts["text"]]
     return texts.assign(language=[c.language for c in coded], junk=[c.junk for c in coded],
                         codes=[c.codes for c in coded], tools=[c.tools for c in coded])
 
@@ -527,10 +574,18 @@ def sheet_workbook(sheet: pd.DataFrame, codes) -> bytes:
     ws.title = "coding"
     columns = list(sheet.columns)
     ws.append(columns)
-    for row in sheet.itertuples(index=False):
-        ws.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else
-                   (None if v is None or (isinstance(v, float) and math.isnan(v)) else
-                    (int(v) if isinstance(v, (bool, np.integer)) else v)) for v in row])
+
+    def value(v):
+        return (ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else
+                (None if v is None or (isinstance(v, float) and math.isnan(v)) else
+                 (int(v) if isinstance(v, (bool, np.integer)) else v)))
+
+    # openpyxl makes the header and the first reflection's row (and so every style); the other rows'
+    # XML is written directly in the same form (:func:`_sheet_rows`): openpyxl's cell objects cost
+    # minutes per 100,000 reflections
+    rows = sheet.itertuples(index=False)
+    for row in [next(rows)] if len(sheet) else []:
+        ws.append([value(v) for v in row])
     for cells in ws.iter_rows(min_row=2):
         for cell in cells:
             if isinstance(cell.value, str):
@@ -557,12 +612,56 @@ def sheet_workbook(sheet: pd.DataFrame, codes) -> bytes:
     raw = io.BytesIO()
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
         ExcelWriter(wb, archive).save()  # not save_workbook: it stamps the time of saving
+    # each column's style as the writer numbered it (asking earlier would number them first)
+    styles = [ws.cell(2, k).style_id if ws.cell(2, k).has_style else None for k in range(1, len(columns) + 1)]
     fixed = io.BytesIO()
     with zipfile.ZipFile(raw) as src, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as out:
         for item in src.infolist():  # zip entries carry the time they were written: stamp them
-            out.writestr(zipfile.ZipInfo(item.filename, date_time=_STAMP), src.read(item.filename),
-                         compress_type=zipfile.ZIP_DEFLATED)
+            data = src.read(item.filename)
+            if item.filename == f"xl/worksheets/{ws.path.rsplit('/', 1)[-1]}" and len(sheet) > 1:
+                last = f"{get_column_letter(len(columns))}{len(sheet) + 1}"
+                data = data.replace(f'<dimension ref="A1:{get_column_letter(len(columns))}2" />'.encode(),
+                                    f'<dimension ref="A1:{last}" />'.encode(), 1)
+                body = _sheet_rows(([value(v) for v in row] for row in rows), styles, first_row=3)
+                head, tail = data.split(b"</sheetData>", 1)
+                data = head + body.encode("utf-8") + b"</sheetData>" + tail
+            out.writestr(zipfile.ZipInfo(item.filename, date_time=_STAMP), data, compress_type=zipfile.ZIP_DEFLATED)
     return fixed.getvalue()
+
+
+def _xml_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _sheet_rows(rows, styles: list, first_row: int) -> str:
+    """Worksheet rows as openpyxl writes them (inline strings, numbers; a cell without a value is left
+    out unless styled); ``styles`` is each column's style id or None. ``tests/test_reflect.py`` checks the
+    bytes against openpyxl's own."""
+    from openpyxl.compat import safe_string
+    from openpyxl.utils import get_column_letter
+
+    letters = [get_column_letter(k) for k in range(1, len(styles) + 1)]
+    starts = [f'<c r="{c}' for c in letters]
+    marks = ["" if s is None else f' s="{s}"' for s in styles]
+    out = []
+    for r, row in enumerate(rows, first_row):
+        out.append(f'<row r="{r}">')
+        for start, mark, v in zip(starts, marks, row):
+            if isinstance(v, str):
+                v = v[:32767]  # openpyxl's limit
+                if v == "":
+                    out.append(f'{start}{r}"{mark} t="inlineStr" />')
+                else:
+                    stripped = v.strip()
+                    space = ' xml:space="preserve"' if stripped and stripped != v else ""
+                    out.append(f'{start}{r}"{mark} t="inlineStr"><is><t{space}>{_xml_text(v)}</t></is></c>')
+            elif v is None:
+                if mark:
+                    out.append(f'{start}{r}"{mark} t="n" />')
+            else:
+                out.append(f'{start}{r}"{mark} t="n"><v>{safe_string(v)}</v></c>')
+        out.append("</row>")
+    return "".join(out)
 
 
 def _cell_text(value) -> str:
@@ -787,9 +886,11 @@ def quotes(coded: pd.DataFrame, final: pd.DataFrame, people: pd.DataFrame, cells
     rng = np.random.default_rng(seed)
     rows = []
     data = coded.set_index(KEY)
+    usable = ~data["junk"].reindex(final.index).to_numpy(bool)
+    big = final.index.get_level_values(0).map(cells.map(size).ge(min_n)).to_numpy(dtype=object)
+    usable &= np.asarray(big == True)  # noqa: E712 (writers missing from cells: NaN, not usable)
     for code in final.columns:
-        idx = final.index[(final[code] == 1).to_numpy() & ~data["junk"].reindex(final.index).to_numpy(bool)]
-        idx = [i for i in idx if size.get(cells.get(i[0]), 0) >= min_n]
+        idx = list(final.index[(final[code] == 1).to_numpy() & usable])
         for k in rng.permutation(len(idx))[:per_code]:
             i = idx[k]
             rows.append({"code": code, "quote": html.escape(shorten(data.at[i, "text"]), quote=False),
@@ -861,17 +962,17 @@ def reflect_study(study, data: pd.DataFrame, *, posteriors: pd.DataFrame | None,
     final[junk.to_numpy()] = 0
 
     rows = []
-    for (i, record), key in zip(coded.iterrows(), auto.index):
-        if record["junk"]:
+    # one pass over plain lists (not iterrows and .at: those cost seconds per 10,000 answers)
+    marks, coded_by = final.to_numpy(), by.tolist()
+    for r, (key, is_junk_, found_codes, tools, language) in enumerate(zip(
+            auto.index, coded["junk"].tolist(), coded["codes"].tolist(), coded["tools"].tolist(),
+            coded["language"].tolist())):
+        if is_junk_:
             continue
-        for code in codes:
-            if final.at[key, code]:
-                cue = record["codes"].get(code, "") if by[key] == "auto" or code in record["codes"] else ""
-                rows.append({**dict(zip(KEY, key)), "code": code, "kind": "code", "cue": cue,
-                             "coded_by": by[key], "language": record["language"]})
-        for tool, cue in record["tools"].items():
-            rows.append({**dict(zip(KEY, key)), "code": tool, "kind": "tool", "cue": cue, "coded_by": "auto",
-                         "language": record["language"]})
+        for j in np.flatnonzero(marks[r]):  # a human's code keeps the cue only where the coder found it too
+            rows.append((*key, codes[j], "code", found_codes.get(codes[j], ""), coded_by[r], language))
+        for tool, cue in tools.items():
+            rows.append((*key, tool, "tool", cue, "auto", language))
     found = pd.DataFrame(rows, columns=KEY + ["code", "kind", "cue", "coded_by", "language"])
 
     people = _people(data)

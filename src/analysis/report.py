@@ -2,10 +2,11 @@
 
 :func:`render_reports` builds the study's results (:func:`analysis.pipeline.build`:
 every stage once, reused when unchanged), then executes each notebook in
-``notebooks/`` with papermill in a temporary copy (the committed notebook is
-never modified), its ``results_folder`` parameter pointing at the results,
-and renders it with nbconvert through the ``offline`` template: code and
-prompts hidden, figures inline, nothing fetched from the network.
+``notebooks/`` with papermill, side by side (one kernel per core), in a
+temporary copy (the committed notebook is never modified), its
+``results_folder`` parameter pointing at the results, and renders it with
+nbconvert through the ``offline`` template: code and prompts hidden, figures
+inline, nothing fetched from the network.
 
 A notebook declares the stages it needs in its metadata
 (``"analysis": {"needs": ["profiles"]}``). When the study lacks one (no
@@ -36,6 +37,7 @@ import json
 import os
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -388,15 +390,23 @@ def render_reports(study, out_dir, *, results=None, settings=None, notebooks: li
     if record and record["key"] == key and pipeline._intact(out, record):
         return ReportRun([Page(**p) for p in record["pages"]], [out / f for f in record["files"]], build, True)
     pages, executed_nbs = [], []
-    with tempfile.TemporaryDirectory(prefix="analysis-report-") as tmp:
-        for nb_path in bar(notebooks, desc="report pages", progress=progress):
-            source = nbformat.read(nb_path, as_version=4)
-            missing = [stage for stage in needs(source) if not res.available(stage)]
-            if missing:
-                executed = _stub(nb_path, res, missing)
-            else:
-                executed = execute_notebook(nb_path, results_dir.resolve(), Path(tmp) / nb_path.name,
-                                            kernel_name=kernel_name)
+    with tempfile.TemporaryDirectory(prefix="analysis-report-") as tmp, _results_only():
+        missing_of = {nb: [stage for stage in needs(nbformat.read(nb, as_version=4)) if not res.available(stage)]
+                      for nb in notebooks}
+        run = [nb for nb in notebooks if not missing_of[nb]]
+        # the notebooks run side by side, one kernel per core: most of a page's time is its kernel
+        # starting and importing, which one core does while the other runs cells
+        with ThreadPoolExecutor(max_workers=max(1, min(len(run), os.cpu_count() or 1))) as pool, \
+                bar(total=len(notebooks), desc="report pages", progress=progress) as pages_bar:
+            futures = {nb: pool.submit(execute_notebook, nb, results_dir.resolve(), Path(tmp) / nb.name,
+                                       kernel_name=kernel_name) for nb in run}
+            for future in futures.values():
+                future.add_done_callback(lambda _: pages_bar.update())
+            pages_bar.update(len(notebooks) - len(run))
+            ran = {nb: future.result() for nb, future in futures.items()}
+        for nb_path in notebooks:
+            missing = missing_of[nb_path]
+            executed = _stub(nb_path, res, missing) if missing else ran[nb_path]
             executed.metadata.setdefault("analysis", {})["language"] = res.settings.language
             executed.cells.append(_footer_cell(res))
             # the page's language; its words (navigation, researchers' section) come from the catalogue
