@@ -54,11 +54,11 @@ ITEMS = tuple(f"adopt_{s}" for s in ("cooperation", "branding", "conversations",
 
 
 def one_study(args: tuple) -> dict:
-    seed, effect_scale, source, resamples = args
+    seed, effect_scale, source, resamples, separation = args
     timing = {}
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        simulate_study(tmp, seed=seed, design=Design(effect_scale=effect_scale))
+        simulate_study(tmp, seed=seed, design=Design(effect_scale=effect_scale, separation=separation))
         timing["simulate"] = time.perf_counter() - t
         truth = json.loads((Path(tmp) / "truth.json").read_text(encoding="utf-8"))
         t = time.perf_counter()
@@ -150,6 +150,9 @@ def main(argv=None) -> None:
                         help="profile membership: fitted by the pipeline (default) or the planted profiles")
     parser.add_argument("--resamples", type=int, default=None,
                         help="bootstrap resamples of the profiles' stability check (default: the study's setting)")
+    parser.add_argument("--separation", type=float, default=1.0,
+                        help="profile separation of the simulated design (1 = the sample's; lower: profiles "
+                             "overlap and more people are counted partly in the wrong profile)")
     parser.add_argument("--from-log", type=Path, default=None,
                         help="print the figures of the studies in a --log file instead of running any")
     parser.add_argument("--log", type=Path, default=None, help="append each study's records to this JSON-lines file")
@@ -159,8 +162,9 @@ def main(argv=None) -> None:
     if args.from_log:
         results = [json.loads(line) for line in args.from_log.read_text(encoding="utf-8").splitlines() if line]
     else:
-        planted = [(args.first_seed + k, 1.0, args.posteriors, args.resamples) for k in range(args.studies)]
-        null = [(args.first_seed + 1_000_000 + k, 0.0, args.posteriors, args.resamples)
+        planted = [(args.first_seed + k, 1.0, args.posteriors, args.resamples, args.separation)
+                   for k in range(args.studies)]
+        null = [(args.first_seed + 1_000_000 + k, 0.0, args.posteriors, args.resamples, args.separation)
                 for k in range(args.null_studies)]
         # interleaved, so that a log read early holds both kinds of study in proportion
         jobs = sorted(planted + null, key=lambda j: ((j[0] - args.first_seed) % 1_000_000 + 0.5 * (j[1] == 0))
@@ -172,7 +176,7 @@ def main(argv=None) -> None:
         print("\nno study with planted effects")
     else:
         print(f"\n== Coverage of 95% intervals: {args.studies} simulated studies (planted effects), "
-              f"posteriors: {args.posteriors} ==")
+              f"posteriors: {args.posteriors}, separation {args.separation:g} ==")
         print(f"effects of a fitted profile named unlike every planted one (no planted value): "
               f"{int(timing['unmatched'].sum())}")
         print(f"{'comparison':12} {'outcome':13} {'profile':48} {'n':>5} {'coverage':>9} {'mean width':>10}")
