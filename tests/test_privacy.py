@@ -5,6 +5,8 @@ from collections import Counter
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import write_one_wave_study
 
@@ -722,3 +724,57 @@ def test_no_consent_answer_on_record_is_quarantined_when_required(tmp_path):
         load_study(bad)
     assert str(err.value).endswith("column 'consent.variable': expected the codebook's consent variable "
                                    "(role: consent), one of consent")
+
+
+# --- the gate's reading of workbooks -------------------------------------------------------
+
+_CELL_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"),
+                     min_size=1, max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.lists(_CELL_TEXT | st.integers(), min_size=1, max_size=4), min_size=1, max_size=6))
+def test_the_gate_reads_every_value_openpyxl_reads_from_a_workbook(rows, tmp_path_factory):
+    """The zip-and-XML reading of ``.xlsx`` (publish._workbook_text) against openpyxl's own reading:
+    every cell value openpyxl gives is one line of the gate's text (after XML unescaping)."""
+    import html
+
+    from openpyxl import Workbook, load_workbook
+
+    from analysis.publish import _workbook_text
+
+    path = tmp_path_factory.mktemp("wb") / "s.xlsx"
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    wb.save(path)
+    lines = set(html.unescape(_workbook_text(path)).split("\n"))
+    back = load_workbook(path, read_only=True)
+    values = [str(v) for row in back.active.iter_rows(values_only=True) for v in row if v is not None]
+    back.close()
+    for value in values:
+        assert all(part in lines for part in value.split("\n")), value
+
+
+def test_the_gate_finds_a_name_split_over_rich_text_runs_and_an_author(tmp_path):
+    from openpyxl import Workbook
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+
+    from analysis.publish import Gate, PrivacyLeak, publish
+
+    wb = Workbook()
+    wb.active["A1"] = CellRichText(["thanks ", TextBlock(InlineFont(b=True), "Jöran"), " Çelik for the slides"])
+    wb.save(tmp_path / "rich.xlsx")
+    gate = Gate({"name": {"Jöran Çelik"}})
+    with pytest.raises(PrivacyLeak, match=r"rich.xlsx: \d value"):
+        publish(tmp_path / "out", {"rich.xlsx": (tmp_path / "rich.xlsx").read_bytes()}, gate)
+    wb = Workbook()
+    wb.active["A1"] = "nothing personal"
+    wb.properties.creator = "Jöran Çelik"  # document properties are scanned too
+    wb.save(tmp_path / "author.xlsx")
+    with pytest.raises(PrivacyLeak, match=r"author.xlsx: \d value"):
+        publish(tmp_path / "out", {"author.xlsx": (tmp_path / "author.xlsx").read_bytes()}, gate)
+    wb.properties.creator = "the suite"
+    wb.save(tmp_path / "fine.xlsx")
+    assert "fine.xlsx" in publish(tmp_path / "out", {"fine.xlsx": (tmp_path / "fine.xlsx").read_bytes()}, gate)
