@@ -22,7 +22,8 @@ set is fixed), keyed, and scored by :func:`analysis.scales.construct_scores`; th
 search is :func:`analysis.profiles.fit_profiles` with its defaults (BLRT off: it is not part of
 the choice). The rules run on the same data in the same run:
 
-``stable BIC``  the suite's rule: lowest BIC whose every profile is stable, stepping k down;
+``stable BIC``  the suite's rule: lowest BIC whose every profile is stable and apart from every other
+                (Bhattacharyya distance >= ``profiles.MIN_SEPARATION``), stepping k down;
 ``stable ICL``  the same ordered by ICL (``criterion="icl"``; with ``--icl``);
 ``BIC``         the same fits, lowest BIC among admissible solutions (the suite's rule before);
 ``sklearn``     plain ``GaussianMixture`` (full covariances, scikit-learn defaults), k = 1..6 by BIC.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -370,3 +371,37 @@ def test_stability_of_a_large_study_on_subsamples_and_fits_on_everyone(sample_fi
     assert large.fit.loc[large.fit["k"] >= 2, "blrt_p"].between(0, 1).all()
     stab = profiles.stability(large, resamples=10, progress=False)
     assert stab.resample_n == 80 and stab.per_profile["jaccard"].between(0, 1).all()
+
+
+def _recovery_bench():
+    """The recovery benchmark's study generator (bench/ is not a package)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_profile_recovery",
+                                                  Path(__file__).parents[1] / "bench" / "bench_profile_recovery.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_split_of_correlated_profiles_is_not_taken_for_more_profiles(monkeypatch):
+    # Two well-apart profiles whose constructs correlate (r = 0.5) within a profile, 600 people: spherical
+    # mixtures cut each elongated profile in two, and the halves come back in every resample, so stability
+    # alone (MIN_SEPARATION = 0: the rule before) takes 4 profiles. The halves overlap (Bhattacharyya
+    # distance < 0.7), so the rule steps down to the 2 planted profiles (full covariances).
+    bench = _recovery_bench()
+    scores, truth = bench.simulate_scores(2, bench.SEPARATIONS["very strong"], 600, 4, 24051, correlation=0.5)
+    kw = dict(seed=24051, blrt_reps=0, resamples=30, progress=False)
+    monkeypatch.setattr(profiles, "MIN_SEPARATION", 0.0)
+    before = profiles.fit_profiles(scores, **kw)
+    assert before.k == 4 and before.stability.all_stable
+    monkeypatch.undo()
+    result = profiles.fit_profiles(scores, **kw)
+    assert (result.k, result.covariance_type) == (2, "full")
+    assert adjusted_rand_score(truth, result.label.cat.codes) > 0.99
+    fit = result.fit.set_index(["model", "k"])
+    assert fit.loc[("spherical", 4), "separation_min"] < profiles.MIN_SEPARATION
+    assert "not distinct: profiles" in fit.loc[("spherical", 4), "decision"]
+    assert fit.loc[("full", 2), "separation_min"] >= profiles.MIN_SEPARATION
+    words = summarise.k_choice_reason(result.fit)
+    assert words.startswith("BIC alone would pick 4 profiles (spherical), but profiles '") and "overlap too much" in words
+    assert "overlappen te veel" in summarise.k_choice_reason(result.fit, language="nl")

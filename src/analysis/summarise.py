@@ -22,7 +22,7 @@ import pandas as pd
 from analysis import messages
 from analysis.compare import ARMS, CONTRAST, CORRECTION, EFFECT_TYPES, TOO_FEW
 from analysis.profiles import (CLOSE_CALL, DISSOLVED_JACCARD, ENTROPY_CAUTION, MARKED_Z, MIN_N as MIN_PROFILE_N,
-                               MIN_SHARE, NAMED_PATTERNS, STABLE_JACCARD, SURE_POSTERIOR, SURE_SHARE_CAUTION)
+                               MIN_SEPARATION, MIN_SHARE, NAMED_PATTERNS, STABLE_JACCARD, SURE_POSTERIOR, SURE_SHARE_CAUTION)
 from analysis.scales import default_min_items
 
 
@@ -375,6 +375,16 @@ def _stable_words(row, language: str = "en") -> str:
               jaccard=_num(row["jaccard_min"], language))
 
 
+def _why_rejected(row, language: str = "en") -> str:
+    """Why the stability rule passed a solution over: two profiles overlap, or one is not stable."""
+    if row.get("separation_min", np.nan) < MIN_SEPARATION:
+        pair = re.fullmatch(r"'(.*)' and '(.*)'", str(row["closest"]))
+        words = _join([f"'{name}'" for name in pair.groups()], language) if pair else str(row["closest"])
+        return _t(language, "research.too_close", profiles=words,
+                  distance=_num(row["separation_min"], language), least=_g(MIN_SEPARATION, language))
+    return _stable_words(row, language)
+
+
 def k_choice_reason(fit: pd.DataFrame, *, k_fixed: int | None = None, criterion: str = "bic",
                     language: str = "en") -> str:
     """Why this number of profiles, and what the runner-up was, in plain words.
@@ -420,11 +430,14 @@ def k_choice_reason(fit: pd.DataFrame, *, k_fixed: int | None = None, criterion:
         return _t(lang, "research.higher" if diff > 0 else "research.lower", diff=_num(abs(diff), lang, 1))
 
     if top.name != rule.name:
-        between = fit[(fit["k"] < top["k"]) & (fit["k"] > rule["k"]) & (fit["jaccard_min"] < STABLE_JACCARD)]
+        rejected = fit["jaccard_min"] < STABLE_JACCARD
+        if "separation_min" in fit:
+            rejected |= fit["separation_min"] < MIN_SEPARATION
+        between = fit[(fit["k"] < top["k"]) & (fit["k"] > rule["k"]) & rejected]
         between = between.sort_values("k", ascending=False).drop_duplicates("k")
-        either = "; ".join(f"{_solution(r, lang)}: {_stable_words(r, lang)}" for _, r in between.iterrows())
+        either = "; ".join(f"{_solution(r, lang)}: {_why_rejected(r, lang)}" for _, r in between.iterrows())
         out = (_t(lang, "research.k_stepped_down", crit=crit, top=_solution(top, lang),
-                  why=_stable_words(top, lang) or _t(lang, "research.it_not_stable"), rule=_solution(rule, lang))
+                  why=_why_rejected(top, lang) or _t(lang, "research.it_not_stable"), rule=_solution(rule, lang))
                + then("research.then_colon", stable)
                + (" " + _t(lang, "research.fewer_not_either", either=either) if either else ""))
     else:
@@ -463,7 +476,8 @@ def k_choice_text(res) -> Text:
     rule = _t(lang, "research.k_rule", measure=_t(lang, f"research.measure.{criterion}"),
               share=_pct(MIN_SHARE, lang), n=MIN_PROFILE_N)
     if checked:
-        rule += _t(lang, "research.k_rule_stable", jaccard=_g(STABLE_JACCARD, lang))
+        rule += _t(lang, "research.k_rule_stable", jaccard=_g(STABLE_JACCARD, lang),
+                   separation=_g(MIN_SEPARATION, lang))
     else:
         rule += ". "
     why = (k_choice_reason(fit, k_fixed=info.get("k_fixed"), criterion=criterion, language=lang)
