@@ -4,6 +4,7 @@ Plain script (not collected by pytest); prints figures and timings::
 
     .venv/bin/python bench/bench_compare_coverage.py --studies 200 --null-studies 200 --log /tmp/coverage.jsonl
     .venv/bin/python bench/bench_compare_coverage.py --from-log /tmp/coverage.jsonl   # figures of a log so far
+    .venv/bin/python bench/bench_compare_coverage.py --separation 0.6 ...   # profiles that overlap
 
 Planted and null studies are interleaved, and ``--log`` writes each study as it ends.
 
