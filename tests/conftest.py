@@ -68,9 +68,13 @@ def sample_outputs(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("sample-outputs")
     committed = {p: p.read_bytes() for p in notebook_paths()}
+    cwd = os.getcwd()
     assert main(["clean", str(SAMPLE_STUDY), "--out", str(out / "processed")]) == 0
     assert main(["report", str(SAMPLE_STUDY), "--out", str(out / "reports")]) == 0
     assert {p: p.read_bytes() for p in notebook_paths()} == committed, "report must not modify notebooks"
+    # pages run side by side in threads: none may move the process's working folder (their kernels
+    # start in the notebooks' folder)
+    assert os.getcwd() == cwd
     return out
 
 

@@ -753,6 +753,8 @@ def test_the_gate_reads_every_value_openpyxl_reads_from_a_workbook(rows, tmp_pat
     values = [str(v) for row in back.active.iter_rows(values_only=True) for v in row if v is not None]
     back.close()
     for value in values:
+        if value.startswith("="):  # openpyxl stores such a string as a formula: <f> holds it without "="
+            value = value[1:]
         assert all(part in lines for part in value.split("\n")), value
 
 

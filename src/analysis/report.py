@@ -98,19 +98,26 @@ def _results_only():
             os.environ[RESULTS_ONLY] = before
 
 
-def _kernel_manager():
-    """Kernels talk to the report over encrypted sockets where the kernel offers it (and then do not warn)."""
+def _kernel_manager(cwd: Path):
+    """Kernels started in ``cwd`` (the kernel's own working folder: papermill's ``cwd`` changes the
+    whole process's, which pages run side by side in threads must not), talking to the report over
+    encrypted sockets where the kernel offers it (and then not warning)."""
     import zmq
     from jupyter_client.manager import KernelManager
     from traitlets import CaselessStrEnum
 
-    if not zmq.has("curve") or "transport_encryption" not in KernelManager.class_trait_names():
-        return KernelManager
+    encrypt = zmq.has("curve") and "transport_encryption" in KernelManager.class_trait_names()
 
-    class EncryptedKernelManager(KernelManager):
-        transport_encryption = CaselessStrEnum(["disabled", "auto", "required"], default_value="auto", config=True)
+    class PageKernelManager(KernelManager):
+        if encrypt:
+            transport_encryption = CaselessStrEnum(["disabled", "auto", "required"], default_value="auto",
+                                                   config=True)
 
-    return EncryptedKernelManager
+        def start_kernel(self, **kw):
+            kw.setdefault("cwd", str(cwd))
+            return super().start_kernel(**kw)
+
+    return PageKernelManager
 
 
 def execute_notebook(notebook: Path, results_folder: Path, out_path: Path, *, kernel_name: str = "python3"):
@@ -129,9 +136,9 @@ def execute_notebook(notebook: Path, results_folder: Path, out_path: Path, *, ke
         with _results_only():
             papermill.execute_notebook(str(notebook), str(out_path),
                                        parameters={"results_folder": str(results_folder)},
-                                       cwd=str(notebook.parent), kernel_name=kernel_name, progress_bar=False,
+                                       kernel_name=kernel_name, progress_bar=False,
                                        log_output=False, report_mode=False,
-                                       kernel_manager_class=_kernel_manager())
+                                       kernel_manager_class=_kernel_manager(notebook.parent))
     except PapermillExecutionError as exc:
         trace = "\n".join(exc.traceback) if exc.traceback else f"{exc.ename}: {exc.evalue}"
         raise RuntimeError(f"{notebook.name}, cell {exc.exec_count or exc.cell_index} failed "
