@@ -31,8 +31,9 @@ the choice). The rules run on the same data in the same run:
 Per setting it prints: planted k found / seeds, the k chosen, ARI with the planted profiles at
 the chosen k and at the planted k (best-BIC admissible solution with that many profiles), and
 the share of studies whose chosen solution has a profile below Jaccard 0.75 ("unstable", for
-``BIC``; the suite's rule only ends on such a solution when none is stable) and the number of
-wrong choices whose every profile was called stable. Not a test: nothing here asserts.
+``BIC``; the suite's rule only ends on such a solution when none is stable), the verdict on the
+number of profiles (:func:`analysis.profiles.k_verdict`: clear, unclear, none) and the number of
+wrong choices whose every profile was called stable, by verdict. Not a test: nothing here asserts.
 """
 
 from __future__ import annotations
@@ -144,6 +145,7 @@ def one_study(k: int, sep_name: str, n: int, r: float, seed: int, resamples: int
         out[f"{name} k"] = int(chosen["k"])
         out[f"{name} ARI"] = _ari(truth, labels_of(chosen))
         out[f"{name} unstable"] = bool(chosen["jaccard_min"] < profiles.STABLE_JACCARD)
+        out[f"{name} verdict"] = profiles.k_verdict(fit)
         if criterion == "bic":
             admissible = fit[fit["converged"] & ~fit["small_profile"]]
             top = admissible.loc[admissible["bic"].idxmin()]  # always judged first
@@ -174,6 +176,7 @@ def table(rows: pd.DataFrame) -> pd.DataFrame:
         if "stable ICL k" in g:
             line["stable ICL k"] = _ks(g["stable ICL k"])
         line["BIC unstable"] = f"{g['BIC unstable'].mean():.0%}"
+        line["verdict"] = _ks(g["stable BIC verdict"])
         out.append(line)
     return pd.DataFrame(out)
 
@@ -221,6 +224,10 @@ def main() -> None:
             wrong = part[(part[f"{rule} k"] != part["k"]) & ~part[f"{rule} unstable"]]
             print(f"  {rule}: wrong k with every profile called stable {len(wrong)}/{len(part)} "
                   f"({int((wrong[f'{rule} k'] > wrong['k']).sum())} too many, {int((wrong[f'{rule} k'] < wrong['k']).sum())} too few)")
+            said = wrong[f"{rule} verdict"].value_counts()
+            print(f"    of those, the number called clear {said.get('clear', 0)}, not clear (profiles overlap) "
+                  f"{said.get('unclear', 0)}, no distinct profiles found (k = 1) {said.get('none', 0)}; "
+                  f"right k called clear {int(((part[f'{rule} k'] == part['k']) & (part[f'{rule} verdict'] == 'clear')).sum())}")
     print(f"time: {elapsed:.0f} s for {len(rows)} studies ({elapsed / len(rows):.1f} s per study)")
 
 

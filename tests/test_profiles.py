@@ -405,3 +405,37 @@ def test_split_of_correlated_profiles_is_not_taken_for_more_profiles(monkeypatch
     words = summarise.k_choice_reason(result.fit)
     assert words.startswith("BIC alone would pick 4 profiles (spherical), but profiles '") and "overlap too much" in words
     assert "overlappen te veel" in summarise.k_choice_reason(result.fit, language="nl")
+
+
+@pytest.mark.parametrize("n, verdict", [(120, "unclear"), (600, "none")])
+def test_weakly_apart_profiles_are_not_called_a_clear_number(n, verdict):
+    # Three planted profiles at the recovery benchmark's weak separation (seed as in its grid). Too close to
+    # recover: the rule keeps 2 overlapping profiles (n = 120) or 1 group (n = 600), each "stable". The
+    # verdict must not call that number clear, and the words must say why, in both languages.
+    bench = _recovery_bench()
+    scores, truth = bench.simulate_scores(3, bench.SEPARATIONS["weak"], n, 6, 31001)
+    result = profiles.fit_profiles(scores, seed=31001, blrt_reps=0, resamples=50, progress=False)
+    assert result.k < 3  # the miss this verdict is for
+    assert profiles.k_verdict(result.fit) == verdict
+    words = summarise.k_choice_reason(result.fit)
+    cautions = summarise.cautions(result.fit, result.stability.per_profile.assign(resamples=50),
+                                  profiles.assignment_certainty(result))
+    if verdict == "unclear":
+        assert words.endswith("Read them as a first sketch.") and "is not clear: the profiles overlap (entropy 0." in words
+        assert "hoeveel profielen er zijn is ook niet duidelijk" in " ".join(
+            summarise.cautions(result.fit, result.stability.per_profile.assign(resamples=50),
+                               profiles.assignment_certainty(result), language="nl"))
+    else:
+        assert f"too close to tell apart with {n} participants: the data cannot say which." in words
+        assert "Lees" not in summarise.k_choice_reason(result.fit, language="nl")
+        assert f"met {n} deelnemers" in summarise.k_choice_reason(result.fit, language="nl")
+    assert any("not clear" in c or "too close to tell apart" in c for c in cautions)
+
+
+def test_well_apart_profiles_are_a_clear_number():
+    bench = _recovery_bench()
+    scores, truth = bench.simulate_scores(3, bench.SEPARATIONS["strong"], 600, 5, 33001)
+    result = profiles.fit_profiles(scores, seed=33001, blrt_reps=0, resamples=50, progress=False)
+    assert result.k == 3 and profiles.k_verdict(result.fit) == "clear"
+    assert summarise.k_verdict_words(result.fit) == ""
+    assert "not clear" not in summarise.k_choice_reason(result.fit)

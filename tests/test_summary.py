@@ -48,3 +48,37 @@ def test_every_figure_has_an_alt_text_made_from_its_numbers(sample_outputs, samp
             & (e["effect_type"] == "mean difference")].iloc[0]
     alt = summarise.forest_figure(sample_results).alt
     assert f"new to the tools {row.estimate:+.2f} ({row.ci_low:.2f} to {row.ci_high:.2f})" in alt
+
+
+def _with_fit(sample_results, tmp_path, edit):
+    import shutil
+
+    from analysis import results
+
+    folder = shutil.copytree(sample_results.folder, tmp_path / "results")
+    fit = sample_results.fit.copy()
+    edit(fit)
+    fit.to_csv(folder / "fit.csv", index=False)
+    return results.load(folder)
+
+
+def test_overlapping_profiles_are_offered_as_a_first_sketch(sample_results, tmp_path):
+    def overlap(fit):
+        fit.loc[fit["chosen"], "entropy"] = 0.7
+
+    res = _with_fit(sample_results, tmp_path, overlap)
+    text = str(summarise.profile_findings(res))
+    assert text.startswith("**Read these profiles as a first sketch.** They overlap, so it is not clear how many")
+    assert set(_paragraphs(text)) == {n.capitalize() for n in res.profile_names}  # still one paragraph each
+    assert "first sketch" not in str(summarise.profile_findings(sample_results))  # the sample's are clear
+
+
+def test_one_group_is_said_to_be_no_profiles_found(sample_results, tmp_path):
+    def one(fit):
+        fit["chosen"] = fit.index == fit.index[fit["k"] == 1][0]
+
+    res = _with_fit(sample_results, tmp_path, one)
+    text = str(summarise.profile_findings(res))
+    assert text.startswith("No distinct readiness profiles were found in this study")
+    assert "with 240 participants" in text and not _paragraphs(text)
+    assert "**Everyone together.**" in text

@@ -290,7 +290,7 @@ MIN_PROFILE_N = 20
 
 
 def _run_profiles(ctx: _Context) -> tuple[dict, dict]:
-    from analysis.profiles import RESAMPLE_N, assignment_certainty, fit_profiles, profile_means, stability
+    from analysis.profiles import RESAMPLE_N, assignment_certainty, fit_profiles, k_verdict, profile_means, stability
 
     s, study = ctx.settings, ctx.study
     _readiness_items(study)
@@ -313,7 +313,7 @@ def _run_profiles(ctx: _Context) -> tuple[dict, dict]:
     grand, sd = result.scores.mean(), result.scores.std(ddof=1).replace(0, 1.0)
     rule = result.fit[result.fit["rule_choice"]].iloc[0]
     info = {"k": result.k, "covariance_type": result.covariance_type, "names": result.names,
-            "criterion": result.criterion, "k_fixed": s.k, "rule_k": int(rule["k"]),
+            "criterion": result.criterion, "k_fixed": s.k, "k_verdict": k_verdict(result.fit), "rule_k": int(rule["k"]),
             "rule_covariance_type": str(rule["model"]),
             "constructs": list(result.constructs), "n": len(result.scores), "excluded": result.excluded,
             "resamples": stab.resamples, "resample_n": stab.resample_n or len(result.scores),

@@ -138,7 +138,8 @@ DISSOLVED_JACCARD = 0.5
 #: Two profiles closer than this Bhattacharyya distance are not told apart (the stability rule
 #: rejects their solution); chosen by ``bench/bench_profile_recovery.py`` (0.5 and 1.0 did worse).
 MIN_SEPARATION = 0.7
-#: Below these, :func:`cautions` warns that assignment to profiles is uncertain.
+#: Below these, :func:`cautions` warns that assignment to profiles is uncertain; below this
+#: entropy the number of profiles is not clear either (:func:`k_verdict`).
 ENTROPY_CAUTION = 0.8
 SURE_POSTERIOR = 0.8
 SURE_SHARE_CAUTION = 0.8
@@ -664,6 +665,46 @@ def _decide(fit: pd.DataFrame, min_share: float, min_n: int, *, check=None, k: i
             decisions[-1] = "runner-up: " + decisions[-1]
     fit["decision"] = decisions
     return fit
+
+
+#: What :func:`k_verdict` can say of the number of profiles.
+K_VERDICTS = ("clear", "unclear", "none")
+
+
+def k_verdict(fit: pd.DataFrame) -> str:
+    """How sure the number of profiles is, from the fit table's chosen solution.
+
+    ``"none"``: one profile was chosen, so no distinct profiles were found
+    (the participants may form one group, or their profiles are too close to
+    tell apart at this sample size: the data cannot say which).
+    ``"unclear"``: the profiles overlap (entropy below :data:`ENTROPY_CAUTION`)
+    or one of them is not stable (bootstrap Jaccard below
+    :data:`STABLE_JACCARD`): neither who belongs where nor how many profiles
+    there are is clear. ``"clear"`` otherwise.
+
+    Why entropy: in ``bench/bench_profile_recovery.py`` every chosen solution
+    at weak separation had entropy below 0.8 (a wrong number of profiles or
+    not) and none where separation is good, so a low entropy tells a weak
+    structure apart from a clear one; ICL's penalty rests on the same
+    quantity (Biernacki, Celeux & Govaert 2000).
+
+    Examples
+    --------
+    >>> fit = pd.DataFrame({"k": [1, 2, 3], "entropy": [1.0, 0.93, 0.66], "jaccard_min": [1.0, 0.97, 0.81],
+    ...                     "chosen": [False, True, False]})
+    >>> k_verdict(fit)
+    'clear'
+    >>> k_verdict(fit.assign(chosen=[False, False, True]))
+    'unclear'
+    >>> k_verdict(fit.assign(chosen=[True, False, False]))
+    'none'
+    """
+    chosen = fit[fit["chosen"]].iloc[0]
+    if int(chosen["k"]) == 1:
+        return "none"
+    if chosen.get("entropy", np.nan) < ENTROPY_CAUTION or chosen.get("jaccard_min", np.nan) < STABLE_JACCARD:
+        return "unclear"
+    return "clear"
 
 
 def _compare(x: np.ndarray, labels: np.ndarray, k: int, seed: int, ward_max_n: int) -> pd.DataFrame:

@@ -22,7 +22,8 @@ import pandas as pd
 from analysis import messages
 from analysis.compare import ARMS, CONTRAST, CORRECTION, EFFECT_TYPES, TOO_FEW
 from analysis.profiles import (CLOSE_CALL, DISSOLVED_JACCARD, ENTROPY_CAUTION, MARKED_Z, MIN_N as MIN_PROFILE_N,
-                               MIN_SEPARATION, MIN_SHARE, NAMED_PATTERNS, STABLE_JACCARD, SURE_POSTERIOR, SURE_SHARE_CAUTION)
+                               MIN_SEPARATION, MIN_SHARE, NAMED_PATTERNS, STABLE_JACCARD, SURE_POSTERIOR, SURE_SHARE_CAUTION,
+                               k_verdict)
 from analysis.scales import default_min_items
 
 
@@ -461,7 +462,38 @@ def k_choice_reason(fit: pd.DataFrame, *, k_fixed: int | None = None, criterion:
             diff = float(chosen[criterion] - rule[criterion])
             out += " " + _t(lang, "research.k_fixed_other", k=k_fixed, solution=_solution(chosen, lang), crit=crit,
                             direction=direction(diff)) + then("research.then_and", _stable_words(chosen, lang))
-    return out
+    verdict = k_verdict_words(fit, lang)
+    return out + (" " + verdict if verdict else "")
+
+
+def k_verdict_words(fit: pd.DataFrame, language: str = "en") -> str:
+    """Why the number of profiles is not clear (:func:`analysis.profiles.k_verdict`); "" when it is.
+
+    Examples
+    --------
+    >>> fit = pd.DataFrame({"model": ["diag", "diag"], "k": [1, 2], "n": 180, "entropy": [1.0, 0.66],
+    ...                     "jaccard_min": [1.0, 0.81], "least_stable": ["all", "b"], "chosen": [False, True]})
+    >>> print(k_verdict_words(fit))
+    How many profiles there are is not clear: the profiles overlap (entropy 0.66, below 0.8). Read them as a first sketch.
+    >>> print(k_verdict_words(fit.assign(chosen=[True, False]), language="nl"))  # doctest: +NORMALIZE_WHITESPACE
+    Er zijn geen afzonderlijke profielen gevonden. Misschien vormen de deelnemers één groep, misschien liggen hun
+    profielen te dicht bij elkaar om met 180 deelnemers uit elkaar te houden: de gegevens kunnen niet zeggen welke
+    van de twee.
+    """
+    lang = language
+    verdict = k_verdict(fit)
+    chosen = fit[fit["chosen"]].iloc[0]
+    if verdict == "none":
+        return _t(lang, "research.k_none", n=int(chosen["n"]))
+    if verdict == "clear":
+        return ""
+    if chosen.get("entropy", np.nan) < ENTROPY_CAUTION:
+        reason = _t(lang, "research.unclear_overlap", entropy=_num(chosen["entropy"], lang),
+                    limit=_num(ENTROPY_CAUTION, lang, 1))
+    else:
+        reason = _t(lang, "research.unclear_unstable", profile=_profile(lang, chosen["least_stable"]),
+                    jaccard=_num(chosen["jaccard_min"], lang))
+    return _t(lang, "research.k_unclear", reason=reason)
 
 
 def k_choice_text(res) -> Text:
@@ -583,7 +615,7 @@ def cautions(fit: pd.DataFrame, stability: pd.DataFrame, certainty: pd.DataFrame
     chosen = fit[fit["chosen"]].iloc[0]
     k = int(chosen["k"])
     if k == 1:
-        out.append(_t(lang, "cautions.one_group"))
+        out.append(_t(lang, "cautions.one_group", n=int(chosen["n"])))
     better = fit[(fit["bic"] < chosen["bic"]) & fit["small_profile"]]
     if len(better):
         row = better.sort_values("bic").iloc[0]
@@ -1419,7 +1451,12 @@ def profile_findings(res) -> Text:
     labels = outcome_labels(res)
     effects = res.effects
     paragraphs = []
-    if res.available("profiles"):
+    verdict = k_verdict(res.fit) if res.available("profiles") else "none"
+    if verdict == "none" and res.available("profiles"):
+        paragraphs.append(_t(lang, "summary.k_none", n=res.profile_info["n"]))
+    elif res.available("profiles"):
+        if verdict == "unclear":
+            paragraphs.append(_t(lang, "summary.k_unclear"))
         sizes = res.posteriors.sum()
         total = sizes.sum()
         for name in res.profile_names:
