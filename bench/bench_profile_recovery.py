@@ -1,8 +1,9 @@
 """Recovery benchmark of the profile search: does it find the planted number of profiles?
 
-Run: ``.venv/bin/python bench/bench_profile_recovery.py [--quick] [--seeds 4] [--resamples 50] [--icl]``
-(defaults: 52 settings x 4 seeds, about 13 minutes on 2 cores; ``--quick``: 2 seeds; ``--icl``
-doubles the time)
+Run: ``.venv/bin/python bench/bench_profile_recovery.py [--quick] [--seeds 4] [--resamples 50] [--icl]
+[--workers N] [--csv rows.csv]`` (defaults: 52 settings x 4 seeds; ``--quick``: 2 seeds, 104 studies,
+about 7 s per study on 2 shared cores; ``--icl`` adds an in-process search per study;
+``--workers``: studies side by side in processes)
 
 Studies are drawn from a grid unlike the committed sample (whose design is fixed: three
 profiles, 4-5 items per construct, n = 240):
@@ -17,23 +18,48 @@ profiles, 4-5 items per construct, n = 240):
 * 4, 5 or 6 five-point Likert items per construct (by seed), one or two of them reverse-keyed,
   answered with a personal acquiescence (a tendency to agree) that reverse-keyed items cancel.
 
-Items are generated here (an independent generator, not :mod:`analysis.simulate`, whose item
-set is fixed), keyed, and scored by :func:`analysis.scales.construct_scores`; the profile
-search is :func:`analysis.profiles.fit_profiles` with its defaults (BLRT off: it is not part of
-the choice). The rules run on the same data in the same run:
+Each study goes through the real exports and the real pipeline, as a researcher would run it
+(:func:`write_study`): its answers (an independent generator, not :mod:`analysis.simulate`,
+whose item set is fixed) are written as a Google Forms or a SurveyMonkey CSV (alternating by
+seed; SurveyMonkey with its two header rows, its own columns and e-mail collector), in English
+or Dutch ("Helemaal oneens" .. "Helemaal eens", by setting), with statements unlike the
+sample's (:data:`STATEMENTS`, negatively worded ones reverse-keyed), an e-mail column (the
+participant key) and a session column; beside it a ``study.yaml`` (readiness constructs and
+the bench's settings in its ``analysis:`` block: seed, stability resamples, BLRT off as it is
+not part of the choice, no omega bootstrap) and a ``codebook.yaml`` (an item block declaring
+each statement's construct and reverse keying). :func:`analysis.pipeline.build` runs it up to
+the profiles stage, and the bench reads the stored results: the chosen k and the fit table
+(``fit.csv``, ``profiles.json``), the assignment (``profiles.csv``) and the construct scores
+(``scores.parquet``). Participants are matched to their planted profile by pseudonym: the
+planted profiles lie in the study folder's ``truth.json``, keyed by the pseudonym the
+pipeline derives from each e-mail with the demo key (as ``analysis simulate`` does; the file
+also marks the folder synthetic, which the demo key requires), never in the export or the
+results. ``tests/test_recovery_bench.py`` checks that the pipeline's scores equal
+:func:`analysis.scales.construct_scores` on the planted keyed codes, in both formats: the
+figures are those of the in-process generator (:func:`simulate_scores`) on the same seeds.
 
-``stable BIC``  the suite's rule: lowest BIC whose every profile is stable and apart from every other
-                (Bhattacharyya distance >= ``profiles.MIN_SEPARATION``), stepping k down;
-``stable ICL``  the same ordered by ICL (``criterion="icl"``; with ``--icl``);
-``BIC``         the same fits, lowest BIC among admissible solutions (the suite's rule before);
+The rules run on the pipeline's scores in the same run:
+
+``stable BIC``  the suite's rule, as the pipeline chose it: lowest BIC whose every profile is stable
+                and apart from every other (Bhattacharyya distance >= ``profiles.MIN_SEPARATION``),
+                stepping k down;
+``stable ICL``  the same ordered by ICL (``criterion="icl"``; with ``--icl``; the pipeline has no
+                criterion setting, so :func:`analysis.profiles.fit_profiles` in-process);
+``BIC``         the same fit table, lowest BIC among admissible solutions (the suite's rule before);
 ``sklearn``     plain ``GaussianMixture`` (full covariances, scikit-learn defaults), k = 1..6 by BIC.
 
 Per setting it prints: planted k found / seeds, the k chosen, ARI with the planted profiles at
 the chosen k and at the planted k (best-BIC admissible solution with that many profiles), and
 the share of studies whose chosen solution has a profile below Jaccard 0.75 ("unstable", for
 ``BIC``; the suite's rule only ends on such a solution when none is stable) and the number of
-wrong choices whose every profile was called stable. Not a test: nothing here asserts.
+wrong choices whose every profile was called stable; then the time per study and the
+pipeline's share of it. The results keep no fitted models: the ARI of a solution other than
+the chosen one (``BIC``'s pick, the planted k) refits just that model and k in-process with
+``fit_profiles(..., k_min=k, k_max=k, covariance_types=[model])`` on the pipeline's scores and
+seed, which gives the same mixture (the test checks it on the chosen one). Not a test: nothing
+here asserts.
 """
+
 
 from __future__ import annotations
 
@@ -135,7 +161,8 @@ def simulate_scores(k: int, separation: float, n: int, n_items: int, seed: int,
 #: (reverse-keyed). Unlike the sample's (about posting, LinkedIn, blogs).
 STATEMENTS = {
     "tool_skills": (
-        [("I can schedule posts ahead with a planning tool", "Ik kan berichten vooruit inplannen met een planningstool"),
+        [("I can schedule posts ahead with a planning tool",
+          "Ik kan berichten vooruit inplannen met een planningstool"),
          ("I can make a short video for my followers", "Ik kan een korte video maken voor mijn volgers"),
          ("I can read the statistics of my own page", "Ik kan de statistieken van mijn eigen pagina lezen"),
          ("I know how to tag colleagues in a post", "Ik weet hoe ik collega's tag in een bericht"),
@@ -256,7 +283,8 @@ def write_study(folder, k: int, separation: float, n: int, n_items: int, seed: i
         rows = []
         for i, t in enumerate(start):
             end = t + dt.timedelta(seconds=int(rng.integers(60, 600)))
-            rows.append([str(11400000000 + 7 * i), "405123987", f"{t:%m/%d/%Y %I:%M:%S %p}", f"{end:%m/%d/%Y %I:%M:%S %p}",
+            rows.append([str(11400000000 + 7 * i), "405123987", f"{t:%m/%d/%Y %I:%M:%S %p}",
+                         f"{end:%m/%d/%Y %I:%M:%S %p}",
                          f"145.{rng.integers(1, 255)}.{rng.integers(1, 255)}.{rng.integers(1, 255)}", emails[i], "", "",
                          "", sessions[session[i]]] + answers[i])
         data = _csv([top, sub] + rows, bom=True)
@@ -416,7 +444,8 @@ def one_study(k: int, sep_name: str, n: int, r: float, seed: int, resamples: int
 def _one(args) -> dict:
     row = one_study(*args)
     print(f"  k {row['k']}, {row['separation']}, n {row['n']}, r {row['r']}, seed {row['seed']} ({row['format']}, "
-          f"{row['language']}): stable BIC k {row['stable BIC k']}, {row['seconds']:.1f} s", file=sys.stderr, flush=True)
+          f"{row['language']}): stable BIC k {row['stable BIC k']}, {row['seconds']:.1f} s",
+          file=sys.stderr, flush=True)
     return row
 
 
