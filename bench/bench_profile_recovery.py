@@ -360,13 +360,14 @@ RULES = ("stable BIC", "stable ICL", "BIC", "sklearn")
 def _solution_labels(scores: pd.DataFrame, model: str, k: int, seed: int) -> pd.Series:
     """Hard labels of one solution of the fit table, refitted in-process on the pipeline's scores.
 
-    The results keep no fitted models: :func:`analysis.profiles.fit_profiles` on just that model and
-    k, with the pipeline's seed and starts, gives the same mixture (its fits are seeded per model
-    and k), without the stability checks (``resamples=0``).
+    The results keep no fitted models: :func:`analysis.profiles.fit_profiles` with just that
+    covariance structure, k = 1..k, the pipeline's seed and starts and no stability checks
+    (``resamples=0``) fits the same mixture (each model and k is fitted on its own, seeded). From
+    k = 1, not k alone: a fit of one inadmissible solution leaves the rule nothing to choose.
     """
-    one = profiles.fit_profiles(scores, constructs=list(CONSTRUCTS), k_min=k, k_max=k, k=k, covariance_types=[model],
+    one = profiles.fit_profiles(scores, constructs=list(CONSTRUCTS), k_min=1, k_max=k, covariance_types=[model],
                                 seed=seed, resamples=0, blrt_reps=0, progress=False)
-    return one.label.cat.codes
+    return pd.Series(one.models[(model, k)].predict(one.scores.to_numpy()), index=one.scores.index)
 
 
 def pipeline_study(folder, k: int, sep_name: str, n: int, r: float, seed: int, resamples: int) -> dict:
