@@ -439,3 +439,22 @@ def test_well_apart_profiles_are_a_clear_number():
     assert result.k == 3 and profiles.k_verdict(result.fit) == "clear"
     assert summarise.k_verdict_words(result.fit) == ""
     assert "not clear" not in summarise.k_choice_reason(result.fit)
+
+
+def test_a_range_without_an_admissible_solution_is_a_clear_error_and_a_stage_note(tmp_path):
+    # Found by the recovery bench: k_min = k_max = 4 on three weak profiles (n = 120) fits only solutions with a
+    # profile under 5 %; the rule had nothing to rank and failed with a bare IndexError.
+    bench = _recovery_bench()
+    scores, _ = bench.simulate_scores(3, bench.SEPARATIONS["weak"], 120, 6, 31001)
+    with pytest.raises(profiles.NoAdmissibleSolution, match="no solution with 4 to 4 profiles .* >= 5% and >= 10"):
+        profiles.fit_profiles(scores, k_min=4, k_max=4, seed=31001, blrt_reps=0, resamples=0, progress=False)
+    from analysis import pipeline
+
+    study = bench.write_study(tmp_path, 3, bench.SEPARATIONS["weak"], 120, 6, 31001,
+                              settings={"k_min": 4, "k_max": 4, "resamples": 10, "blrt_reps": 0})["study"]
+    build = pipeline.build(study, tmp_path / "out", until="profiles", progress=False)
+    run = build.runs[-1]
+    assert (run.stage, run.status, run.why) == ("profiles", "not available", "no_admissible")
+    words = summarise.why_not(run.why, run.detail)
+    assert "With 4 to 4 profiles, every solution has a profile with fewer than 5% or 10 participants" in words
+    assert "vanaf 1 profiel" in summarise.why_not(run.why, run.detail, language="nl")

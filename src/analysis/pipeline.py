@@ -73,6 +73,7 @@ WHY_NOT = {
     "no_readiness": "the study declares no readiness constructs",
     "no_constructs": "the codebook assigns no item to a construct",
     "too_few_scores": "too few participants have a score on every readiness construct",
+    "no_admissible": "no solution in the range of profiles tried has every profile large enough",
     "no_profiles": "the profiles stage did not run",
     "no_outcomes": "the codebook declares no outcomes",
     "no_entry_point": "the study file maps no answer to an entry point",
@@ -290,7 +291,8 @@ MIN_PROFILE_N = 20
 
 
 def _run_profiles(ctx: _Context) -> tuple[dict, dict]:
-    from analysis.profiles import RESAMPLE_N, assignment_certainty, fit_profiles, k_verdict, profile_means, stability
+    from analysis.profiles import (RESAMPLE_N, NoAdmissibleSolution, assignment_certainty, fit_profiles, k_verdict,
+                                   profile_means, stability)
 
     s, study = ctx.settings, ctx.study
     _readiness_items(study)
@@ -302,10 +304,14 @@ def _run_profiles(ctx: _Context) -> tuple[dict, dict]:
     if complete < max(MIN_PROFILE_N, 2 * len(study.readiness)):
         raise NotAvailable("too_few_scores", n=complete, needed=max(MIN_PROFILE_N, 2 * len(study.readiness)))
     cb = study.codebook
-    result = fit_profiles(scores, constructs=list(study.readiness), k_min=s.k_min, k_max=s.k_max, k=s.k,
-                          seed=s.seed, resamples=s.resamples, confidence=s.confidence, blrt_reps=s.blrt_reps,
-                          progress=ctx.progress, aspects={c: cb.construct(c).aspect for c in study.readiness},
-                          labels={c: cb.construct(c).shown("en") for c in study.readiness})
+    try:
+        result = fit_profiles(scores, constructs=list(study.readiness), k_min=s.k_min, k_max=s.k_max, k=s.k,
+                              seed=s.seed, resamples=s.resamples, confidence=s.confidence, blrt_reps=s.blrt_reps,
+                              progress=ctx.progress, aspects={c: cb.construct(c).aspect for c in study.readiness},
+                              labels={c: cb.construct(c).shown("en") for c in study.readiness})
+    except NoAdmissibleSolution as exc:
+        raise NotAvailable("no_admissible", k_min=exc.k_min, k_max=exc.k_max, share=round(100 * exc.min_share),
+                           n=exc.min_n) from None
     stab = result.stability or stability(result, resamples=s.resamples, confidence=s.confidence,
                                          progress=ctx.progress)
     table = result.profiles_table()

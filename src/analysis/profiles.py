@@ -554,6 +554,23 @@ def _closest(gm: GaussianMixture, x: pd.DataFrame, naming: dict) -> dict:
     return {"separation_min": d, "closest": f"{names[a]!r} and {names[b]!r}"}
 
 
+class NoAdmissibleSolution(ValueError):
+    """Every solution from ``k_min`` to ``k_max`` has a too small profile or did not converge.
+
+    Examples
+    --------
+    >>> print(NoAdmissibleSolution(4, 5, 0.05, 10))
+    no solution with 4 to 5 profiles converged with every profile holding >= 5% and >= 10 participants; \
+try fewer profiles (k_min = 1 always has one)
+    """
+
+    def __init__(self, k_min: int, k_max: int, min_share: float, min_n: int):
+        self.k_min, self.k_max, self.min_share, self.min_n = k_min, k_max, min_share, min_n
+        super().__init__(f"no solution with {k_min} to {k_max} profiles converged with every profile holding "
+                         f">= {min_share:.0%} and >= {min_n} participants; try fewer profiles (k_min = 1 always "
+                         "has one)")
+
+
 def _admissible(fit: pd.DataFrame, min_share: float, min_n: int) -> pd.Series:
     fit["small_profile"] = (fit["smallest_share"] < min_share) | (fit["smallest_n"] < min_n)
     fit.loc[fit["k"] == 1, "small_profile"] = False
@@ -585,6 +602,8 @@ def _decide(fit: pd.DataFrame, min_share: float, min_n: int, *, check=None, k: i
         return bool(checked[i]["stable"].all())
 
     ranked = fit.loc[admissible].sort_values([criterion, "k"]).index
+    if ranked.empty:  # only with k_min > 1: every solution tried has a too small profile or did not converge
+        raise NoAdmissibleSolution(int(fit["k"].min()), int(fit["k"].max()), min_share, min_n)
     rejected_above: int | None = None  # an unstable solution had this many profiles
     unstable, above, close = set(), set(), set()
     rule = ranked[0]

@@ -118,7 +118,7 @@ def _join(words: list[str], language: str = "en") -> str:
 
 #: Reasons a stage could not run (:data:`analysis.pipeline` codes); their words are the catalogue's
 #: ``lacks.<code>`` (what is missing, for everyone) and ``fix.<code>`` (how to add it, for the researcher).
-WHY_NOT = ("no_readiness", "no_constructs", "too_few_scores", "no_profiles", "no_outcomes", "no_entry_point",
+WHY_NOT = ("no_readiness", "no_constructs", "too_few_scores", "no_admissible", "no_profiles", "no_outcomes", "no_entry_point",
            "no_sessions", "no_entry_point_data", "mixed_sessions", "no_free_text")
 
 
