@@ -221,7 +221,7 @@ def test_stored_results_name_their_stages_settings_and_files(sample_results):
     public = {p.name for p in sample_results.folder.iterdir() if p.is_file()}
     assert {"responses.parquet", "effects.csv", "profiles.csv", "study.json", "manifest.json"} <= public
     private = {p.name for p in (sample_results.folder / "private").iterdir()}
-    assert {"quarantine.csv", "gate.json", "inputs.json"} <= private
+    assert {"quarantine.csv", "gate.parquet", "inputs.json"} <= private
     described = (sample_results.folder / "study.json").read_text()
     assert str(SAMPLE_DIR) not in described and '"/' not in described  # no paths of this machine
 

@@ -400,6 +400,77 @@ def test_scanner_finds_what_the_plain_search_finds(tmp_path_factory):
     assert sum(found) > len(found) // 10  # planted values are found, not only absent
 
 
+def test_tables_read_by_columns_find_what_the_text_search_finds(tmp_path_factory):
+    """The gate reads a table output by columns first (publish._table_words) and seeks in its text
+    only the needles whose words all occur there (Scanner.restricted). Reference: the search over the
+    file's whole text (reference_scan above, and the gate's own FoldedScanner over the text), on random
+    tables with planted values (in words, HTML-escaped, spaced phones, glued to words), cells with
+    commas, quotes and line breaks, written by both CSV writers and as parquet; and on random text
+    saved as a CSV file (often not a clean CSV: the gate then reads it as text)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from analysis.publish import FoldedScanner, Scanner, _needles, _readable_text, _table_words, scan_outputs, \
+        write_csv
+
+    found, by_columns = [], []
+
+    @st.composite
+    def case(draw):
+        values = draw(_values())
+        planted = [v for vals in values.values() for v in sorted(vals)]
+        cell = st.text(alphabet=_ALPHABET + "xX,;\n\xa0&<>\"'", max_size=10)
+
+        def one_cell():
+            if planted and draw(st.booleans()):
+                return draw(cell) + _planted(draw, draw(st.sampled_from(planted))) + draw(cell)
+            return draw(cell)
+
+        rows, cols = draw(st.integers(1, 6)), draw(st.integers(1, 3))
+        frame = pd.DataFrame({f"c{j}" if j or not draw(st.booleans()) else one_cell():
+                              [one_cell() for _ in range(rows)] for j in range(cols)})
+        def bare():  # a cell that needs no quotes
+            return "".join(ch for ch in one_cell() if ch not in ',"\n')
+
+        def field():  # as written, quoted, or with a loose quote (a reader reads '"ab"cd' as 'abcd')
+            how = draw(st.sampled_from(["raw", "quoted", "loose"]))
+            if how == "quoted":
+                return '"' + one_cell().replace('"', '""') + '"'
+            if how == "loose" and planted:  # a value glued to the quote: its own word in the text only
+                return '"' + bare() + 'x"' + _planted(draw, draw(st.sampled_from(planted))) + bare()
+            return bare() if how == "raw" else '"' + bare() + '"' + bare()
+
+        text = "\n".join(",".join(field() for _ in range(cols)) for _ in range(rows))
+        noise = "".join(one_cell() + draw(st.sampled_from([",", "\n", '"', '","', ""])) for _ in range(6))
+        return values, frame, text, noise
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(case())
+    def agree(example):
+        values, frame, text, noise = example
+        folder = tmp_path_factory.mktemp("tables")
+        write_csv(frame, folder / "arrow.csv")
+        frame.to_csv(folder / "pandas.csv", index=False)
+        (folder / "text.csv").write_text(text, encoding="utf-8")
+        (folder / "noise.csv").write_text(noise, encoding="utf-8")
+        expected = reference_scan(folder, values)
+        leaks, _ = scan_outputs([folder], values, Scanner(_needles(values)))
+        assert [(leak.file, leak.kind, leak.count) for leak in leaks] == expected
+        frame.to_parquet(folder / "t.parquet", index=False)
+        folded = FoldedScanner(values)
+        for path in sorted(folder.iterdir()):
+            words = _table_words(path)
+            by_columns.append(words is not None)
+            narrow = folded.restricted(words) if words is not None else folded
+            expect = folded.hits(_readable_text(path))
+            assert (narrow.hits(_readable_text(path)) if narrow else {}) == expect, path.name
+        found.append(bool(expected))
+
+    agree()
+    assert sum(found) > len(found) // 10  # planted values are found, not only absent
+    assert sum(by_columns) > len(by_columns) // 2  # most tables are read by columns
+
+
 def test_outputs_folded_as_bytes_read_as_casefold_of_the_decoded_text(monkeypatch):
     """The gate folds a large output as UTF-8 bytes (:func:`analysis.publish._fold_utf8`); the
     reference is ``bytes.decode("utf-8", errors="replace").casefold()``, on random bytes that mix

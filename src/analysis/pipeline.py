@@ -19,7 +19,7 @@ The results folder holds::
     effects.csv         compare: entry-point effects, outcomes.csv
     reflections.csv     reflect: codes found in the free text, coding_sheet.xlsx, reflection_shares.csv,
                                  reflection_quotes.csv, reflections.json (reflection_agreement.csv with human codes)
-    private/            quarantine.csv (raw rows set aside), gate.json (what the leak gate looks for)
+    private/            quarantine.csv (raw rows set aside), gate.parquet (what the leak gate looks for)
 
 A stage that cannot run on a study (no readiness constructs, no entry point,
 no outcomes...) is recorded as *not available* with the reason
@@ -229,7 +229,7 @@ def _run_clean(ctx: _Context) -> tuple[dict, dict]:
         processed = protect(result, study)
         steps.update()
         steps.set_postfix_str("collect personal values for the leak gate")
-        ctx._gate = Gate.from_raws(study, result.raws)
+        ctx._gate = Gate.from_raws(study, result.raws, processed.personal)  # (what protect found, reused)
         steps.update()
     ctx.memory["responses.parquet"] = processed.data
     public = {"responses.parquet": processed.data, "responses.csv": lambda p: write_csv(processed.data, p),

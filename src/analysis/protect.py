@@ -179,6 +179,9 @@ class ProcessedStudy:
         columns=["source", "source_row", "variable", "length", "text"]))
     #: Export name -> the name as published (scrubbed: an export may be named after a trainer).
     source_names: dict = field(default_factory=dict)
+    #: What protecting found for the leak gate (private): ``values`` and ``origins`` of
+    #: :func:`pii_values`, and ``names``, the known names among those values (:func:`known_names`).
+    personal: dict = field(default_factory=dict, repr=False)
 
 
 def _matched(study: Study, raws: list):
@@ -314,8 +317,10 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
     cb = study.codebook
     data = result.data.copy()
     data.insert(0, "participant", pseudonyms(data["key"], key))
-    known = pii_values(study, result.raws)
-    names = name_pattern(known_names(v for values in known.values() for v in sorted(values)) + list(study.roster))
+    origins: dict = {}
+    known = pii_values(study, result.raws, origins)
+    pii_names = known_names(v for values in known.values() for v in sorted(values))
+    names = name_pattern(pii_names + list(study.roster))
     scrubbed: Counter = Counter()
     log, long_answers = [], []
     position = {name: k for k, name in enumerate(cb.variables)}
@@ -384,7 +389,8 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
                              else "user key (outside the repository)")
     summary["participants"] = int(data["participant"].nunique())
     long_frame = pd.DataFrame(long_answers, columns=["source", "source_row", "variable", "length", "text"])
-    return ProcessedStudy(study, data, changes, result.quarantine, summary, result.raws, long_frame, sources)
+    return ProcessedStudy(study, data, changes, result.quarantine, summary, result.raws, long_frame, sources,
+                          {"values": known, "origins": origins, "names": pii_names})
 
 
 def process_study(study) -> ProcessedStudy:
