@@ -522,39 +522,48 @@ def _render(study, out: Path, results_dir: Path, settings, notebooks: list[Path]
     record = build.manifest["stages"].get("report")
     if record and record["key"] == key and pipeline._intact(out, record):
         return ReportRun([Page(**p) for p in record["pages"]], [out / f for f in record["files"]], build, True)
-    pages, executed_nbs = [], []
+    sources = {nb: nbformat.read(nb, as_version=4) for nb in notebooks}
+    missing_of = {nb: [stage for stage in needs(sources[nb]) if not res.available(stage)] for nb in notebooks}
+    pages = []
+    for nb_path in notebooks:  # titles from the sources: running a notebook changes neither its metadata nor markdown
+        missing = missing_of[nb_path]
+        title, blurb = _title_and_blurb(sources[nb_path], res.language)
+        note = " ".join(dict.fromkeys(str(stage_note(res, s, fix=False)) for s in missing))
+        pages.append(Page(nb_path.stem + ".html", title, blurb, not missing, note))
+    # every page links the index, the summary (the first page) and its neighbours, in the notebooks' order
+    navs = {}
+    for i, (nb_path, page) in enumerate(zip(notebooks, pages)):
+        near = {"previous": pages[i - 1] if i > 0 else None, "next": pages[i + 1] if i + 1 < len(pages) else None}
+        navs[nb_path] = {"this": page.file, "index": "index.html", "summary": pages[0].file,
+                         **{k: {"file": p.file, "title": p.title} if p else None for k, p in near.items()}}
+
+    def page_html(nb_path: Path, executed) -> str:
+        # the page's language; its words (navigation, researchers' section) come from the catalogue
+        executed.metadata.setdefault("analysis", {})["language"] = res.settings.language
+        executed.cells.append(_footer_cell(res))
+        return render_html(executed, pages[notebooks.index(nb_path)].title, navs[nb_path])
+
     with tempfile.TemporaryDirectory(prefix="analysis-report-") as tmp, _results_only():
-        missing_of = {nb: [stage for stage in needs(nbformat.read(nb, as_version=4)) if not res.available(stage)]
-                      for nb in notebooks}
         run = [nb for nb in notebooks if not missing_of[nb]]
+
+        def one_page(nb: Path) -> str:
+            km = ahead.take(nb) if ahead is not None else None
+            executed = execute_notebook(nb, results_dir.resolve(), Path(tmp) / nb.name, kernel_name=kernel_name,
+                                        km=km)
+            return page_html(nb, executed)  # rendered here, while the other kernels still run
+
         # the notebooks run side by side, one kernel per core: most of a page's time is its kernel
         # starting and importing, which one core does while the other runs cells
         with ThreadPoolExecutor(max_workers=max(1, min(len(run), os.cpu_count() or 1))) as pool, \
                 bar(total=len(notebooks), desc="report pages", progress=progress) as pages_bar:
-            futures = {nb: pool.submit(lambda nb: execute_notebook(
-                nb, results_dir.resolve(), Path(tmp) / nb.name, kernel_name=kernel_name,
-                km=ahead.take(nb) if ahead is not None else None), nb) for nb in run}
+            futures = {nb: pool.submit(one_page, nb) for nb in run}
             for future in futures.values():
                 future.add_done_callback(lambda _: pages_bar.update())
             pages_bar.update(len(notebooks) - len(run))
             ran = {nb: future.result() for nb, future in futures.items()}
-        for nb_path in notebooks:
-            missing = missing_of[nb_path]
-            executed = _stub(nb_path, res, missing) if missing else ran[nb_path]
-            executed.metadata.setdefault("analysis", {})["language"] = res.settings.language
-            executed.cells.append(_footer_cell(res))
-            # the page's language; its words (navigation, researchers' section) come from the catalogue
-            title, blurb = _title_and_blurb(executed, res.language)
-            note = " ".join(dict.fromkeys(str(stage_note(res, s, fix=False)) for s in missing))
-            pages.append(Page(nb_path.stem + ".html", title, blurb, not missing, note))
-            executed_nbs.append(executed)
-    # every page links the index, the summary (the first page) and its neighbours, in the notebooks' order
     html_pages = {}
-    for i, (page, executed) in enumerate(zip(pages, executed_nbs)):
-        near = {"previous": pages[i - 1] if i > 0 else None, "next": pages[i + 1] if i + 1 < len(pages) else None}
-        nav = {"this": page.file, "index": "index.html", "summary": pages[0].file,
-               **{k: {"file": p.file, "title": p.title} if p else None for k, p in near.items()}}
-        html_pages[page.file] = render_html(executed, page.title, nav)
+    for nb_path, page in zip(notebooks, pages):  # a page the study cannot fill says what it lacks
+        html_pages[page.file] = ran.get(nb_path) or page_html(nb_path, _stub(nb_path, res, missing_of[nb_path]))
     html_pages["index.html"] = _index(res.study["title"], pages, res.language)
     written = publish(out, html_pages, Gate.load(results_dir / "private"))
     files = sorted(written)
