@@ -3,7 +3,8 @@
 Times, best of ``--repeat`` runs each, in the same run:
 
   * floor:     the same notebooks with every code cell emptied except the imports, executed and
-               rendered the way the report does it (kernel start, imports, papermill, nbconvert);
+               rendered the way the report does it (kernel start, imports, papermill, nbconvert; side
+               by side, one kernel per core, as the report runs them);
   * report:    ``python -m analysis report data/sample/study.yaml --out DIR`` into a fresh folder
                (every stage computed, every notebook executed);
   * again:     the same command once more into the same folder (nothing changed: every stage and
@@ -29,12 +30,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 FLOOR = r'''
-import sys, tempfile
+import os, sys, tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import nbformat
 from analysis.report import execute_notebook, notebook_paths, render_html
 results = Path(sys.argv[1])
 with tempfile.TemporaryDirectory() as tmp:
+    empties = []
     for path in notebook_paths():
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
@@ -43,8 +46,12 @@ with tempfile.TemporaryDirectory() as tmp:
                     cell.source = ""
         empty = Path(tmp) / path.name
         nbformat.write(nb, empty)
-        executed = execute_notebook(empty, results, Path(tmp) / ("run-" + path.name))
-        render_html(executed, path.stem)
+        empties.append(empty)
+    # side by side as the report runs them (one kernel per core), then rendered one after the other
+    with ThreadPoolExecutor(max_workers=max(1, min(len(empties), os.cpu_count() or 1))) as pool:
+        executed = list(pool.map(lambda e: execute_notebook(e, results, Path(tmp) / ("run-" + e.name)), empties))
+    for nb, empty in zip(executed, empties):
+        render_html(nb, empty.stem)
 '''
 
 

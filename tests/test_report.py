@@ -62,3 +62,33 @@ def test_committed_notebooks_are_thin_and_parameterised():
                                         for ln in c.source.splitlines())]
         computing = [c for c in code if c not in setup and "parameters" not in c.metadata.get("tags", [])]
         assert computing and all(c.outputs for c in computing), f"{path.name}: execute it and commit the outputs"
+
+
+def test_a_kernel_started_ahead_runs_a_notebook_as_a_fresh_one(tmp_path):
+    """The report starts its kernels while the pipeline runs (report.start_kernel): the notebook's
+    imports are made before it runs, yet its outputs and execution counts are those of a kernel
+    started by papermill itself, in the notebook's folder, reading stored results only."""
+    import nbformat
+
+    from analysis.report import _setup_lines, execute_notebook, start_kernel
+
+    cells = [nbformat.v4.new_code_cell("%matplotlib inline\nimport json\nfrom pathlib import Path"),
+             nbformat.v4.new_code_cell('results_folder = "x"', metadata={"tags": ["parameters"]}),
+             nbformat.v4.new_code_cell("import os, sys\nprint(Path.cwd().name, os.environ.get('ANALYSIS_RESULTS_ONLY'),"
+                                       " 'json' in sys.modules)\njson.dumps([results_folder])")]
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    nb_path = folder / "00_try.ipynb"
+    kernelspec = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernelspec}), nb_path)
+    assert _setup_lines(nbformat.read(nb_path, as_version=4)) == ["%matplotlib inline", "import json",
+                                                                  "from pathlib import Path"]
+    runs = []
+    for km in (None, start_kernel(nb_path)):
+        nb = execute_notebook(nb_path, tmp_path, tmp_path / f"run-{len(runs)}.ipynb", km=km)
+        runs.append([(c.execution_count, [(o.get("text"), o.get("data")) for o in c.outputs])
+                     for c in nb.cells if c.cell_type == "code"])
+        assert km is None or not km.is_alive()  # shut down once the notebook ran
+    assert runs[0] == runs[1]
+    assert runs[1][-1][1][0][0] == "notebooks 1 True\n"
+    assert [count for count, _ in runs[1]] == [1, 2, 3, 4]  # papermill's injected parameters cell included

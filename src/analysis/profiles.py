@@ -103,6 +103,7 @@ True
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -128,6 +129,10 @@ SEED = 20260301
 #: Above this many participants each resample (stability, BLRT) draws this many people, and EM
 #: starts are tried on a subsample this size before one EM run on everyone (fits stay on all).
 RESAMPLE_N = 5000
+#: Above this many participants the refits of the BLRT and of the stability check are spread over
+#: every core (joblib processes). The draws and seeds are made in the same order either way, so
+#: the results are the same; below it the workers would cost more to start than they save.
+PARALLEL_N = RESAMPLE_N
 COVARIANCE_TYPES = ("spherical", "diag", "full")
 #: A profile below either bound is flagged and its solution cannot be chosen.
 MIN_SHARE = 0.05
@@ -352,25 +357,57 @@ def _blrt_p(xa: np.ndarray, h1: GaussianMixture, h0: GaussianMixture | None, rep
     people the whole test runs on a seeded subsample of that size (both fits, the observed ratio and
     the bootstrap samples): the likelihood ratio grows with n, so all its parts must share one n."""
     k, ct = h1.n_components, h1.covariance_type
+    workers = _workers(len(xa))
     if len(xa) > RESAMPLE_N:
         xa = xa[rng.choice(len(xa), RESAMPLE_N, replace=False)]
         h1, h0 = _fit_gmm(xa, k, ct, fit_n_init, seed, reg_covar), None
     h0 = h0 or _fit_gmm(xa, k - 1, ct, fit_n_init, seed, reg_covar)
     lr = 2 * (_loglik(h1, xa) - _loglik(h0, xa))
-    return _blrt(h0, lr, len(xa), reps, n_init, rng, reg_covar)
+    return _blrt(h0, lr, len(xa), reps, n_init, rng, reg_covar, workers=workers)
 
 
 def _blrt(h0: GaussianMixture, lr_observed: float, n: int, reps: int, n_init: int,
-          rng: np.random.Generator, reg_covar: float) -> float:
+          rng: np.random.Generator, reg_covar: float, *, workers: int = 1) -> float:
     k0, ct = h0.n_components, h0.covariance_type
-    exceed = 0
-    for _ in range(reps):
+    draws = []
+    for _ in range(reps):  # every sample and seed drawn first, in order: the same stream however many workers
         xb = _sample(h0, n, rng)
-        seed = int(rng.integers(2**31 - 1))
-        ll0 = _loglik(_fit_gmm(xb, k0, ct, n_init, seed, reg_covar), xb)
-        ll1 = _loglik(_fit_gmm(xb, k0 + 1, ct, n_init, seed, reg_covar), xb)
-        exceed += 2 * (ll1 - ll0) >= lr_observed
+        draws.append((xb, int(rng.integers(2**31 - 1))))
+    lrs = _spread(workers, _bootstrap_lr, [(xb, k0, ct, n_init, seed, reg_covar) for xb, seed in draws])
+    exceed = sum(lr >= lr_observed for lr in lrs)
     return (1 + exceed) / (1 + reps)
+
+
+def _bootstrap_lr(xb: np.ndarray, k0: int, ct: str, n_init: int, seed: int, reg_covar: float) -> float:
+    """The likelihood ratio of k0 + 1 against k0 profiles on one bootstrap sample."""
+    ll0 = _loglik(_fit_gmm(xb, k0, ct, n_init, seed, reg_covar), xb)
+    ll1 = _loglik(_fit_gmm(xb, k0 + 1, ct, n_init, seed, reg_covar), xb)
+    return 2 * (ll1 - ll0)
+
+
+def _workers(n: int) -> int:
+    """Processes for the refits of a study of n participants: every core above :data:`PARALLEL_N`."""
+    return max(1, os.cpu_count() or 1) if n > PARALLEL_N else 1
+
+
+def _spread(workers: int, func, args: list, *, progress=None) -> list:
+    """``[func(*a) for a in args]``, in order; over ``workers`` processes when more than one.
+    ``progress`` (a tqdm bar) is advanced as results come in."""
+    if workers <= 1 or len(args) <= 1:
+        out = []
+        for a in args:
+            out.append(func(*a))
+            if progress is not None:
+                progress.update()
+        return out
+    from joblib import Parallel, delayed
+
+    out = []
+    for result in Parallel(n_jobs=min(workers, len(args)), return_as="generator")(delayed(func)(*a) for a in args):
+        out.append(result)
+        if progress is not None:
+            progress.update()
+    return out
 
 
 # --- names -----------------------------------------------------------------------
@@ -961,10 +998,14 @@ def _stability(gm: GaussianMixture, x: pd.DataFrame, naming: dict, reg_covar: fl
     jac = np.zeros((resamples, k))
     ari = np.zeros(resamples)
     per_resample = min(n, RESAMPLE_N)  # people drawn per resample
-    for b in tqdm(range(resamples), desc="stability", disable=not show_progress(progress), leave=False):
+    draws = []
+    for _ in range(resamples):  # every draw and seed first, in order: the same stream however many workers
         idx = rng.integers(0, n, per_resample)
-        boot = _fit_gmm(xa[idx], k, ct, n_init, int(rng.integers(2**31 - 1)), reg_covar)
-        pred_all = boot.predict(xa)
+        draws.append((idx, int(rng.integers(2**31 - 1))))
+    with tqdm(total=resamples, desc="stability", disable=not show_progress(progress), leave=False) as bar:
+        preds = _spread(_workers(n), _resample_labels, [(xa, idx, k, ct, n_init, seed, reg_covar)
+                                                        for idx, seed in draws], progress=bar)
+    for b, ((idx, _), pred_all) in enumerate(zip(draws, preds)):
         ari[b] = adjusted_rand_score(full, pred_all) if k > 1 else 1.0
         drawn = np.unique(idx)  # clusterboot: compare on the distinct participants drawn
         a, bb = full[drawn], pred_all[drawn]
@@ -992,6 +1033,12 @@ def _stability(gm: GaussianMixture, x: pd.DataFrame, naming: dict, reg_covar: fl
         [per["jaccard"] < DISSOLVED_JACCARD, per["jaccard"] < STABLE_JACCARD, per["jaccard_low"] < STABLE_JACCARD],
         ["dissolves", "doubtful", "stable, not in every resample"], default="stable")
     return Stability(per, ari, resamples, per_resample)
+
+
+def _resample_labels(xa: np.ndarray, idx: np.ndarray, k: int, ct: str, n_init: int, seed: int,
+                     reg_covar: float) -> np.ndarray:
+    """Everyone's profile under the solution refitted on one resample (the people ``idx``)."""
+    return _fit_gmm(xa[idx], k, ct, n_init, seed, reg_covar).predict(xa)
 
 
 # --- summaries for reports -------------------------------------------------------

@@ -120,8 +120,108 @@ def _kernel_manager(cwd: Path):
     return PageKernelManager
 
 
-def execute_notebook(notebook: Path, results_folder: Path, out_path: Path, *, kernel_name: str = "python3"):
+def _setup_lines(nb) -> list[str]:
+    """The lines of a notebook's leading code cells made only of imports and magics (``%matplotlib``)."""
+    lines = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        source = [ln for ln in cell.source.splitlines() if ln.strip()]
+        if not source or not all(ln.startswith(("import ", "from ", "%")) for ln in source):
+            break
+        lines += source
+    return lines
+
+
+#: What nbclient adds when it starts a kernel itself (no history file); a kernel started ahead gets it too.
+_KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
+
+
+def start_kernel(notebook: Path, *, kernel_name: str = "python3"):
+    """Start, in the background, the kernel one notebook will run in, its imports already made.
+
+    The kernel starts as :func:`execute_notebook` would start it (in the notebook's folder,
+    reading stored results only) and runs the notebook's leading import and ``%matplotlib`` lines
+    before it says it is ready (``exec_lines``: no output, no execution count; the notebook runs
+    them again, at no cost), so that the report can start its kernels while the pipeline runs. Returns the kernel manager, for
+    :func:`execute_notebook`'s ``km``.
+
+    Examples
+    --------
+    >>> km = start_kernel(notebook_paths()[0])
+    >>> km.has_kernel
+    True
+    >>> km.shutdown_kernel(now=True)
+    """
+    preload = _setup_lines(nbformat.read(notebook, as_version=4))
+    km = _kernel_manager(notebook.parent)(kernel_name=kernel_name)
+    km.start_kernel(extra_arguments=_KERNEL_ARGUMENTS + [f"--IPKernelApp.exec_lines={line}" for line in preload],
+                    env={**os.environ, RESULTS_ONLY: "1"})
+    return km
+
+
+def _ready(km, timeout: float = 120) -> bool:
+    """Wait until a started kernel answers (its imports made); False when it does not in time."""
+    client = km.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=timeout)
+        return True
+    except RuntimeError:  # died or too slow: the page starts a kernel of its own
+        return False
+    finally:
+        client.stop_channels()
+
+
+class _KernelsAhead:
+    """Kernels started (:func:`start_kernel`) while the pipeline runs, one notebook's after another on
+    the cores the pipeline leaves free (all at once they would slow the pipeline more than they save)."""
+
+    def __init__(self, notebooks: list[Path], kernel_name: str):
+        import threading
+
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 1) - 1))
+        self._futures = {nb: self._pool.submit(self._start, nb, kernel_name) for nb in notebooks}
+
+    def _start(self, notebook: Path, kernel_name: str):
+        if self._stop.is_set():
+            return None
+        km = start_kernel(notebook, kernel_name=kernel_name)
+        if not _ready(km):
+            _shutdown(km)
+            return None
+        return km
+
+    def take(self, notebook: Path):
+        """The ready kernel of a notebook (waiting for it), or None: then the page starts its own."""
+        future = self._futures.pop(notebook, None)
+        try:
+            return future.result() if future is not None else None
+        except Exception:  # noqa: BLE001 - a kernel that did not start is started again by papermill
+            return None
+
+    def close(self) -> None:
+        """Shut down the kernels no page took (a stage not available, an error)."""
+        self._stop.set()
+        for future in self._futures.values():
+            future.cancel()
+        self._pool.shutdown(wait=True)
+        for future in self._futures.values():
+            if not future.cancelled() and future.exception() is None and future.result() is not None:
+                _shutdown(future.result())
+        self._futures.clear()
+
+
+def execute_notebook(notebook: Path, results_folder: Path, out_path: Path, *, kernel_name: str = "python3",
+                     km=None):
     """Run one notebook with papermill on a results folder; return the executed node.
+
+    Parameters
+    ----------
+    km : jupyter_client.KernelManager, optional
+        A kernel already started for this notebook (:func:`start_kernel`); it is shut down when
+        the notebook has run. Default: a kernel started here.
 
     Raises
     ------
@@ -132,18 +232,28 @@ def execute_notebook(notebook: Path, results_folder: Path, out_path: Path, *, ke
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    given = {"km": km} if km is not None else {"kernel_manager_class": _kernel_manager(notebook.parent)}
     try:
         with _results_only():
             papermill.execute_notebook(str(notebook), str(out_path),
                                        parameters={"results_folder": str(results_folder)},
                                        kernel_name=kernel_name, progress_bar=False,
                                        log_output=False, report_mode=False,
-                                       kernel_manager_class=_kernel_manager(notebook.parent))
+                                       # written once when done, not two or three times per cell
+                                       request_save_on_cell_execute=False, **given)
     except PapermillExecutionError as exc:
         trace = "\n".join(exc.traceback) if exc.traceback else f"{exc.ename}: {exc.evalue}"
         raise RuntimeError(f"{notebook.name}, cell {exc.exec_count or exc.cell_index} failed "
                            f"(a bug in the suite):\n{_strip_ansi(trace)}") from None
+    finally:
+        if km is not None:
+            _shutdown(km)
     return nbformat.read(out_path, as_version=4)
+
+
+def _shutdown(km) -> None:
+    with contextlib.suppress(Exception):  # a kernel that already died needs no shutting down
+        km.shutdown_kernel(now=True)
 
 
 def _strip_ansi(text: str) -> str:
@@ -382,52 +492,78 @@ def render_reports(study, out_dir, *, results=None, settings=None, notebooks: li
         A mistake in the study's files (one line: file, row, column).
     """
     from analysis import pipeline
+
+    out = Path(out_dir)
+    results_dir = Path(results) if results is not None else out / "results"
+    notebooks = notebooks if notebooks is not None else notebook_paths()
+    # a report never made into these results: its kernels start (and import) while the pipeline runs,
+    # on the core the pipeline leaves free; a report made before is most often reused whole, and
+    # then starts none
+    ahead = None if pipeline.read_manifest(results_dir)["stages"].get("report") else _KernelsAhead(notebooks,
+                                                                                                   kernel_name)
+    try:
+        return _render(study, out, results_dir, settings, notebooks, kernel_name, progress, ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()
+
+
+def _render(study, out: Path, results_dir: Path, settings, notebooks: list[Path], kernel_name: str, progress,
+            ahead: _KernelsAhead | None) -> ReportRun:
+    from analysis import pipeline
     from analysis import results as stored
     from analysis.progress import bar
     from analysis.publish import Gate, publish
     from analysis.summarise import stage_note
 
-    out = Path(out_dir)
-    results_dir = Path(results) if results is not None else out / "results"
     build = pipeline.build(study, results_dir, settings=settings, progress=progress)
     res = stored.load(results_dir)
-    notebooks = notebooks if notebooks is not None else notebook_paths()
     key = _report_key(build, notebooks, out)
     record = build.manifest["stages"].get("report")
     if record and record["key"] == key and pipeline._intact(out, record):
         return ReportRun([Page(**p) for p in record["pages"]], [out / f for f in record["files"]], build, True)
-    pages, executed_nbs = [], []
+    sources = {nb: nbformat.read(nb, as_version=4) for nb in notebooks}
+    missing_of = {nb: [stage for stage in needs(sources[nb]) if not res.available(stage)] for nb in notebooks}
+    pages = []
+    for nb_path in notebooks:  # titles from the sources: running a notebook changes neither its metadata nor markdown
+        missing = missing_of[nb_path]
+        title, blurb = _title_and_blurb(sources[nb_path], res.language)
+        note = " ".join(dict.fromkeys(str(stage_note(res, s, fix=False)) for s in missing))
+        pages.append(Page(nb_path.stem + ".html", title, blurb, not missing, note))
+    # every page links the index, the summary (the first page) and its neighbours, in the notebooks' order
+    navs = {}
+    for i, (nb_path, page) in enumerate(zip(notebooks, pages)):
+        near = {"previous": pages[i - 1] if i > 0 else None, "next": pages[i + 1] if i + 1 < len(pages) else None}
+        navs[nb_path] = {"this": page.file, "index": "index.html", "summary": pages[0].file,
+                         **{k: {"file": p.file, "title": p.title} if p else None for k, p in near.items()}}
+
+    def page_html(nb_path: Path, executed) -> str:
+        # the page's language; its words (navigation, researchers' section) come from the catalogue
+        executed.metadata.setdefault("analysis", {})["language"] = res.settings.language
+        executed.cells.append(_footer_cell(res))
+        return render_html(executed, pages[notebooks.index(nb_path)].title, navs[nb_path])
+
     with tempfile.TemporaryDirectory(prefix="analysis-report-") as tmp, _results_only():
-        missing_of = {nb: [stage for stage in needs(nbformat.read(nb, as_version=4)) if not res.available(stage)]
-                      for nb in notebooks}
         run = [nb for nb in notebooks if not missing_of[nb]]
+
+        def one_page(nb: Path) -> str:
+            km = ahead.take(nb) if ahead is not None else None
+            executed = execute_notebook(nb, results_dir.resolve(), Path(tmp) / nb.name, kernel_name=kernel_name,
+                                        km=km)
+            return page_html(nb, executed)  # rendered here, while the other kernels still run
+
         # the notebooks run side by side, one kernel per core: most of a page's time is its kernel
         # starting and importing, which one core does while the other runs cells
         with ThreadPoolExecutor(max_workers=max(1, min(len(run), os.cpu_count() or 1))) as pool, \
                 bar(total=len(notebooks), desc="report pages", progress=progress) as pages_bar:
-            futures = {nb: pool.submit(execute_notebook, nb, results_dir.resolve(), Path(tmp) / nb.name,
-                                       kernel_name=kernel_name) for nb in run}
+            futures = {nb: pool.submit(one_page, nb) for nb in run}
             for future in futures.values():
                 future.add_done_callback(lambda _: pages_bar.update())
             pages_bar.update(len(notebooks) - len(run))
             ran = {nb: future.result() for nb, future in futures.items()}
-        for nb_path in notebooks:
-            missing = missing_of[nb_path]
-            executed = _stub(nb_path, res, missing) if missing else ran[nb_path]
-            executed.metadata.setdefault("analysis", {})["language"] = res.settings.language
-            executed.cells.append(_footer_cell(res))
-            # the page's language; its words (navigation, researchers' section) come from the catalogue
-            title, blurb = _title_and_blurb(executed, res.language)
-            note = " ".join(dict.fromkeys(str(stage_note(res, s, fix=False)) for s in missing))
-            pages.append(Page(nb_path.stem + ".html", title, blurb, not missing, note))
-            executed_nbs.append(executed)
-    # every page links the index, the summary (the first page) and its neighbours, in the notebooks' order
     html_pages = {}
-    for i, (page, executed) in enumerate(zip(pages, executed_nbs)):
-        near = {"previous": pages[i - 1] if i > 0 else None, "next": pages[i + 1] if i + 1 < len(pages) else None}
-        nav = {"this": page.file, "index": "index.html", "summary": pages[0].file,
-               **{k: {"file": p.file, "title": p.title} if p else None for k, p in near.items()}}
-        html_pages[page.file] = render_html(executed, page.title, nav)
+    for nb_path, page in zip(notebooks, pages):  # a page the study cannot fill says what it lacks
+        html_pages[page.file] = ran.get(nb_path) or page_html(nb_path, _stub(nb_path, res, missing_of[nb_path]))
     html_pages["index.html"] = _index(res.study["title"], pages, res.language)
     written = publish(out, html_pages, Gate.load(results_dir / "private"))
     files = sorted(written)
