@@ -10,9 +10,13 @@ the figure by ending a cell with it.
 
 from __future__ import annotations
 
+import functools
+
 import matplotlib as mpl
 import pandas as pd
+from babel.numbers import get_decimal_symbol
 from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
 
 OKABE_ITO = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
              "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "grey": "#999999",
@@ -94,11 +98,69 @@ def _words(words: dict | None) -> tuple[dict, dict]:
     return w, dict(w.get("names") or {})
 
 
+def _decimal(words: dict | None) -> str:
+    """The decimal sign of the figure's language (``words["language"]``, English by default)."""
+    return get_decimal_symbol((words or {}).get("language", "en"))
+
+
+def _local(text: str, words: dict | None) -> str:
+    """Numbers written with a point, in the figure's language: ``"+0.32"`` -> ``"+0,32"`` in Dutch.
+
+    Examples
+    --------
+    >>> _local("+0.32", None), _local("+0.32", {"language": "nl"})
+    ('+0.32', '+0,32')
+    """
+    sign = _decimal(words)
+    return text if sign == "." else text.replace(".", sign)
+
+
+def _bracket(low: float, high: float, words: dict | None) -> str:
+    """An interval as the figure's language writes it: ``[0.10, 0.55]``, ``[0,10; 0,55]``.
+
+    Examples
+    --------
+    >>> _bracket(0.1, 0.55, None), _bracket(0.1, 0.55, {"language": "nl"})
+    ('[0.10, 0.55]', '[0,10; 0,55]')
+    """
+    sep = ", " if _decimal(words) == "." else "; "
+    return _local(f"[{low:.2f}{sep}{high:.2f}]", words)
+
+
+class _LocalFormatter(ScalarFormatter):
+    """Matplotlib's tick numbers with another decimal sign."""
+
+    def __init__(self, sign: str):
+        super().__init__()
+        self.sign = sign
+
+    def __call__(self, x, pos=None):
+        return super().__call__(x, pos).replace(".", self.sign)
+
+
+def _localised(func):
+    """Give a figure function's numeric axes the decimal sign of its ``words``' language."""
+
+    @functools.wraps(func)
+    def figure(*args, **kwargs):
+        fig = func(*args, **kwargs)
+        sign = _decimal(kwargs.get("words"))
+        if sign != ".":
+            for ax in fig.axes:
+                for axis in (ax.xaxis, ax.yaxis):
+                    if type(axis.get_major_formatter()) is ScalarFormatter:
+                        axis.set_major_formatter(_LocalFormatter(sign))
+        return fig
+
+    return figure
+
+
 def _colour(name: str, k: int) -> str:
     spare = [c for c in OKABE_ITO.values() if c not in REASON_COLOURS.values()] or list(OKABE_ITO.values())
     return REASON_COLOURS.get(name, spare[k % len(spare)])
 
 
+@_localised
 def rows_by_source(sources: pd.DataFrame, *, words: dict | None = None) -> Figure:
     """Horizontal stacked bars: each source's rows, clean or set aside by reason.
 
@@ -135,6 +197,7 @@ def rows_by_source(sources: pd.DataFrame, *, words: dict | None = None) -> Figur
     return fig
 
 
+@_localised
 def missing_answers(missing: pd.DataFrame, *, words: dict | None = None) -> Figure:
     """Share of missing answers per item, split by reason, one panel per wave.
 
@@ -192,10 +255,11 @@ def likert_palette(k: int) -> list:
     return low + ([_tint(OKABE_ITO["grey"], 0.55)] if k % 2 else []) + high
 
 
-def _pct(x: float) -> str:
-    return f"{round(100 * x, 1):g}%"
+def _pct(x: float, words: dict | None = None) -> str:
+    return _local(f"{round(100 * x, 1):g}%", words)
 
 
+@_localised
 def likert_bars(counts: pd.DataFrame, effects: pd.DataFrame | None = None, *, title: str | None = None,
                 labels: dict | None = None, confidence: float = 0.95, words: dict | None = None) -> Figure:
     """Diverging stacked bars per item and entry point, centred on the scale's middle.
@@ -276,7 +340,8 @@ def likert_bars(counts: pd.DataFrame, effects: pd.DataFrame | None = None, *, ti
                 r = primary[v]
                 symbol = w.get("likert.symbol." + r["effect_type"].replace("'", "").replace(" ", "_"),
                                r["effect_type"])
-                text.text(0, i * 3 + 0.5, f"{symbol} {r['estimate']:+.2f}\n[{r['ci_low']:.2f}, {r['ci_high']:.2f}]",
+                text.text(0, i * 3 + 0.5, f"{symbol} {_local(format(r['estimate'], '+.2f'), words)}\n"
+                          f"{_bracket(r['ci_low'], r['ci_high'], words)}",
                           va="center", ha="left", fontsize=8.5)
         ax.axvline(0, color=OKABE_ITO["black"], linewidth=0.8)
         ax.set_yticks(ticks, ticklabels, fontsize=8.5)
@@ -297,7 +362,7 @@ def likert_bars(counts: pd.DataFrame, effects: pd.DataFrame | None = None, *, ti
         text.axis("off")
         text.set_xlim(0, 1)
         if primary:
-            text.set_title(w["likert.effect_title"].format(level=_pct(confidence)), fontsize=8.5,
+            text.set_title(w["likert.effect_title"].format(level=_pct(confidence, words)), fontsize=8.5,
                            fontweight="normal", loc="left")
         if title:
             fig.suptitle(title, fontweight="bold", fontsize=11)
@@ -305,6 +370,7 @@ def likert_bars(counts: pd.DataFrame, effects: pd.DataFrame | None = None, *, ti
     return fig
 
 
+@_localised
 def effect_forest(effects: pd.DataFrame, outcomes="confidence", *, effect_type: str | None = None,
                   interactions: bool = True, labels: dict | None = None, confidence: float = 0.95,
                   words: dict | None = None) -> Figure:
@@ -362,7 +428,7 @@ def effect_forest(effects: pd.DataFrame, outcomes="confidence", *, effect_type: 
                 ax.plot(row["estimate"], k, marker="D" if inter else "o", markersize=6, color=colour,
                         markerfacecolor=colour if ok else "white")
                 note = "" if ok else "  " + w["forest.too_few"]
-                ax.annotate(f"{row['estimate']:+.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]  "
+                ax.annotate(f"{_local(format(row['estimate'], '+.2f'), words)} {_bracket(row['ci_low'], row['ci_high'], words)}  "
                             f"n {row['n_tool_first']}/{row['n_strategy_first']}{note}",
                             xy=(1.01, k), xycoords=("axes fraction", "data"), va="center", fontsize=8.5,
                             color=colour)
@@ -377,12 +443,12 @@ def effect_forest(effects: pd.DataFrame, outcomes="confidence", *, effect_type: 
             lim = float(max(abs(sel["ci_low"]).max(), abs(sel["ci_high"]).max(), 0.1)) * 1.1
             ax.set_xlim(-lim, lim)
             ax.set_title(f"{labels.get(o, o)}: {shown.get(etype, etype)}", loc="left", pad=18)
-            ax.set_xlabel(w["forest.xlabel"].format(level=_pct(confidence)), fontsize=9)
+            ax.set_xlabel(w["forest.xlabel"].format(level=_pct(confidence, words)), fontsize=9)
             ax.text(0.49, 1.01, w["forest.strategy_higher"], transform=ax.transAxes,
                     color=ENTRY_POINT_COLOURS["strategy-first"], fontsize=8.5, ha="right", va="bottom")
             ax.text(0.51, 1.01, w["forest.tool_higher"], transform=ax.transAxes,
                     color=ENTRY_POINT_COLOURS["tool-first"], fontsize=8.5, ha="left", va="bottom")
-            ax.text(1.01, 1.01, w["forest.numbers"].format(level=_pct(confidence)), transform=ax.transAxes,
+            ax.text(1.01, 1.01, w["forest.numbers"].format(level=_pct(confidence, words)), transform=ax.transAxes,
                     fontsize=8, ha="left", va="bottom", color=OKABE_ITO["grey"])
         fig.tight_layout()
         fig.subplots_adjust(right=0.66)
@@ -414,6 +480,7 @@ def profile_colours(names) -> dict:
     return {n: READINESS_PROFILE_COLOURS.get(n) or next(spare) for n in names}
 
 
+@_localised
 def readiness_profiles(means: pd.DataFrame, *, confidence: float = 0.95, labels: dict | None = None,
                        words: dict | None = None) -> Figure:
     """Mean construct score per profile with its interval, profiles side by side.
@@ -451,13 +518,14 @@ def readiness_profiles(means: pd.DataFrame, *, confidence: float = 0.95, labels:
             ax.errorbar(x, sel["mean"], yerr=[sel["mean"] - sel["ci_low"], sel["ci_high"] - sel["mean"]],
                         fmt="o-", color=colours[name], capsize=3, lw=1.2, ms=6, label=f"{shown.get(name, name)} (n = {n})")
         ax.set_xticks(range(len(constructs)), [(labels or {}).get(c, c.replace("_", " ")) for c in constructs])
-        ax.set_ylabel(w["profiles.ylabel"].format(level=_pct(confidence)))
+        ax.set_ylabel(w["profiles.ylabel"].format(level=_pct(confidence, words)))
         ax.set_title(w["profiles.title"])
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
         fig.tight_layout()
     return fig
 
 
+@_localised
 def profile_fit(fit: pd.DataFrame, index: str = "bic", *, words: dict | None = None) -> Figure:
     """A fit index by number of profiles, one line per covariance structure; the chosen model ringed.
 
@@ -492,6 +560,7 @@ def profile_fit(fit: pd.DataFrame, index: str = "bic", *, words: dict | None = N
     return fig
 
 
+@_localised
 def profile_stability(per_profile: pd.DataFrame, *, stable: float = 0.75, confidence: float = 0.95,
                       words: dict | None = None) -> Figure:
     """Mean bootstrap Jaccard per profile with its range of resamples; the line marks 'stable'.
@@ -516,12 +585,13 @@ def profile_stability(per_profile: pd.DataFrame, *, stable: float = 0.75, confid
         ax.set_yticks(list(y), [shown.get(n, n) for n in names])
         ax.invert_yaxis()
         ax.set_xlim(0, 1.02)
-        ax.set_xlabel(w["stability.xlabel"].format(level=_pct(confidence)))
+        ax.set_xlabel(w["stability.xlabel"].format(level=_pct(confidence, words)))
         ax.set_title(w["stability.title"])
         fig.tight_layout()
     return fig
 
 
+@_localised
 def profile_certainty(posterior: pd.DataFrame, *, sure: float = 0.8, words: dict | None = None) -> Figure:
     """Histogram of each participant's probability of their assigned profile, by profile.
 
@@ -552,6 +622,7 @@ def profile_certainty(posterior: pd.DataFrame, *, sure: float = 0.8, words: dict
     return fig
 
 
+@_localised
 def code_shares(table: pd.DataFrame, *, title: str | None = None, words: dict | None = None) -> Figure:
     """Heat map of code shares: rows codes, columns groups; cells that are too few to interpret are hatched
     and show no number.

@@ -1110,8 +1110,9 @@ def forest_figure(res):
 
 
 def _plot_words(res) -> dict:
-    """The words :mod:`analysis.plots` draws (its ``WORDS``), from the catalogue's ``plot.*`` messages, and the
-    shown names of profiles, entry points, reasons and effect types (``"names"``)."""
+    """The words :mod:`analysis.plots` draws (its ``WORDS``), from the catalogue's ``plot.*`` messages, the
+    shown names of profiles, entry points, reasons and effect types (``"names"``), and the language (whose
+    decimal sign the figures' numbers take)."""
     from analysis import plots
 
     lang = res.language
@@ -1122,7 +1123,7 @@ def _plot_words(res) -> dict:
                                                      "preview", "dont_know", "not_applicable", "blank")}
     names |= {kind: _t(lang, "effect_type." + kind.replace("'", "").replace(" ", "_"))
               for kinds in EFFECT_TYPES.values() for kind in kinds}
-    return {key: _t(lang, "plot." + key) for key in plots.WORDS} | {"names": names}
+    return {key: _t(lang, "plot." + key) for key in plots.WORDS} | {"names": names, "language": lang}
 
 
 def _forest_alt(res, outcomes: list[str]) -> str:
