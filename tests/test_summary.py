@@ -82,3 +82,27 @@ def test_one_group_is_said_to_be_no_profiles_found(sample_results, tmp_path):
     assert text.startswith("No distinct readiness profiles were found in this study")
     assert "with 240 participants" in text and not _paragraphs(text)
     assert "**Everyone together.**" in text
+
+
+def test_without_the_comparison_the_summary_still_says_who_came(sample_results, tmp_path):
+    """A study with profiles but no entry points to compare: the trainer reads why, then who each profile is."""
+    import json
+    import shutil
+
+    from analysis import results
+
+    folder = shutil.copytree(sample_results.folder, tmp_path / "results")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["stages"]["compare"].update(status="not available", why="no_entry_point", detail={}, files={})
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    res = results.load(folder)
+    text = str(summarise.profile_findings(res))
+    assert text.startswith("This summary cannot say which entry point helps whom. "
+                           "This study does not say which entry point each session used.\n\n")
+    paragraphs = _paragraphs(text)
+    assert set(paragraphs) == {n.capitalize() for n in res.profile_names}
+    assert all("Suggested start" not in p and "did better" not in p for p in paragraphs.values())
+    assert "lower focus, guts and tool skills than most" in paragraphs["New to the tools"]
+    assert "Everyone together" not in text
+    assert "who the group is: the readiness they brought" in str(summarise.profiles_heading(res))
+    assert "which entry point did better" in str(summarise.profiles_heading(sample_results))

@@ -1443,36 +1443,45 @@ def _advice(clear: set, language: str = "en") -> str:
     return _t(language, "advice.unclear")
 
 
+def profiles_heading(res) -> Text:
+    """The heading of the summary's per-profile paragraphs: what each paragraph says, which depends on
+    whether the entry points could be compared."""
+    return text(res, "summary.h_profiles" if res.available("compare") else "summary.h_profiles_who")
+
+
 def profile_findings(res) -> Text:
     """One short paragraph per readiness profile (or for everyone): who they are, which entry point
-    did better for them on each measure, how sure that is, and a suggested start."""
+    did better for them on each measure, how sure that is, and a suggested start. Without the
+    comparison: why it is missing, then who each profile is (the trainer still learns who came)."""
     lang = res.language
-    if not res.available("compare"):
-        return Text(_t(lang, "summary.cannot") + " " + stage_note(res, "compare", fix=False))
-    labels = outcome_labels(res)
-    effects = res.effects
-    paragraphs = []
+    compared = res.available("compare")
+    paragraphs = [] if compared else [_t(lang, "summary.cannot") + " " + stage_note(res, "compare", fix=False)]
+    labels = outcome_labels(res) if compared else {}
+    effects = res.effects if compared else None
     verdict = k_verdict(res.fit) if res.available("profiles") else "none"
     if verdict == "none" and res.available("profiles"):
-        paragraphs.append(_t(lang, "summary.k_none", n=res.profile_info["n"]))
+        paragraphs.append(_t(lang, "summary.k_none" if compared else "summary.k_none_found", n=res.profile_info["n"]))
     elif res.available("profiles"):
         if verdict == "unclear":
             paragraphs.append(_t(lang, "summary.k_unclear"))
         sizes = res.posteriors.sum()
         total = sizes.sum()
         for name in res.profile_names:
-            rows = effects[(effects["comparison"] == "profile") & (effects["profile"] == name)]
-            finding, clear = _finding(res, rows, labels)
             shown = _profile(lang, name)
-            paragraphs.append(_t(lang, "summary.profile", name=shown[:1].upper() + shown[1:],
-                                 n=int(round(sizes[name])), share=_pct(round(sizes[name] / total, 2), lang),
-                                 portrait=_profile_portrait(res, name), finding=finding, advice=_advice(clear, lang))
-                              + _most_written(res, name))
-    else:
+            who = dict(name=shown[:1].upper() + shown[1:], n=int(round(sizes[name])),
+                       share=_pct(round(sizes[name] / total, 2), lang), portrait=_profile_portrait(res, name))
+            if compared:
+                rows = effects[(effects["comparison"] == "profile") & (effects["profile"] == name)]
+                finding, clear = _finding(res, rows, labels)
+                paragraph = _t(lang, "summary.profile", finding=finding, advice=_advice(clear, lang), **who)
+            else:
+                paragraph = _t(lang, "summary.profile_who", **who)
+            paragraphs.append(paragraph + _most_written(res, name))
+    elif compared:
         paragraphs.append(_t(lang, "summary.no_profiles") + " " + stage_note(res, "profiles", fix=False))
-    rows = effects[effects["comparison"] == "overall"]
-    finding, clear = _finding(res, rows, labels)
-    paragraphs.append(_t(lang, "summary.everyone", finding=finding, advice=_advice(clear, lang)))
+    if compared:
+        finding, clear = _finding(res, effects[effects["comparison"] == "overall"], labels)
+        paragraphs.append(_t(lang, "summary.everyone", finding=finding, advice=_advice(clear, lang)))
     return Text("\n\n".join(paragraphs))
 
 
