@@ -369,7 +369,9 @@ def _solution(row, language: str = "en") -> str:
 
 
 def _stable_words(row, language: str = "en") -> str:
-    if pd.isna(row.get("jaccard_min", np.nan)):
+    """Whether a solution's every profile is stable, naming the least stable; "" for one group (a
+    single profile is everyone in every resample: there is nothing to call stable)."""
+    if pd.isna(row.get("jaccard_min", np.nan)) or row.get("k") == 1:
         return ""
     key = "research.all_stable" if row["jaccard_min"] >= STABLE_JACCARD else "research.not_stable"
     return _t(language, key, profile=row["least_stable"],
