@@ -22,7 +22,9 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analysis.clean import CleanResult, clean_study, normalise_key
 from analysis.codebook import Study, load_study
@@ -62,24 +64,31 @@ def pseudonym(value: str, key: str) -> str:
     return PSEUDONYM_PREFIX + digest[:PSEUDONYM_HEX_CHARS]
 
 
-def pseudonyms(values, key: str) -> list[str]:
-    """:func:`pseudonym` of each value, each distinct value hashed once (OpenSSL's one-shot HMAC).
+def pseudonyms(values, key: str) -> pd.Series:
+    """:func:`pseudonym` of each value (a text Series; missing stays missing), each distinct key hashed once.
+
+    Keys are normalised by :func:`analysis.clean_fast.normalise_keys` (in C for plain ASCII), the
+    HMAC is OpenSSL's one-shot digest.
 
     Examples
     --------
-    >>> pseudonyms(["a@x.nl", "A@x.nl "], DEMO_KEY) == [pseudonym("a@x.nl", DEMO_KEY)] * 2
+    >>> list(pseudonyms(["a@x.nl", "A@x.nl ", "Bé Ü"], DEMO_KEY)) == [
+    ...     pseudonym("a@x.nl", DEMO_KEY)] * 2 + [pseudonym("bé ü", DEMO_KEY)]
     True
     """
+    import pyarrow.compute as pc
+
+    from analysis.clean_fast import normalise_keys
+
+    if not (isinstance(values, pd.Series) and values.dtype == "str"):
+        values = pd.Series(values, dtype="str")
+    keys = pa.array(normalise_keys(values, normalise_key).array)
+    encoded = pc.dictionary_encode(keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys)
     raw_key = key.encode("utf-8")
-    seen: dict = {}
-    out = []
-    for value in values:
-        p = seen.get(value)
-        if p is None:
-            p = seen[value] = PSEUDONYM_PREFIX + hmac.digest(
-                raw_key, normalise_key(value).encode("utf-8"), "sha256").hex()[:PSEUDONYM_HEX_CHARS]
-        out.append(p)
-    return out
+    digests = [PSEUDONYM_PREFIX + hmac.digest(raw_key, v.encode("utf-8"), "sha256").hex()[:PSEUDONYM_HEX_CHARS]
+               for v in encoded.dictionary.to_pylist()]
+    return pd.Series(pa.array(digests, pa.large_string()).take(encoded.indices).to_pandas().array,
+                     index=values.index)
 
 
 #: Values ``pseudonym_key:`` may take in a study file (omitted: the user's key).
@@ -235,12 +244,17 @@ def _record_origins(origins: dict | None, kind: str, raw, col: str, cells: pd.Se
     from analysis.io import ROW
 
     first = ~cells.duplicated().to_numpy()
-    rows = raw.frame[ROW].to_numpy()[first] if ROW in raw.frame else repeat(None)
-    seen = dict(zip(cells.to_numpy()[first].tolist(), zip(repeat(raw.name), map(int, rows), repeat(col))))
+    rows = map(int, raw.frame[ROW].to_numpy()[first].tolist()) if ROW in raw.frame else repeat(None)
+    seen = dict(zip(cells[first].tolist(), zip(repeat(raw.name), rows, repeat(col))))
     seen.pop("", None)
     known = origins.setdefault(kind, {})
     seen.update(known)  # earlier sightings win
     origins[kind] = seen
+
+
+def _distinct(cells: pd.Series) -> set[str]:
+    """The distinct values of stripped text cells (:func:`_stripped`), but for the empty one."""
+    return {v for v in cells.unique().tolist() if isinstance(v, str) and v}
 
 
 def _stripped(frame: pd.DataFrame, col: str) -> pd.Series:
@@ -265,12 +279,12 @@ def pii_values(study: Study, raws: list, origins: dict | None = None) -> dict[st
             for col in columns[name] + list(parts.get(name, {}).values()):
                 used.add(col)
                 cells = _stripped(raw.frame, col)
-                values.setdefault(name, set()).update(v for v in set(cells) if v)
+                values.setdefault(name, set()).update(_distinct(cells))
                 _record_origins(origins, name, raw, col, cells)
         for col in raw.frame.columns:
             if col in IDENTITY_COLUMNS and col not in used:
                 cells = _stripped(raw.frame, col)
-                found = {v for v in set(cells) if v}
+                found = _distinct(cells)
                 if found:
                     values.setdefault(f"{col} (tool column)", set()).update(found)
                     _record_origins(origins, f"{col} (tool column)", raw, col, cells)
@@ -279,7 +293,7 @@ def pii_values(study: Study, raws: list, origins: dict | None = None) -> dict[st
                 a, b = _stripped(raw.frame, first), _stripped(raw.frame, last)
                 full = (a + " " + b).where(a.ne("") & b.ne(""), "")
                 if full.ne("").any():
-                    values.setdefault("full name (tool columns)", set()).update(v for v in set(full) if v)
+                    values.setdefault("full name (tool columns)", set()).update(_distinct(full))
                     _record_origins(origins, "full name (tool columns)", raw, f"{first}, {last}", full)
     return values
 
@@ -334,34 +348,39 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
             cache[text] = scrub_text(text, names)
         return cache[text]
 
-    row_sources, row_numbers = data["source"].tolist(), data["source_row"].tolist()  # (not .at per row: slow)
     for name, column_name in texts:
         if column_name not in data:
             continue
-        new = []
-        for k, text in enumerate(data[column_name]):
-            if not isinstance(text, str):
-                new.append(pd.NA)
-                continue
-            where = {"source": row_sources[k], "source_row": row_numbers[k], "variable": column_name}
-            if len(text) > MAX_ANSWER_CHARS:
+        # each distinct answer cut and scrubbed once; only the rows it changed are logged, in row order
+        codes, uniques = pd.factorize(data[column_name])
+        uniques = [t if isinstance(t, str) else None for t in uniques]
+        cut = [t is not None and len(t) > MAX_ANSWER_CHARS for t in uniques]
+        done = [(None, Counter()) if t is None else scrubbed_text(t[:MAX_ANSWER_CHARS]) for t in uniques]
+        changed = np.array([c or bool(n) for c, (_, n) in zip(cut, done)] + [False])  # (codes -1: missing)
+        rows = np.flatnonzero(changed[codes])
+        for k, source, row in zip(rows.tolist(), data["source"].take(rows).tolist(),
+                                  data["source_row"].take(rows).tolist()):
+            text = uniques[codes[k]]
+            where = {"source": source, "source_row": row, "variable": column_name}
+            if cut[codes[k]]:
                 long_answers.append({**where, "length": len(text), "text": text})
                 log.append({**where, "old": f"[{len(text)} characters]", "new": f"[first {MAX_ANSWER_CHARS}]",
                             "rule": f"answer cut at {MAX_ANSWER_CHARS} characters (whole answer under private/)"})
-                text = text[:MAX_ANSWER_CHARS]
-            clean_text, counts = scrubbed_text(text)
+            counts = done[codes[k]][1]
             if counts:
                 scrubbed.update(counts)
                 log.append({**where, "old": "[free text]", "new": "[scrubbed]",
                             "rule": "scrubbed " + ", ".join(f"{k} x{n}" for k, n in sorted(counts.items()))})
-            new.append(clean_text)
-        data[column_name] = pd.array(new, dtype="str")
+        taken = pa.array([t for t, _ in done], pa.large_string()).take(pa.array(codes, mask=codes < 0))
+        data[column_name] = pd.Series(taken.to_pandas().array, index=data.index)
     drop = ["key"] + [v.name for v in cb.variables.values() if _personal(v) and v.name in data]
     drop += [column for name, column in texts if column != name and _personal(cb.variables[name])]  # their parts
     data = data.drop(columns=[c for c in data.columns if c in drop or any(c == f"{d}_code" or c == f"{d}_missing" for d in drop)])
     # export names may hold a trainer's name ("feedback_Joran_2019.csv")
-    sources = {s: scrubbed_text(s)[0] for s in {*map(str, data["source"]), *(e["source"] for e in result.summary.get("sources", []))}}
-    data["source"] = data["source"].map(lambda v: sources.get(v, v))
+    codes, shown = pd.factorize(data["source"])
+    sources = {s: scrubbed_text(s)[0] for s in {*map(str, shown), *(e["source"] for e in result.summary.get("sources", []))}}
+    data["source"] = pd.Series(pd.array([sources.get(str(s), s) for s in shown], dtype="str").take(codes),
+                               index=data.index)
     pii_vars = {v.name for v in cb.variables.values() if _personal(v)}
     changes = result.changes[~result.changes["variable"].isin(pii_vars)].copy()
     # A logged value may be anything a person typed (an answer off the scale, a repaired reflection).
