@@ -465,12 +465,18 @@ def _add_words(values, parts: list, words: set) -> None:
         return
     values = values.drop_null()
     simple = pc.and_(pc.string_is_ascii(values), pc.invert(pc.match_substring(values, "&")))
-    plain = values.filter(simple)
-    if len(plain):
-        split = pc.list_flatten(pc.split_pattern_regex(pc.ascii_lower(plain), "[^0-9a-z_]+"))
+    plain = pc.ascii_lower(values.filter(simple))
+    if len(plain):  # (a value of word characters only, such as a pseudonym, is one word: not split)
+        one = pc.match_substring_regex(plain, "^[0-9a-z_]*$")
+        parts.append(plain.filter(one).cast(pa.large_string()))
+        split = pc.list_flatten(pc.split_pattern_regex(plain.filter(pc.invert(one)), "[^0-9a-z_]+"))
         parts.append(pc.unique(split).cast(pa.large_string()))
     for v in values.filter(pc.invert(simple)).cast(pa.large_binary()).to_pylist():
         _fold_words(v.decode("utf-8", errors="replace"), words)  # (a reader's text is not checked as UTF-8)
+
+
+#: Bytes of a CSV output parsed at a time by the gate (:func:`_csv_columns`).
+CSV_BLOCK = 1 << 22
 
 
 def _csv_columns(path: Path):
@@ -497,15 +503,19 @@ def _csv_columns(path: Path):
         if not header:
             return None
         names = [f"c{i}" for i in range(len(header))]
-        try:
-            table = pa_csv.read_csv(data, read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),
-                                    parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-                                    convert_options=pa_csv.ConvertOptions(
-                                        column_types=dict.fromkeys(names, pa.string()), check_utf8=False))
+        distinct: list[list] = [[] for _ in names]
+        try:  # (read in blocks, each block's distinct values kept: memory bounded by a block)
+            reader = pa_csv.open_csv(pa.BufferReader(data), read_options=pa_csv.ReadOptions(
+                column_names=names, block_size=CSV_BLOCK), parse_options=pa_csv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True), convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), check_utf8=False))
+            for batch in reader:
+                for found, column in zip(distinct, batch.columns):
+                    found.append(pc.unique(column))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
         del data, whole
-        return [pc.unique(column) for column in table.columns]
+        return [pc.unique(pa.chunked_array(found, pa.string())) for found in distinct]
 
 
 def _table_words(path: Path):
@@ -987,11 +997,16 @@ def _table_columns(path: Path, scanner, kind: str) -> tuple:
     return tuple(found)
 
 
-def _hits(path: Path, scanner) -> dict[str, set[str]]:
+#: Outputs read by columns (:func:`_table_words`).
+TABLE_SUFFIXES = (".parquet", ".csv", ".tsv")
+
+
+def _hits(path: Path, scanner, words: dict | None = None) -> dict[str, set[str]]:
     """What ``scanner`` finds in one output: a table's words are collected by columns first
-    (:func:`_table_words`), and only the needles that may occur among them are sought in its text."""
-    if path.suffix in (".parquet", ".csv", ".tsv") and hasattr(scanner, "restricted"):
-        words = _table_words(path)
+    (:func:`_table_words`, or taken from ``words`` when it holds the path), and only the needles
+    that may occur among them are sought in its text."""
+    if path.suffix in TABLE_SUFFIXES and hasattr(scanner, "restricted"):
+        words = words[path] if words and path in words else _table_words(path)
         if words is not None:
             scanner = scanner.restricted(words)
             if scanner is None:
@@ -1012,8 +1027,8 @@ def _describe_origin(origin, shown: dict | None = None) -> str:
     return f"{source} row {row}, column {column!r}"
 
 
-def scan_outputs(folders, values: dict[str, set[str]], scanner=None, origins: dict | None = None
-                 ) -> tuple[list[Leak], int]:
+def scan_outputs(folders, values: dict[str, set[str]], scanner=None, origins: dict | None = None,
+                 words: dict | None = None) -> tuple[list[Leak], int]:
     """Search every public output file under ``folders`` for personal values.
 
     Case-insensitive, after undoing HTML escaping, and again after folding
@@ -1024,6 +1039,7 @@ def scan_outputs(folders, values: dict[str, set[str]], scanner=None, origins: di
     cost grows with the size of the files, not with the number of values.
     ``origins`` (from :func:`personal_values`) says where values came from:
     a leak then names the export, row and column of the first value it found.
+    ``words``: path -> :func:`_table_words` of that table output, already read.
 
     Examples
     --------
@@ -1048,8 +1064,8 @@ def scan_outputs(folders, values: dict[str, set[str]], scanner=None, origins: di
             if "private" in rel.parts or path.suffix.lower() not in SCANNED_SUFFIXES:
                 continue
             read += 1
-            for kind, hits in _hits(path, scanner).items():
-                columns = _table_columns(path, scanner, kind) if path.suffix in (".parquet", ".csv", ".tsv") else ()
+            for kind, hits in _hits(path, scanner, words).items():
+                columns = _table_columns(path, scanner, kind) if path.suffix in TABLE_SUFFIXES else ()
                 origin = ""
                 if origins is not None and hasattr(scanner, "value_of"):
                     for needle in sorted(hits):
@@ -1200,11 +1216,16 @@ class Gate:
         return cls({kind: set(vals) for kind, vals in content["values"].items()},
                    {kind: {v: tuple(o) for v, o in found.items()} for kind, found in content["origins"].items()})
 
-    def check(self, paths) -> list[Leak]:
-        """Leaks in files or folders (``private/`` skipped); empty when nothing leaked."""
-        if self._scanner is None:  # built once: later checks of this gate reuse it
+    def scanner(self) -> FoldedScanner:
+        """The gate's search, built once: later checks of this gate reuse it."""
+        if self._scanner is None:
             self._scanner = FoldedScanner(self.values)
-        return scan_outputs(paths, self.values, self._scanner, _Origins(self))[0]
+        return self._scanner
+
+    def check(self, paths, words: dict | None = None) -> list[Leak]:
+        """Leaks in files or folders (``private/`` skipped); empty when nothing leaked. ``words``:
+        the words of table outputs already read (:func:`scan_outputs`)."""
+        return scan_outputs(paths, self.values, self.scanner(), _Origins(self), words)[0]
 
 
 class _Origins:
@@ -1284,23 +1305,22 @@ def publish(out, files: dict, gate: Gate, *, private: dict | None = None) -> dic
     """
     import shutil
     import tempfile
+    from concurrent.futures import ThreadPoolExecutor
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if private:
-        folder = private_folder(out)
-        for name, content in private.items():
-            _owner_only(folder / name)
-            _write(folder / name, content)
+    folder = private_folder(out) if private else None
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))  # same file system: moves are renames
     try:
-        staged = {}
-        for name, content in files.items():
-            path = staging / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _write(path, content)
-            staged[name] = path
-        leaks = gate.check([staging])
+        staged = {name: staging / name for name in files}
+        # Two at a time (pyarrow's writers and readers let go of the GIL): each public file written
+        # and its words read for the gate (:func:`_table_words`), the private files, the gate's search.
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            jobs = [pool.submit(_write_staged, staged[name], content) for name, content in files.items()]
+            jobs += [pool.submit(_write_private, folder / name, content) for name, content in (private or {}).items()]
+            jobs.append(pool.submit(gate.scanner))
+            words = dict(done for done in (job.result() for job in jobs) if isinstance(done, tuple))
+        leaks = gate.check([staging], words)
         if leaks:
             raise PrivacyLeak(leaks)
         written = {}
@@ -1312,6 +1332,22 @@ def publish(out, files: dict, gate: Gate, *, private: dict | None = None) -> dic
         return written
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+#: Files written (and read by the gate) at once by :func:`publish`.
+WORKERS = 2
+
+
+def _write_staged(path: Path, content) -> tuple | None:
+    """Write one public file; for a table output, also read its words for the gate: ``(path, words)``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write(path, content)
+    return (path, _table_words(path)) if path.suffix in TABLE_SUFFIXES else None
+
+
+def _write_private(path: Path, content) -> None:
+    _owner_only(path)
+    _write(path, content)
 
 
 def _owner_only(path: Path) -> None:
