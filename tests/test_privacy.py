@@ -851,3 +851,31 @@ def test_the_gate_finds_a_name_split_over_rich_text_runs_and_an_author(tmp_path)
     wb.properties.creator = "the suite"
     wb.save(tmp_path / "fine.xlsx")
     assert "fine.xlsx" in publish(tmp_path / "out", {"fine.xlsx": (tmp_path / "fine.xlsx").read_bytes()}, gate)
+
+
+def test_csv_written_in_slices_is_the_file_written_at_once(tmp_path, monkeypatch):
+    """write_csv converts a slice of rows at a time (publish.CSV_SLICE); the file is byte for byte
+    the one written in a single slice, with categories, whole-second date-times (one with a fraction
+    in a later slice keeps every row's fraction), empty cells and text that needs quotes."""
+    from analysis import publish
+
+    rows = 23
+    frame = pd.DataFrame({
+        "group": pd.Categorical(["strategy-first", "tool-first", None] * 7 + ["tool-first", "x, y"]),
+        "at": pd.to_datetime(["2026-03-01 09:00:00"] * rows) + pd.to_timedelta(range(rows), unit="s"),
+        "note": [f'r{i} "q", =1' if i % 4 else None for i in range(rows)],
+        "score": [i / 4 if i % 5 else None for i in range(rows)],
+    })
+    fraction = frame.assign(at=frame["at"].where(frame.index != 19, pd.Timestamp("2026-03-01 10:00:00.5")))
+    for table in (frame, fraction, frame.iloc[:0]):
+        monkeypatch.setattr(publish, "CSV_SLICE", 1 << 16)
+        publish.write_csv(table, tmp_path / "once.csv")
+        monkeypatch.setattr(publish, "CSV_SLICE", 4)
+        publish.write_csv(table, tmp_path / "sliced.csv")
+        assert (tmp_path / "sliced.csv").read_bytes() == (tmp_path / "once.csv").read_bytes()
+    text = (tmp_path / "sliced.csv").read_text()
+    assert text.splitlines()[0] == '"group","at","note","score"'
+    publish.write_csv(fraction, tmp_path / "f.csv")
+    assert "09:00:01.000" in (tmp_path / "f.csv").read_text()  # one fraction: all keep theirs
+    publish.write_csv(frame, tmp_path / "w.csv")
+    assert "2026-03-01 09:00:01," in (tmp_path / "w.csv").read_text()

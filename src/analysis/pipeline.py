@@ -230,6 +230,7 @@ def _run_clean(ctx: _Context) -> tuple[dict, dict]:
         steps.update()
         steps.set_postfix_str("collect personal values for the leak gate")
         ctx._gate = Gate.from_raws(study, result.raws, processed.personal)  # (what protect found, reused)
+        processed.raws = []  # (the raw exports are not needed past the gate: their memory is freed)
         steps.update()
     ctx.memory["responses.parquet"] = processed.data
     public = {"responses.parquet": processed.data, "responses.csv": lambda p: write_csv(processed.data, p),

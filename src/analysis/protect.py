@@ -329,7 +329,7 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
     """
     key = study_key(study)
     cb = study.codebook
-    data = result.data.copy()
+    data = result.data.copy(deep=False)  # (copy on write: the clean data is never changed)
     data.insert(0, "participant", pseudonyms(data["key"], key))
     origins: dict = {}
     known = pii_values(study, result.raws, origins)

@@ -73,6 +73,10 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: Rows of a table converted for the CSV writer at a time (:func:`write_csv`).
+CSV_SLICE = 1 << 16
+
+
 def write_csv(frame: pd.DataFrame, path) -> None:
     """Write ``frame`` as CSV with pyarrow's writer, formulas neutralised.
 
@@ -100,14 +104,17 @@ def write_csv(frame: pd.DataFrame, path) -> None:
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         frame.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC)  # text quoted: no record splits
         return
-    for i, column in enumerate(table.columns):
-        if pa.types.is_dictionary(column.type):
-            column = column.cast(column.type.value_type)
-        if pa.types.is_timestamp(column.type) and column.type.tz is None:
-            if pc.all(pc.equal(pc.floor_temporal(column, unit="second"), column)).as_py() is not False:
-                column = column.cast(pa.timestamp("s"))
-        table = table.set_column(i, table.field(i).name, column)
-    pa_csv.write_csv(table, path)
+    types = []  # as written: categories as their labels, whole-second date-times without a fraction
+    for column in table.columns:
+        kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+        if pa.types.is_timestamp(kind) and kind.tz is None and pc.all(pc.equal(
+                pc.floor_temporal(column, unit="second"), column)).as_py() is not False:
+            kind = pa.timestamp("s")
+        types.append(kind)
+    schema = pa.schema([pa.field(name, kind) for name, kind in zip(table.column_names, types)])
+    with pa_csv.CSVWriter(path, schema) as writer:  # (a slice at a time: the labels are not all made at once)
+        for start in range(0, max(table.num_rows, 1), CSV_SLICE):
+            writer.write_table(table.slice(start, CSV_SLICE).cast(schema))
 
 
 @dataclass(frozen=True)
@@ -1057,24 +1064,32 @@ def scan_outputs(folders, values: dict[str, set[str]], scanner=None, origins: di
     if scanner is None:
         scanner = FoldedScanner(values)
     leaks, read = [], 0
+    for path, rel in public_files(folders):
+        read += 1
+        for kind, hits in _hits(path, scanner, words).items():
+            columns = _table_columns(path, scanner, kind) if path.suffix in TABLE_SUFFIXES else ()
+            origin = ""
+            if origins is not None and hasattr(scanner, "value_of"):
+                for needle in sorted(hits):
+                    value = scanner.value_of(kind, needle)
+                    if value is not None and value in origins.get(kind, {}):
+                        origin = _describe_origin(origins[kind][value], origins.get(SHOWN_SOURCES))
+                        break
+            leaks.append(Leak(rel.as_posix(), kind, len(hits), columns, origin, fix_for(kind)))
+    return leaks, read
+
+
+def public_files(folders) -> list[tuple[Path, Path]]:
+    """The files the gate reads under ``folders`` (or the files given), with their paths relative to
+    their folder: every file of :data:`SCANNED_SUFFIXES` not under a folder named ``private``."""
+    found = []
     for folder in map(Path, folders):
         files = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*") if p.is_file())
         for path in files:
             rel = path.relative_to(folder) if path != folder else Path(path.name)
-            if "private" in rel.parts or path.suffix.lower() not in SCANNED_SUFFIXES:
-                continue
-            read += 1
-            for kind, hits in _hits(path, scanner, words).items():
-                columns = _table_columns(path, scanner, kind) if path.suffix in TABLE_SUFFIXES else ()
-                origin = ""
-                if origins is not None and hasattr(scanner, "value_of"):
-                    for needle in sorted(hits):
-                        value = scanner.value_of(kind, needle)
-                        if value is not None and value in origins.get(kind, {}):
-                            origin = _describe_origin(origins[kind][value], origins.get(SHOWN_SOURCES))
-                            break
-                leaks.append(Leak(rel.as_posix(), kind, len(hits), columns, origin, fix_for(kind)))
-    return leaks, read
+            if "private" not in rel.parts and path.suffix.lower() in SCANNED_SUFFIXES:
+                found.append((path, rel))
+    return found
 
 
 def check_privacy(study, *folders) -> tuple[list[Leak], int]:
@@ -1224,7 +1239,17 @@ class Gate:
 
     def check(self, paths, words: dict | None = None) -> list[Leak]:
         """Leaks in files or folders (``private/`` skipped); empty when nothing leaked. ``words``:
-        the words of table outputs already read (:func:`scan_outputs`)."""
+        the words of table outputs already read (:func:`scan_outputs`); the others are read two at a
+        time, while the gate's search is built."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        words = dict(words or {})
+        tables = [path for path, _ in public_files(paths) if path.suffix in TABLE_SUFFIXES and path not in words]
+        if tables:
+            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                found = [pool.submit(_table_words, path) for path in tables]
+                self.scanner()
+                words.update(zip(tables, (job.result() for job in found)))
         return scan_outputs(paths, self.values, self.scanner(), _Origins(self), words)[0]
 
 
