@@ -218,7 +218,7 @@ def _run_clean(ctx: _Context) -> tuple[dict, dict]:
     from analysis.clean import clean_study
     from analysis.progress import bar
     from analysis.protect import protect
-    from analysis.publish import Gate, write_csv
+    from analysis.publish import CsvTable, Gate
 
     study = ctx.study
     with bar(total=3, desc="clean", progress=ctx.progress) as steps:
@@ -233,8 +233,8 @@ def _run_clean(ctx: _Context) -> tuple[dict, dict]:
         processed.raws = []  # (the raw exports are not needed past the gate: their memory is freed)
         steps.update()
     ctx.memory["responses.parquet"] = processed.data
-    public = {"responses.parquet": processed.data, "responses.csv": lambda p: write_csv(processed.data, p),
-              "changes.csv": lambda p: write_csv(processed.changes, p), "summary.json": processed.summary,
+    public = {"responses.parquet": processed.data, "responses.csv": CsvTable(processed.data),
+              "changes.csv": CsvTable(processed.changes), "summary.json": processed.summary,
               "study.json": _public_description(study, processed.source_names)}
     private = {"quarantine.csv": lambda p: processed.quarantine.to_csv(p, index=False),
                "long_answers.csv": lambda p: processed.long_answers.to_csv(p, index=False),

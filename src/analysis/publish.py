@@ -77,7 +77,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 CSV_SLICE = 1 << 16
 
 
-def write_csv(frame: pd.DataFrame, path) -> None:
+def write_csv(frame: pd.DataFrame, path, *, words: bool = False):
     """Write ``frame`` as CSV with pyarrow's writer, formulas neutralised.
 
     Many times faster than :meth:`pandas.DataFrame.to_csv` on large tables;
@@ -85,6 +85,10 @@ def write_csv(frame: pd.DataFrame, path) -> None:
     intact with :func:`pandas.read_csv`. Date-times without a fraction of a
     second are written as ``YYYY-MM-DD HH:MM:SS``. A frame pyarrow cannot
     convert (mixed types in one column) is written by pandas.
+
+    With ``words=True`` it returns the words of what it wrote, as the gate reads them from the file
+    (:func:`_table_words`): the column names' and each written column's distinct values' (None when
+    pandas wrote it: then the gate reads the file). So the gate need not parse a large file again.
 
     Examples
     --------
@@ -103,7 +107,7 @@ def write_csv(frame: pd.DataFrame, path) -> None:
         table = pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         frame.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC)  # text quoted: no record splits
-        return
+        return None
     types = []  # as written: categories as their labels, whole-second date-times without a fraction
     for column in table.columns:
         kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
@@ -115,6 +119,18 @@ def write_csv(frame: pd.DataFrame, path) -> None:
     with pa_csv.CSVWriter(path, schema) as writer:  # (a slice at a time: the labels are not all made at once)
         for start in range(0, max(table.num_rows, 1), CSV_SLICE):
             writer.write_table(table.slice(start, CSV_SLICE).cast(schema))
+    if words:  # (a column's distinct values rendered as the writer renders the column: as written)
+        return _words_of(schema.names, (_rendered(column.cast(field.type) if pa.types.is_timestamp(field.type)
+                                                  else column) for column, field in zip(table.columns, schema)))
+    return None
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    """A table for :func:`publish` to write with :func:`write_csv` (pyarrow's writer: large tables);
+    the gate takes the words it wrote instead of parsing the file again."""
+
+    frame: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -536,11 +552,6 @@ def _table_words(path: Path):
     needle absent from these words is absent from the text, and only the needles that remain
     (:meth:`Scanner.restricted`) are sought in the text.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    parts: list = []
-    words: set = set()
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
@@ -548,17 +559,25 @@ def _table_words(path: Path):
             table = pq.read_table(path)
         except Exception:  # noqa: BLE001 - not a parquet file: read as text
             return None
-        _add_words(list(table.column_names), parts, words)
-        for column in table.columns:
-            _add_words(_rendered(column), parts, words)
-    else:
-        columns = _csv_columns(path)
-        if columns is None:
-            return None
-        for column in columns:
-            _add_words(column, parts, words)
+        return _words_of(table.column_names, map(_rendered, table.columns))
+    columns = _csv_columns(path)
+    return None if columns is None else _words_of((), columns)
+
+
+def _words_of(names, columns):
+    """The words of column ``names`` and of each column's distinct values (:func:`_add_words`), as
+    one Arrow array of distinct words (none empty)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts: list = []
+    words: set = set()
+    _add_words(list(names), parts, words)
+    for column in columns:
+        _add_words(column, parts, words)
     parts.append(pa.array(sorted(words), pa.large_string()))
-    return pc.unique(pa.chunked_array(parts, pa.large_string()))
+    distinct = pc.unique(pa.chunked_array(parts, pa.large_string()))
+    return distinct.filter(pc.not_equal(distinct, ""))  # (a split at a value's edge leaves an empty word)
 
 
 #: A string item of a workbook (shared ``<si>`` or inline ``<is>``): its ``<t>`` runs make one value.
@@ -1268,8 +1287,11 @@ class _Origins:
 
 # --- one publish step ------------------------------------------------------------------
 
-def _write(path: Path, content) -> None:
-    """Write one output by its kind: a frame by the file's suffix, a dict as JSON, text, bytes, or a writer."""
+def _write(path: Path, content):
+    """Write one output by its kind: a frame by the file's suffix, a :class:`CsvTable` (returns the
+    words written, :func:`write_csv`), a dict as JSON, text, bytes, or a writer."""
+    if isinstance(content, CsvTable):
+        return write_csv(content.frame, path, words=True)
     if callable(content):
         content(path)
     elif isinstance(content, pd.DataFrame):
@@ -1364,10 +1386,13 @@ WORKERS = 2
 
 
 def _write_staged(path: Path, content) -> tuple | None:
-    """Write one public file; for a table output, also read its words for the gate: ``(path, words)``."""
+    """Write one public file; for a table output, also its words for the gate (as written, or read
+    from the file): ``(path, words)``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write(path, content)
-    return (path, _table_words(path)) if path.suffix in TABLE_SUFFIXES else None
+    words = _write(path, content)
+    if path.suffix not in TABLE_SUFFIXES:
+        return None
+    return path, words if words is not None else _table_words(path)
 
 
 def _write_private(path: Path, content) -> None:
@@ -1407,7 +1432,7 @@ def write_processed(processed, out_dir) -> Path:
     the quarantine under ``private/``."""
     gate = Gate.from_raws(processed.study, processed.raws, processed.personal)
     publish(out_dir, {"responses.parquet": processed.data,
-                      "responses.csv": lambda p: write_csv(processed.data, p),
-                      "changes.csv": lambda p: write_csv(processed.changes, p), "summary.json": processed.summary}, gate,
+                      "responses.csv": CsvTable(processed.data),
+                      "changes.csv": CsvTable(processed.changes), "summary.json": processed.summary}, gate,
             private={"quarantine.csv": lambda p: processed.quarantine.to_csv(p, index=False)})
     return Path(out_dir)
