@@ -882,11 +882,12 @@ def test_csv_written_in_slices_is_the_file_written_at_once(tmp_path, monkeypatch
 
 
 def test_words_as_written_are_the_words_read_back(tmp_path_factory):
-    """publish takes a large CSV's words from write_csv as it writes (CsvTable), not by parsing the
-    file again. Reference: the gate's own reading of the written file (publish._table_words), on
-    random frames with text (quotes, commas, line breaks, HTML escapes, formulas, non-ASCII),
-    categories of text and of numbers, nullable integers, floats, booleans and date-times with and
-    without a fraction of a second, in slices of a few rows."""
+    """publish takes a table's words from the writer as it writes (write_csv for a CsvTable,
+    write_parquet for a parquet frame), not by reading the file again. Reference: the gate's own
+    reading of the written file (publish._table_words), on random frames with text (quotes, commas,
+    line breaks, HTML escapes, formulas, non-ASCII), categories of text and of numbers, nullable
+    integers, floats, booleans and date-times with and without a fraction of a second or a time
+    zone, CSV in slices of a few rows."""
     import pyarrow.compute as pc
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
@@ -924,9 +925,21 @@ def test_words_as_written_are_the_words_read_back(tmp_path_factory):
         read = publish._table_words(path)
         assert written is not None and read is not None
         assert set(pc.unique(written).to_pylist()) == set(read.to_pylist())
+        table = table.assign(zoned=table["at"].dt.tz_localize("UTC").dt.tz_convert("Europe/Amsterdam"))
+        table.attrs = {"study": "words"}
+        path = path.with_suffix(".parquet")
+        written = publish._write(path, table, words=True)
+        read = publish._table_words(path)
+        assert written is not None and read is not None
+        assert set(pc.unique(written).to_pylist()) == set(read.to_pylist())
+        before = path.with_suffix(".pandas.parquet")  # (the file written before: controls removed, to_parquet)
+        publish.remove_controls(table, path.name)[0].to_parquet(before, index=False)
+        pd.testing.assert_frame_equal(pd.read_parquet(path), pd.read_parquet(before))
+        assert pd.read_parquet(path).attrs == table.attrs
 
     saved = publish.CSV_SLICE
     try:
         agree()
     finally:
         publish.CSV_SLICE = saved
+

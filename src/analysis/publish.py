@@ -125,6 +125,33 @@ def write_csv(frame: pd.DataFrame, path, *, words: bool = False):
     return None
 
 
+def write_parquet(frame: pd.DataFrame, path, *, words: bool = False):
+    """Write ``frame`` as parquet (as :meth:`pandas.DataFrame.to_parquet` does: pyarrow, snappy, no
+    index, ``attrs`` kept), control characters removed.
+
+    With ``words=True`` it returns the words of what it wrote, as the gate reads them from the file
+    (:func:`_table_words`), taken from the Arrow table it wrote: the gate need not read it again.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> write_parquet(pd.DataFrame({"t": ["Tool-first"], "n": [1]}), path, words=True).to_pylist()
+    ['t', 'n', 'tool', 'first', '1']
+    >>> pd.read_parquet(path)["t"].tolist()
+    ['Tool-first']
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = remove_controls(frame, Path(path).name)[0]
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if frame.attrs:
+        table = table.replace_schema_metadata({**table.schema.metadata, "PANDAS_ATTRS": json.dumps(frame.attrs)})
+    pq.write_table(table, path, compression="snappy")
+    return _words_of(table.column_names, map(_rendered, table.columns)) if words else None
+
+
 @dataclass(frozen=True)
 class CsvTable:
     """A table for :func:`publish` to write with :func:`write_csv` (pyarrow's writer: large tables);
@@ -1287,17 +1314,18 @@ class _Origins:
 
 # --- one publish step ------------------------------------------------------------------
 
-def _write(path: Path, content):
-    """Write one output by its kind: a frame by the file's suffix, a :class:`CsvTable` (returns the
-    words written, :func:`write_csv`), a dict as JSON, text, bytes, or a writer."""
+def _write(path: Path, content, *, words: bool = False):
+    """Write one output by its kind: a frame by the file's suffix (parquet: :func:`write_parquet`),
+    a :class:`CsvTable` (:func:`write_csv`), a dict as JSON, text, bytes, or a writer. With
+    ``words``, a table's words as written for the gate (None: the gate reads the file)."""
     if isinstance(content, CsvTable):
-        return write_csv(content.frame, path, words=True)
+        return write_csv(content.frame, path, words=words)
     if callable(content):
         content(path)
     elif isinstance(content, pd.DataFrame):
         if path.suffix == ".parquet":
-            remove_controls(content, path.name)[0].to_parquet(path, index=False)
-        elif path.suffix == ".csv":  # (small tables; large ones: write_csv)
+            return write_parquet(content, path, words=words)
+        if path.suffix == ".csv":  # (small tables; large ones: write_csv)
             # no CR is left, so pandas quotes every cell holding a line break: a record never splits
             neutralise_formulas(remove_controls(content, path.name)[0]).to_csv(path, index=False)
         else:
@@ -1389,7 +1417,7 @@ def _write_staged(path: Path, content) -> tuple | None:
     """Write one public file; for a table output, also its words for the gate (as written, or read
     from the file): ``(path, words)``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    words = _write(path, content)
+    words = _write(path, content, words=True)
     if path.suffix not in TABLE_SUFFIXES:
         return None
     return path, words if words is not None else _table_words(path)
