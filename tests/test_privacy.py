@@ -1,5 +1,6 @@
 """Privacy: stable keyed pseudonyms, scrubbed free text, no PII in processed outputs."""
 
+import dataclasses
 import json
 from collections import Counter
 
@@ -943,3 +944,23 @@ def test_words_as_written_are_the_words_read_back(tmp_path_factory):
     finally:
         publish.CSV_SLICE = saved
 
+
+def test_free_text_scrubbed_alike_whatever_the_column_type(sample_study, sample_clean, sample_processed):
+    """protect replaces only the cells scrubbing alters in Arrow text (the type clean gives), and
+    makes every other text column Arrow text cell by cell: both ways give the same column, and the
+    clean data handed in is left as it was."""
+    from analysis.protect import free_text_columns
+
+    columns = sorted({column for _, _, column, _ in free_text_columns(sample_study, sample_clean.raws)}
+                     & set(sample_clean.data.columns))
+    assert columns and all(str(sample_clean.data[c].dtype) == "str" for c in columns)
+    typed = {c: sample_clean.data[c].copy() for c in columns}
+    as_objects = dataclasses.replace(sample_clean, data=sample_clean.data.astype({c: object for c in columns}))
+    other = protect(as_objects, sample_study)
+    for column in columns:
+        pd.testing.assert_series_equal(other.data[column], sample_processed.data[column])
+        pd.testing.assert_series_equal(sample_clean.data[column], typed[column])
+    altered = sum(int((sample_processed.data[c].fillna("") != sample_clean.data[c].fillna("")).sum()) for c in columns)
+    changes = sample_processed.changes
+    logged = changes[changes["variable"].isin(columns) & changes["rule"].str.match("scrubbed |answer cut")]
+    assert altered > 0 and altered == len(logged.drop_duplicates(["source", "source_row", "variable"]))

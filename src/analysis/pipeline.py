@@ -224,13 +224,17 @@ def _run_clean(ctx: _Context) -> tuple[dict, dict]:
     with bar(total=3, desc="clean", progress=ctx.progress) as steps:
         steps.set_postfix_str("read and clean the exports")
         result = clean_study(study)  # the one read of every raw export
+        _return_freed_memory()
         steps.update()
         steps.set_postfix_str("protect: pseudonyms, scrub free text")
         processed = protect(result, study)
+        del result  # (the clean data as typed, before protection: freed; the raw exports stay for the gate)
+        _return_freed_memory()
         steps.update()
         steps.set_postfix_str("collect personal values for the leak gate")
-        ctx._gate = Gate.from_raws(study, result.raws, processed.personal)  # (what protect found, reused)
-        processed.raws = []  # (the raw exports are not needed past the gate: their memory is freed)
+        ctx._gate = Gate.from_raws(study, processed.raws, processed.personal)  # (what protect found, reused)
+        processed.raws = []  # (the raw exports are not needed past the gate: freed)
+        _return_freed_memory()
         steps.update()
     ctx.memory["responses.parquet"] = processed.data
     public = {"responses.parquet": processed.data, "responses.csv": CsvTable(processed.data),
@@ -240,6 +244,20 @@ def _run_clean(ctx: _Context) -> tuple[dict, dict]:
                "long_answers.csv": lambda p: processed.long_answers.to_csv(p, index=False),
                ctx._gate.FILE: lambda p: ctx._gate.save(p.parent)}
     return public, private
+
+
+def _return_freed_memory() -> None:
+    """Give the memory Python has freed back to the system (glibc's ``malloc_trim``; elsewhere
+    nothing). Freed memory glibc keeps can serve Python again but not pyarrow's own allocator, so
+    without this a stage's peak holds both what it freed and what pyarrow takes next."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (AttributeError, OSError):  # not glibc
+        pass
 
 
 def _public_description(study: Study, source_names: dict) -> dict:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis.clean import CleanResult, clean_study, normalise_key
 from analysis.codebook import Study, load_study
@@ -76,8 +77,6 @@ def pseudonyms(values, key: str) -> pd.Series:
     ...     pseudonym("a@x.nl", DEMO_KEY)] * 2 + [pseudonym("bé ü", DEMO_KEY)]
     True
     """
-    import pyarrow.compute as pc
-
     from analysis.clean_fast import normalise_keys
 
     if not (isinstance(values, pd.Series) and values.dtype == "str"):
@@ -341,11 +340,13 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
     texts = sorted(dict.fromkeys((name, column) for _, name, column, _ in free_text_columns(study, result.raws)),
                    key=lambda t: position[t[0]])  # in codebook order
     texts += [(v.name, v.name) for v in cb.variables.values() if v.role == "group" and (v.name, v.name) not in texts]
-    cache: dict[str, tuple[str, Counter]] = {}
+    cache: dict[str, tuple[str, Counter | None]] = {}
 
-    def scrubbed_text(text: str) -> tuple[str, Counter]:
+    def scrubbed_text(text: str) -> tuple[str, Counter | None]:
+        """``text`` scrubbed, and what was found (None: nothing; a million answers keep no empty counts)."""
         if text not in cache:
-            cache[text] = scrub_text(text, names)
+            clean, counts = scrub_text(text, names)
+            cache[text] = (clean, counts or None)
         return cache[text]
 
     for name, column_name in texts:
@@ -355,7 +356,7 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
         codes, uniques = pd.factorize(data[column_name])
         uniques = [t if isinstance(t, str) else None for t in uniques]
         cut = [t is not None and len(t) > MAX_ANSWER_CHARS for t in uniques]
-        done = [(None, Counter()) if t is None else scrubbed_text(t[:MAX_ANSWER_CHARS]) for t in uniques]
+        done = [(None, None) if t is None else scrubbed_text(t[:MAX_ANSWER_CHARS]) for t in uniques]
         changed = np.array([c or bool(n) for c, (_, n) in zip(cut, done)] + [False])  # (codes -1: missing)
         rows = np.flatnonzero(changed[codes])
         for k, source, row in zip(rows.tolist(), data["source"].take(rows).tolist(),
@@ -371,8 +372,18 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
                 scrubbed.update(counts)
                 log.append({**where, "old": "[free text]", "new": "[scrubbed]",
                             "rule": "scrubbed " + ", ".join(f"{k} x{n}" for k, n in sorted(counts.items()))})
-        taken = pa.array([t for t, _ in done], pa.large_string()).take(pa.array(codes, mask=codes < 0))
-        data[column_name] = pd.Series(taken.to_pandas().array, index=data.index)
+        typed = pa.array(data[column_name])  # (Arrow text as stored: not copied)
+        if pa.types.is_large_string(typed.type):  # only the cells scrubbing altered are replaced
+            altered = np.array([t is not None and s != t for t, (s, _) in zip(uniques, done)] + [False])[codes]
+            if altered.any():
+                new = pa.array([done[c][0] for c in codes[altered].tolist()], pa.large_string())
+                fixed = pc.replace_with_mask(typed, pa.array(altered), new)
+                data[column_name] = pd.Series(fixed.to_pandas().array, index=data.index)
+        else:  # (other text, made Arrow text: every cell from its distinct answer)
+            taken = pa.array([t for t, _ in done], pa.large_string()).take(pa.array(codes, mask=codes < 0))
+            data[column_name] = pd.Series(taken.to_pandas().array, index=data.index)
+    cache.clear()  # (every distinct answer, as typed and scrubbed: freed before the rest is made)
+    uniques = done = None
     drop = ["key"] + [v.name for v in cb.variables.values() if _personal(v) and v.name in data]
     drop += [column for name, column in texts if column != name and _personal(cb.variables[name])]  # their parts
     data = data.drop(columns=[c for c in data.columns if c in drop or any(c == f"{d}_code" or c == f"{d}_missing" for d in drop)])
