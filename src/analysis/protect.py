@@ -383,7 +383,7 @@ def protect(result: CleanResult, study: Study) -> ProcessedStudy:
             taken = pa.array([t for t, _ in done], pa.large_string()).take(pa.array(codes, mask=codes < 0))
             data[column_name] = pd.Series(taken.to_pandas().array, index=data.index)
     cache.clear()  # (every distinct answer, as typed and scrubbed: freed before the rest is made)
-    uniques = done = None
+    uniques = done = None  # (and the last column's distinct answers)
     drop = ["key"] + [v.name for v in cb.variables.values() if _personal(v) and v.name in data]
     drop += [column for name, column in texts if column != name and _personal(cb.variables[name])]  # their parts
     data = data.drop(columns=[c for c in data.columns if c in drop or any(c == f"{d}_code" or c == f"{d}_missing" for d in drop)])

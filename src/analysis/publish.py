@@ -149,7 +149,7 @@ def write_parquet(frame: pd.DataFrame, path, *, words: bool = False):
     if frame.attrs:
         table = table.replace_schema_metadata({**table.schema.metadata, "PANDAS_ATTRS": json.dumps(frame.attrs)})
     pq.write_table(table, path, compression="snappy")
-    return _words_of(table.column_names, map(_rendered, table.columns)) if words else None
+    return _arrow_table_words(table) if words else None
 
 
 @dataclass(frozen=True)
@@ -586,9 +586,15 @@ def _table_words(path: Path):
             table = pq.read_table(path)
         except Exception:  # noqa: BLE001 - not a parquet file: read as text
             return None
-        return _words_of(table.column_names, map(_rendered, table.columns))
+        return _arrow_table_words(table)
     columns = _csv_columns(path)
     return None if columns is None else _words_of((), columns)
+
+
+def _arrow_table_words(table):
+    """The words of an Arrow table as a parquet file holds it (:func:`_words_of` its columns rendered):
+    one reading for the file read back and the table written (:func:`write_parquet`)."""
+    return _words_of(table.column_names, map(_rendered, table.columns))
 
 
 def _words_of(names, columns):
